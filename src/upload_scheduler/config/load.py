@@ -1,0 +1,230 @@
+"""Find, parse and validate the configuration file, reporting every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from upload_scheduler import defaults
+from upload_scheduler.config.model import (
+    DAEMON_KEYS,
+    OVERRIDE_KEYS,
+    DaemonConfig,
+    FileConfig,
+    PlatformConfig,
+    check_window,
+)
+from upload_scheduler.config.settings import Settings
+from upload_scheduler.platforms.registry import installed_platforms
+
+
+class ConfigError(Exception):
+    """An unusable configuration; `problems` holds one message per problem."""
+
+    def __init__(self, source: Path | None, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        where = f"{source}: " if source else ""
+        super().__init__("\n".join(f"{where}{p}" for p in problems))
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--config, else $UPLOAD_SCHEDULER_CONFIG, else ./upload-scheduler.toml."""
+    if explicit:
+        path, origin = Path(explicit), "--config"
+    elif os.environ.get(defaults.CONFIG_ENV_VAR):
+        path, origin = Path(os.environ[defaults.CONFIG_ENV_VAR]), f"${defaults.CONFIG_ENV_VAR}"
+    else:
+        path, origin = Path.cwd() / defaults.CONFIG_FILE_NAME, "the current folder"
+    if not path.is_file():
+        raise ConfigError(
+            None,
+            [
+                f"no configuration file at {path} (from {origin}); "
+                "create one with `upload-scheduler init`, or pass --config PATH"
+            ],
+        )
+    return path.resolve()
+
+
+def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
+    path = find_config(explicit)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, ["not UTF-8 text; save the file as UTF-8"]) from None
+    return settings_from_dict(raw, path)
+
+
+def settings_from_dict(raw: dict[str, Any], source: Path) -> Settings:
+    problems: list[str] = []
+    try:
+        file = FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, _describe(exc, FileConfig)) from None
+    problems += _check_semantics(file)
+    if problems:
+        raise ConfigError(source, problems)
+    base = source.parent
+    return Settings(
+        source=source,
+        database_url=resolve_database_url(file.database, base),
+        timezone=file.timezone,
+        log_dir=(base / file.log_dir).resolve(),
+        file=file,
+    )
+
+
+def resolve_database_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to the config file, not the cwd."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # reported by _check_semantics
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return url
+    db_path = Path(parsed.database)
+    if not db_path.is_absolute():
+        db_path = (base / db_path).resolve()
+    return parsed.set(database=str(db_path)).render_as_string(hide_password=False)
+
+
+def _check_semantics(file: FileConfig) -> list[str]:
+    problems: list[str] = []
+    try:
+        make_url(file.database)
+    except ArgumentError:
+        problems.append(f"database: {file.database!r} is not a database URL")
+    problems += _check_zone("timezone", file.timezone)
+    installed = installed_platforms()
+    for platform in sorted(set(file.accounts) | set(file.platforms)):
+        if platform not in installed:
+            where = "[platforms." + platform + "]" if platform in file.platforms else "[accounts]"
+            problems.append(
+                f"{where}: no adapter is installed for platform {platform!r} "
+                f"(installed: {', '.join(sorted(installed)) or 'none'})"
+            )
+    seen: dict[str, str] = {}
+    for platform, ids in file.accounts.items():
+        for account_id in ids:
+            if not account_id.strip():
+                problems.append(f"[accounts] {platform}: an account id is empty")
+            elif account_id in seen:
+                problems.append(
+                    f"[accounts] account {account_id!r} is listed twice "
+                    f"({seen[account_id]} and {platform})"
+                )
+            seen.setdefault(account_id, platform)
+    for account_id, overrides in file.account_overrides.items():
+        section = f"[account_overrides.{account_id}]"
+        if account_id not in seen:
+            problems.append(
+                f"{section}: account {account_id!r} is not listed under [accounts]"
+                + _suggest(account_id, seen)
+            )
+        problems += _check_overrides(section, overrides, file.daemon)
+    return problems
+
+
+def _check_overrides(section: str, overrides: dict[str, object], daemon: DaemonConfig) -> list[str]:
+    problems: list[str] = []
+    for key in overrides:
+        if key not in OVERRIDE_KEYS:
+            problems.append(f"{section} {key}: unknown key" + _suggest(key, OVERRIDE_KEYS))
+    known = {k: v for k, v in overrides.items() if k in OVERRIDE_KEYS}
+    if "timezone" in known:
+        if isinstance(known["timezone"], str):
+            problems += _check_zone(f"{section} timezone", known["timezone"])
+        else:
+            problems.append(f"{section} timezone: must be a time zone name such as 'Asia/Tokyo'")
+    for model, keys in (
+        (DaemonConfig, DAEMON_KEYS),
+        (PlatformConfig, set(PlatformConfig.model_fields)),
+    ):
+        values = {k: v for k, v in known.items() if k in keys}
+        if model is DaemonConfig:
+            values = {**daemon.model_dump(), **values}
+        try:
+            model.model_validate(values)
+        except ValidationError as exc:
+            problems += [f"{section} {msg}" for msg in _describe(exc, model)]
+    if not problems and ("business_hours_start" in known or "business_hours_end" in known):
+        try:
+            check_window(
+                int(known.get("business_hours_start", daemon.business_hours_start)),  # type: ignore[call-overload]
+                int(known.get("business_hours_end", daemon.business_hours_end)),  # type: ignore[call-overload]
+            )
+        except ValueError as exc:
+            problems.append(f"{section} {exc}")
+    return problems
+
+
+def _check_zone(key: str, name: str) -> list[str]:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"{key}: unknown time zone {name!r} (use an IANA name such as 'Asia/Tokyo')"]
+    return []
+
+
+def _describe(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+    messages: list[str] = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        key = _location(loc)
+        if err["type"] == "extra_forbidden":
+            messages.append(f"{key}: unknown key" + _suggest(loc[-1], _siblings(model, loc[:-1])))
+        elif err["type"] == "value_error":
+            messages.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            messages.append(f"{key}: {err['msg'].lower()}{shown}")
+    return messages
+
+
+def _location(loc: list[str]) -> str:
+    """('daemon', 'batch_size') -> '[daemon] batch_size', as the user wrote it in the file."""
+    if not loc:
+        return "(top level)"
+    sections = {"daemon": 1, "notify": 1, "cluster": 1, "platforms": 2, "account_overrides": 2}
+    depth = sections.get(loc[0], 0)
+    if depth and len(loc) > depth:
+        return f"[{'.'.join(loc[:depth])}] {'.'.join(loc[depth:])}"
+    if depth:
+        return f"[{'.'.join(loc)}]"
+    return ".".join(loc)
+
+
+def _siblings(model: type[BaseModel], parent: list[str]) -> set[str]:
+    """The valid key names at `parent`, for a 'did you mean'."""
+    current: Any = model
+    for part in parent:
+        if (
+            isinstance(current, type)
+            and issubclass(current, BaseModel)
+            and part in current.model_fields
+        ):
+            annotation = current.model_fields[part].annotation
+            args = getattr(annotation, "__args__", ())
+            current = args[-1] if args else annotation
+        elif part.isdigit() or not isinstance(current, type):
+            continue
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return set(current.model_fields)
+    return set()
+
+
+def _suggest(word: str, options: object) -> str:
+    matches = difflib.get_close_matches(word, sorted(options), n=1)  # type: ignore[call-overload]
+    return f" (did you mean {matches[0]!r}?)" if matches else ""

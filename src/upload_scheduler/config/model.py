@@ -1,0 +1,86 @@
+"""The configuration file's schema (the seed's `accounts_config.py`, as TOML).
+
+The key names are a contract with users' files: add keys, never rename them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from upload_scheduler import defaults
+
+Hour = Annotated[int, Field(ge=0, le=24)]
+Seconds = Annotated[float, Field(gt=0)]
+NonNegativeSeconds = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=1)]
+
+
+class _Section(BaseModel):
+    # strict: a TOML string "60" or `true` is a mistake in the file, not a number.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DaemonConfig(_Section):
+    interval_seconds: Seconds = defaults.INTERVAL_SECONDS
+    batch_size: Count = defaults.BATCH_SIZE
+    business_hours_start: Hour = defaults.BUSINESS_HOURS_START
+    business_hours_end: Hour = defaults.BUSINESS_HOURS_END
+
+    @model_validator(mode="after")
+    def _window_not_empty(self) -> DaemonConfig:
+        check_window(self.business_hours_start, self.business_hours_end)
+        return self
+
+
+class PlatformConfig(_Section):
+    api_base_url: str = defaults.BASE_API_URL
+    min_interval_seconds: NonNegativeSeconds = defaults.MIN_INTERVAL_SECONDS
+    hour_call_limit: Count = defaults.HOUR_CALL_LIMIT
+    day_call_limit: Count = defaults.DAY_CALL_LIMIT
+    daily_limit: Count = defaults.DAILY_LIMIT
+    max_attempts: Count = defaults.MAX_ATTEMPTS
+    retry_delay_seconds: NonNegativeSeconds = defaults.RETRY_DELAY_SECONDS
+    client_id: str = ""
+    client_secret: str = Field(default="", repr=False)
+    client_secret_env: str = ""
+    redirect_uri: str = defaults.REDIRECT_URI
+
+
+class NotifyConfig(_Section):
+    chatwork_token: str = Field(default="", repr=False)
+    chatwork_token_env: str = ""
+    chatwork_room_id: str = ""
+    webhook_url: str = Field(default="", repr=False)
+
+
+class ClusterConfig(_Section):
+    standby: bool = False
+    lease_ttl_seconds: Seconds = defaults.LEASE_TTL_SECONDS
+
+
+class FileConfig(_Section):
+    database: str = defaults.DATABASE_URL
+    timezone: str = defaults.TIMEZONE
+    log_dir: str = defaults.LOG_DIR
+    accounts: dict[str, list[str]] = Field(default_factory=dict)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    account_overrides: dict[str, dict[str, object]] = Field(default_factory=dict)
+    platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+
+
+def check_window(start: int, end: int) -> None:
+    """A window whose end is before its start crosses midnight; equal ends are empty."""
+    if start % 24 == end % 24:
+        raise ValueError(
+            f"business_hours_start ({start}) and business_hours_end ({end}) give an empty "
+            "window; use an end before the start for a window that crosses midnight"
+        )
+
+
+DAEMON_KEYS = frozenset(DaemonConfig.model_fields)
+PLATFORM_KEYS = frozenset(PlatformConfig.model_fields)
+OVERRIDE_KEYS = DAEMON_KEYS | PLATFORM_KEYS | {"timezone"}

@@ -1,0 +1,107 @@
+"""Resolved settings: the file's values with defaults and per-account overrides applied."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from upload_scheduler.config.model import FileConfig, PlatformConfig
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """Everything a worker or the planner needs to know about one (platform, account)."""
+
+    platform: str
+    account_id: str
+    timezone: str
+    interval_seconds: float
+    batch_size: int
+    business_hours_start: int
+    business_hours_end: int
+    api_base_url: str
+    min_interval_seconds: float
+    hour_call_limit: int
+    day_call_limit: int
+    daily_limit: int
+    max_attempts: int
+    retry_delay_seconds: float
+    client_id: str
+    redirect_uri: str
+    overridden: tuple[str, ...] = ()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def public_dict(self) -> dict[str, object]:
+        """The settings safe to show: no secret is a field of this class."""
+        return {
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("overridden", "platform", "account_id")
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: Path
+    database_url: str
+    timezone: str
+    log_dir: Path
+    file: FileConfig = field(repr=False)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def accounts(self) -> dict[str, list[str]]:
+        return self.file.accounts
+
+    def platform_config(self, platform: str) -> PlatformConfig:
+        return self.file.platforms.get(platform) or PlatformConfig()
+
+    def account_ids(self, platform: str) -> list[str]:
+        return list(self.file.accounts.get(platform, []))
+
+    def all_accounts(self) -> list[tuple[str, str]]:
+        return [(p, a) for p, ids in self.file.accounts.items() for a in ids]
+
+    def account(self, platform: str, account_id: str) -> AccountSettings:
+        if account_id not in self.file.accounts.get(platform, []):
+            known = ", ".join(self.file.accounts.get(platform, [])) or "none"
+            raise KeyError(
+                f"account {account_id!r} is not configured for platform {platform!r} "
+                f"(configured: {known}); add it under [accounts] in {self.source}"
+            )
+        values: dict[str, object] = {"timezone": self.timezone}
+        values.update(self.file.daemon.model_dump())
+        pconf = self.platform_config(platform).model_dump()
+        for secret in ("client_secret", "client_secret_env"):
+            pconf.pop(secret)
+        values.update(pconf)
+        overrides = self.file.account_overrides.get(account_id, {})
+        values.update(overrides)
+        return AccountSettings(
+            platform=platform, account_id=account_id, overridden=tuple(sorted(overrides)), **values
+        )
+
+    def client_secret(self, platform: str) -> str:
+        """The OAuth client secret, from the file or from the variable it names."""
+        pconf = self.platform_config(platform)
+        if pconf.client_secret_env:
+            return os.environ.get(pconf.client_secret_env, "")
+        return pconf.client_secret
+
+    def chatwork_token(self) -> str:
+        notify = self.file.notify
+        if notify.chatwork_token_env:
+            return os.environ.get(notify.chatwork_token_env, "")
+        return notify.chatwork_token

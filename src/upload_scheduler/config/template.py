@@ -1,0 +1,59 @@
+"""The commented starter file that `upload-scheduler init` writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from upload_scheduler import defaults as d
+
+STARTER = f"""\
+# upload-scheduler configuration (the seed's scheduler/config/accounts_config.py, as TOML).
+# Relative paths are relative to this file. `upload-scheduler config check` shows the
+# effective settings of every account.
+
+database = "{d.DATABASE_URL}"   # or a postgresql:// URL
+timezone = "{d.TIMEZONE}"        # business hours and "a day" are read in this zone
+log_dir = "{d.LOG_DIR}"
+
+[accounts]                       # seed UPLOAD_ACCOUNTS: platform = [account ids]
+base = ["base_account_1", "base_account_2"]
+
+[daemon]                         # seed DAEMON_CONFIG
+interval_seconds = {d.INTERVAL_SECONDS:g}            # how often an idle daemon looks at the queue
+batch_size = {d.BATCH_SIZE}                   # items claimed per cycle
+business_hours_start = {d.BUSINESS_HOURS_START}          # no platform call before this hour
+business_hours_end = {d.BUSINESS_HOURS_END}    # none from this hour; end < start crosses midnight
+
+# seed ACCOUNT_SPECIFIC_CONFIG: any [daemon] or [platforms.X] key, or timezone
+# [account_overrides.base_account_2]
+# business_hours_start = 9
+# business_hours_end = 18
+
+[platforms.base]
+api_base_url = "{d.BASE_API_URL}"
+min_interval_seconds = {d.MIN_INTERVAL_SECONDS:g}       # start-to-start spacing of item creations
+hour_call_limit = {d.HOUR_CALL_LIMIT}           # API calls per clock hour (images count)
+day_call_limit = {d.DAY_CALL_LIMIT}
+daily_limit = {d.DAILY_LIMIT}               # item creations per local day
+max_attempts = {d.MAX_ATTEMPTS}
+retry_delay_seconds = {d.RETRY_DELAY_SECONDS:g}
+client_id = ""
+client_secret_env = "BASE_CLIENT_SECRET"   # or client_secret = "..." (keep this file private)
+redirect_uri = "{d.REDIRECT_URI}"
+
+[notify]
+chatwork_token_env = ""          # or chatwork_token = "..."
+chatwork_room_id = ""
+webhook_url = ""                 # Slack-compatible incoming webhook
+
+[cluster]                        # for several hosts on one PostgreSQL database
+standby = false
+lease_ttl_seconds = {d.LEASE_TTL_SECONDS:g}
+"""
+
+
+def write_starter(path: Path) -> None:
+    """Write the starter file; refuses to overwrite so that no operator loses a config."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8", newline="\n") as fh:
+        fh.write(STARTER)

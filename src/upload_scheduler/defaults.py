@@ -1,0 +1,49 @@
+"""Every default and constant in one place: the config, the CLI help, the docs and the
+tests all read these, so a value is changed here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Final
+
+CONFIG_FILE_NAME: Final = "upload-scheduler.toml"
+CONFIG_ENV_VAR: Final = "UPLOAD_SCHEDULER_CONFIG"
+
+DATABASE_URL: Final = "sqlite:///data/upload_scheduler.db"
+TIMEZONE: Final = "Asia/Tokyo"
+LOG_DIR: Final = "logs"
+
+# Seed DAEMON_CONFIG.
+INTERVAL_SECONDS: Final = 60.0
+BATCH_SIZE: Final = 10
+BUSINESS_HOURS_START: Final = 6
+BUSINESS_HOURS_END: Final = 23
+
+# Seed limits and BASE's published per-token budgets (BASE_API.md).
+BASE_API_URL: Final = "https://api.thebase.in"
+MIN_INTERVAL_SECONDS: Final = 2.0
+HOUR_CALL_LIMIT: Final = 5000
+DAY_CALL_LIMIT: Final = 100_000
+DAILY_LIMIT: Final = 1000
+MAX_ATTEMPTS: Final = 3
+RETRY_DELAY_SECONDS: Final = 5.0
+REDIRECT_URI: Final = "http://127.0.0.1:8765/callback"
+
+LEASE_TTL_SECONDS: Final = 30.0
+
+# Queue priorities (seed PRIORITY_* constants).
+PRIORITY_LOW: Final = 1
+PRIORITY_NORMAL: Final = 5
+PRIORITY_HIGH: Final = 10
+PRIORITY_URGENT: Final = 20
+PRIORITY_MIN: Final = 1
+PRIORITY_MAX: Final = 20
+
+# add-to-queue / check-queue.
+ADD_LIMIT: Final = 100
+CHECK_LIMIT: Final = 10
+MAX_DAYS: Final = 7
+DEFAULT_PLATFORM: Final = "base"
+
+# Import.
+MAX_IMAGES: Final = 20
+IMPORT_CHUNK_ROWS: Final = 2000

@@ -1,0 +1,1 @@
+"""Marketplace adapters, found through the `upload_scheduler.platforms` entry points."""

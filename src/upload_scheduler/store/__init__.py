@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables, engines with the right SQLite pragmas, migrations."""

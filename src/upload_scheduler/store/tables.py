@@ -1,0 +1,150 @@
+"""The schema. Constraints here, not code paths, make the old system's incidents
+impossible: duplicate queue rows, orphan rows after a clean-up, a second listing."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from upload_scheduler.store.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+LISTING_STATUSES = ("pending", "queued", "listed", "failed", "delisted")
+QUEUE_STATUSES = ("pending", "uploading", "success", "failed", "cancelled")
+ACTIVE_QUEUE_STATUSES = ("pending", "uploading")
+QUEUE_KINDS = ("upload",)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+products = Table(
+    "products",
+    metadata,
+    Column("asin", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("price", Integer, nullable=False),  # yen
+    Column("stock", Integer, nullable=False, server_default="0"),
+    Column("images", Text, nullable=False, server_default="[]"),  # JSON list of URLs
+    Column("brand", Text, nullable=False, server_default=""),
+    Column("category", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("price > 0", name="price_positive"),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+)
+
+listings = Table(
+    "listings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("asin", String(64), ForeignKey("products.asin", ondelete="CASCADE"), nullable=False),
+    Column("platform", String(32), nullable=False),
+    # NULL: not yet given to a shop; add-to-queue assigns one.
+    Column("account_id", String(128), nullable=True),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("platform_item_id", String(64), nullable=True),
+    Column("listed_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("asin", "platform", "account_id"),
+    CheckConstraint(_in("status", LISTING_STATUSES), name="status_known"),
+    Index(
+        "uq_listings_unassigned",
+        "asin",
+        "platform",
+        unique=True,
+        sqlite_where=text("account_id IS NULL"),
+        postgresql_where=text("account_id IS NULL"),
+    ),
+    Index("ix_listings_candidates", "platform", "status", "id"),
+)
+
+upload_queue = Table(
+    "upload_queue",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # CASCADE: deleting a listing takes its queue rows along, so no orphan row can make
+    # a daemon fail on every cycle as it did in the old system.
+    Column("listing_id", Integer, ForeignKey("listings.id", ondelete="CASCADE"), nullable=False),
+    Column("asin", String(64), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("account_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False, server_default="upload"),
+    Column("scheduled_time", UTCDateTime, nullable=False),
+    Column("priority", Integer, nullable=False, server_default="5"),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error_message", Text, nullable=True),
+    Column("platform_item_id", String(64), nullable=True),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime, nullable=True),
+    CheckConstraint("priority BETWEEN 1 AND 20", name="priority_range"),
+    CheckConstraint(_in("status", QUEUE_STATUSES), name="status_known"),
+    CheckConstraint(_in("kind", QUEUE_KINDS), name="kind_known"),
+    # One live row per (asin, platform, account): the old system had 2,006 duplicates.
+    Index(
+        "uq_upload_queue_active",
+        "asin",
+        "platform",
+        "account_id",
+        unique=True,
+        sqlite_where=text(_in("status", ACTIVE_QUEUE_STATUSES)),
+        postgresql_where=text(_in("status", ACTIVE_QUEUE_STATUSES)),
+    ),
+    Index("ix_upload_queue_slots", "platform", "account_id", "scheduled_time"),
+    Index("ix_upload_queue_listing", "listing_id"),
+)
+
+# Both match the claim's WHERE and ORDER BY (priority DESC, then time), so a claim reads
+# only the rows it takes instead of sorting every pending row of the account.
+Index(
+    "ix_upload_queue_claim",
+    upload_queue.c.platform,
+    upload_queue.c.account_id,
+    upload_queue.c.status,
+    upload_queue.c.priority.desc(),
+    upload_queue.c.scheduled_time,
+)
+Index(
+    "ix_upload_queue_due",
+    upload_queue.c.platform,
+    upload_queue.c.status,
+    upload_queue.c.priority.desc(),
+    upload_queue.c.scheduled_time,
+)
+
+account_usage = Table(
+    "account_usage",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("day", String(10), primary_key=True),  # the account's local date, YYYY-MM-DD
+    Column("creations", Integer, nullable=False, server_default="0"),
+    Column("calls", Integer, nullable=False, server_default="0"),
+)
