@@ -1,2 +1,55 @@
-def main():
-    pass
+"""The `upload-scheduler` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from upload_scheduler import __version__
+from upload_scheduler.cli import config_cmd, db_cmd, products_cmd, queue_cmd
+from upload_scheduler.cli.context import app_context
+
+app = typer.Typer(
+    name="upload-scheduler",
+    help="List products on marketplaces from many seller accounts, paced by each "
+    "platform's limits and spread across business hours.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"upload-scheduler {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            help="Configuration file. Default: $UPLOAD_SCHEDULER_CONFIG, else "
+            "./upload-scheduler.toml.",
+            metavar="PATH",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    app_context(ctx).config_path = config
+
+
+config_cmd.register(app)
+db_cmd.register(app)
+products_cmd.register(app)
+queue_cmd.register(app)
+
+
+def main() -> None:
+    app()

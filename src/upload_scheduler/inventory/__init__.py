@@ -1,0 +1,1 @@
+"""Master DB: products and listings, and their import."""
