@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -11,8 +13,18 @@ from sqlalchemy import Engine
 
 from upload_scheduler.config import ConfigError, Settings, load_settings
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+def _width(stream: TextIO) -> int | None:
+    """Rich assumes 80 columns when output is not a terminal, which folds tables into
+    unreadable columns in logs and pipes; use a wide page there unless COLUMNS says."""
+    try:
+        interactive = stream.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    return None if interactive or "COLUMNS" in os.environ else 160
+
+
+console = Console(highlight=False, width=_width(sys.stdout))
+err_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 
 
 @dataclass

@@ -1,7 +1,56 @@
+"""`upload-scheduler db ...`: migrations and a look at what the database holds."""
+
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from upload_scheduler.cli.context import app_context, console
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    db = typer.Typer(help="The database: migrations and contents.", no_args_is_help=True)
+    db.command("upgrade")(upgrade)
+    db.command("status")(status)
+    app.add_typer(db, name="db")
+
+
+def upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations (they also apply on first use of an SQLite file)."""
+    from upload_scheduler.store.engine import create_db_engine
+    from upload_scheduler.store.migrate import HEAD_REVISION, current_revision
+    from upload_scheduler.store.migrate import upgrade as run_upgrade
+
+    settings = app_context(ctx).settings
+    engine = create_db_engine(settings.database_url)
+    before = current_revision(engine)
+    if before == HEAD_REVISION:
+        console.print(f"Already at the current schema (revision {before}).")
+        return
+    run_upgrade(engine)
+    console.print(f"Upgraded the schema from {before or 'empty'} to {current_revision(engine)}.")
+
+
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Count the rows of every table, per status (the seed's test_db.py)."""
+    from upload_scheduler.store.census import census
+    from upload_scheduler.store.migrate import current_revision
+
+    engine = app_context(ctx).engine
+    counts = census(engine)
+    if as_json:
+        typer.echo(json.dumps(counts))
+        return
+    console.print(f"schema revision: {current_revision(engine)}")
+    table = Table("table", "status", "rows")
+    for name, by_status in counts.items():
+        for status_name, count in by_status.items():
+            table.add_row(name, status_name, str(count))
+            name = ""
+    console.print(table)

@@ -1,0 +1,85 @@
+"""`upload-scheduler init` and `upload-scheduler config check`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from upload_scheduler import defaults
+from upload_scheduler.cli.context import app_context, console, fail
+from upload_scheduler.config import ConfigError, Settings, load_settings
+from upload_scheduler.config.template import write_starter
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    config = typer.Typer(help="Check the configuration file.", no_args_is_help=True)
+    config.command("check")(check)
+    app.add_typer(config, name="config")
+
+
+def init(ctx: typer.Context) -> None:
+    """Write a commented starter configuration file (never overwrites one)."""
+    explicit = app_context(ctx).config_path or os.environ.get(defaults.CONFIG_ENV_VAR)
+    path = Path(explicit) if explicit else Path.cwd() / defaults.CONFIG_FILE_NAME
+    try:
+        write_starter(path)
+    except FileExistsError:
+        fail(f"{path} already exists; not overwriting it (edit it, or remove it first)")
+    console.print(f"Wrote {path}")
+    console.print("Next: edit the accounts, then run `upload-scheduler config check`.")
+
+
+def check(ctx: typer.Context) -> None:
+    """Validate the configuration and print every account's effective settings.
+
+    Exits 1 when the file is invalid, naming each problem and its key.
+    """
+    try:
+        settings = load_settings(app_context(ctx).config_path)
+    except ConfigError as exc:
+        fail(f"invalid configuration ({len(exc.problems)} problem(s)):\n{exc}")
+    console.print(f"[bold]{settings.source}[/]: valid")
+    console.print(f"database: {_safe_url(settings.database_url)}")
+    console.print(f"timezone: {settings.timezone}    log_dir: {settings.log_dir}")
+    if not settings.all_accounts():
+        console.print("[yellow]warning:[/] no accounts are configured under [accounts]")
+        return
+    for platform in settings.accounts:
+        console.print(_account_table(settings, platform))
+        console.print(_secret_line(settings, platform))
+
+
+def _account_table(settings: Settings, platform: str) -> Table:
+    ids = settings.account_ids(platform)
+    table = Table(title=f"platform {platform}: effective settings", title_justify="left")
+    table.add_column("setting")
+    for account_id in ids:
+        table.add_column(account_id)
+    resolved = [settings.account(platform, a) for a in ids]
+    for key in resolved[0].public_dict():
+        cells = []
+        for account in resolved:
+            value = str(account.public_dict()[key])
+            cells.append(
+                f"[bold cyan]{value}[/] (override)" if key in account.overridden else value
+            )
+        table.add_row(key, *cells)
+    return table
+
+
+def _secret_line(settings: Settings, platform: str) -> str:
+    pconf = settings.platform_config(platform)
+    if pconf.client_secret_env:
+        state = "set" if settings.client_secret(platform) else "[yellow]not set[/]"
+        return f"client secret: from ${pconf.client_secret_env} ({state})"
+    return f"client secret: {'set in the file' if pconf.client_secret else 'not set'}"
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

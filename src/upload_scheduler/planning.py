@@ -1,0 +1,462 @@
+"""Time slots, account assignment and quota spill: pure functions of their inputs.
+
+Nothing here reads a clock or a database. The queue module gathers what is already
+scheduled and used, calls `plan_queue`, and writes the result in one transaction.
+
+Seed compatibility: N items for one account in a window [start, end) get slot i at
+`start + i * (window / N)`. The seed divided by N - 1, which put the last item on the
+closing hour, outside the hours its own daemon worked; every slot here lies inside the
+half-open window the worker honours.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+Segment = tuple[datetime, datetime]
+"""A half-open interval [start, end) of business time, in aware UTC datetimes."""
+
+
+class Mode(Enum):
+    DISTRIBUTE = "distribute"  # spread over whole days' windows (from tomorrow or --start-date)
+    REST_OF_TODAY = "start-now"  # spread over what is left of today's window
+    WITHIN = "within"  # spread over [now, now + within), clipped to business hours
+    NOW = "now"  # scheduled now; the worker waits for the window if it is closed
+
+
+@dataclass(frozen=True)
+class AccountWindow:
+    """What the planner needs to know about one account."""
+
+    account_id: str
+    timezone: str
+    business_hours_start: int
+    business_hours_end: int
+    daily_limit: int
+    min_interval_seconds: float
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    key: int
+    asin: str
+    account_id: str | None = None  # already given to a shop
+    excluded_accounts: frozenset[str] = frozenset()  # shops that list or queue it already
+
+
+@dataclass(frozen=True)
+class ExistingSlot:
+    """A queue row already scheduled for an account; `movable` rows may be re-slotted."""
+
+    queue_id: int
+    account_id: str
+    scheduled_time: datetime
+    movable: bool = True
+
+
+@dataclass(frozen=True)
+class Placement:
+    key: int
+    account_id: str
+    scheduled_time: datetime
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    account_id: str
+    day: date
+    count: int
+    first: datetime
+    last: datetime
+    interval_seconds: float
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    key: int
+    reason: str
+
+
+@dataclass
+class Plan:
+    placements: list[Placement] = field(default_factory=list)
+    moves: list[tuple[int, datetime]] = field(default_factory=list)
+    unplaced: list[Unplaced] = field(default_factory=list)
+    days: list[DaySummary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    mode: Mode
+    now: datetime
+    start_date: date | None = None
+    within: timedelta | None = None
+    max_days: int = 7
+
+
+# ---------------------------------------------------------------------------
+# Business-time segments
+
+
+def local_hour(day: date, hour: int, zone: ZoneInfo) -> datetime:
+    """The UTC instant of `hour` o'clock (0-24) on the local calendar day `day`."""
+    if hour >= 24:
+        return local_hour(day + timedelta(days=1), hour - 24, zone)
+    return datetime.combine(day, time(hour), zone).astimezone(UTC)
+
+
+def day_segments(day: date, start_hour: int, end_hour: int, zone: ZoneInfo) -> list[Segment]:
+    """Business hours inside the local calendar day `day`.
+
+    Quotas are per local day, so a window that crosses midnight contributes its two
+    ends to the day they fall in: 22-02 gives [00:00, 02:00) and [22:00, 24:00).
+    """
+    start, end = start_hour % 24, end_hour if end_hour == 24 else end_hour % 24
+    if start < end:
+        pieces = [(start, end)]
+    else:
+        pieces = [(0, end), (start, 24)]
+    return [(local_hour(day, a, zone), local_hour(day, b, zone)) for a, b in pieces if a < b]
+
+
+def in_business_hours(moment: datetime, start_hour: int, end_hour: int, zone: ZoneInfo) -> bool:
+    local = moment.astimezone(zone)
+    return any(a <= moment < b for a, b in day_segments(local.date(), start_hour, end_hour, zone))
+
+
+def clip(segments: Sequence[Segment], lo: datetime | None, hi: datetime | None) -> list[Segment]:
+    clipped = []
+    for a, b in segments:
+        a2 = max(a, lo) if lo else a
+        b2 = min(b, hi) if hi else b
+        if a2 < b2:
+            clipped.append((a2, b2))
+    return clipped
+
+
+def open_seconds(segments: Sequence[Segment]) -> float:
+    return sum((b - a).total_seconds() for a, b in segments)
+
+
+def window_capacity(segments: Sequence[Segment], min_interval_seconds: float) -> int:
+    """How many starts fit when consecutive ones are `min_interval_seconds` apart."""
+    total = open_seconds(segments)
+    if total <= 0:
+        return 0
+    if min_interval_seconds <= 0:
+        return 10**9
+    # The small epsilon keeps 61200 / 60 at 1020 despite float rounding.
+    return math.floor(total / min_interval_seconds + 1e-9)
+
+
+def spread(segments: Sequence[Segment], count: int) -> list[datetime]:
+    """`count` evenly spaced instants over the open time of `segments`: slot i at offset
+    i * (open time / count), so the first is at the start and all are before the end."""
+    if count <= 0:
+        return []
+    total = open_seconds(segments)
+    step = total / count
+    slots: list[datetime] = []
+    seg_index, seg_offset = 0, 0.0  # open seconds before segments[seg_index]
+    for i in range(count):
+        offset = i * step
+        while seg_index < len(segments) - 1:
+            length = (segments[seg_index][1] - segments[seg_index][0]).total_seconds()
+            if offset < seg_offset + length:
+                break
+            seg_offset += length
+            seg_index += 1
+        slots.append(segments[seg_index][0] + timedelta(seconds=offset - seg_offset))
+    return slots
+
+
+def merge_order(existing: int, new: int) -> list[bool]:
+    """Interleave `existing` and `new` items evenly; True marks an existing one.
+
+    Each item sits at the middle of its share of its own list, (j + 0.5) / count, and the
+    two lists are merged by that position. Adding 100 to 100 evenly spread items thus
+    leaves the first 100 where they were and puts the new ones halfway between them.
+    """
+    order: list[bool] = []
+    j = i = 0
+    while j < existing or i < new:
+        # Compare (2j+1)/(2*existing) with (2i+1)/(2*new) in integers.
+        take_existing = i >= new or (j < existing and (2 * j + 1) * new <= (2 * i + 1) * existing)
+        order.append(take_existing)
+        if take_existing:
+            j += 1
+        else:
+            i += 1
+    return order
+
+
+# ---------------------------------------------------------------------------
+# Periods: the days (or parts of days) an account's items can be placed in
+
+
+@dataclass(frozen=True)
+class Period:
+    day: date
+    segments: tuple[Segment, ...]
+    at_now: bool = False  # items are scheduled at `now`, not spread
+
+
+def periods(window: AccountWindow, request: PlanRequest) -> Iterator[Period]:
+    """The account's candidate periods, first to last, at most `max_days` local days."""
+    zone = window.zone
+    today = request.now.astimezone(zone).date()
+
+    def full(day: date) -> tuple[Segment, ...]:
+        return tuple(
+            day_segments(day, window.business_hours_start, window.business_hours_end, zone)
+        )
+
+    if request.mode is Mode.DISTRIBUTE:
+        first = request.start_date or today + timedelta(days=1)
+        for k in range(request.max_days):
+            yield Period(first + timedelta(days=k), full(first + timedelta(days=k)))
+        return
+    if request.mode is Mode.NOW:
+        yield Period(today, (), at_now=True)
+        for k in range(1, request.max_days):
+            yield Period(today + timedelta(days=k), full(today + timedelta(days=k)))
+        return
+    hi = request.now + request.within if request.mode is Mode.WITHIN and request.within else None
+    last_clipped_day = hi.astimezone(zone).date() if hi else today
+    day = today
+    for _ in range(request.max_days):
+        if day <= last_clipped_day:
+            yield Period(day, tuple(clip(full(day), request.now, hi)))
+        else:
+            yield Period(day, full(day))
+        day += timedelta(days=1)
+
+
+# ---------------------------------------------------------------------------
+# The plan
+
+
+@dataclass
+class _AccountDay:
+    """One account's situation in one period."""
+
+    window: AccountWindow
+    period: Period
+    capacity: int
+    movable: list[ExistingSlot]
+    new_keys: list[int] = field(default_factory=list)
+
+
+def plan_queue(
+    items: Sequence[PlanItem],
+    accounts: Sequence[AccountWindow],
+    request: PlanRequest,
+    existing: Sequence[ExistingSlot] = (),
+    used: Mapping[tuple[str, date], int] | None = None,
+) -> Plan:
+    """Place `items` on `accounts`, day by day, within every account's daily quota and
+    window capacity; what fits nowhere within `max_days` is reported, never dropped."""
+    if request.now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    used = used or {}
+    plan = Plan()
+    by_id = {w.account_id: w for w in accounts}
+    remaining: list[PlanItem] = []
+    for item in items:
+        if item.account_id is not None and item.account_id not in by_id:
+            plan.unplaced.append(
+                Unplaced(item.key, f"account {item.account_id!r} is not configured")
+            )
+        elif item.account_id is None and all(a in item.excluded_accounts for a in by_id):
+            plan.unplaced.append(
+                Unplaced(item.key, "already listed or queued on every account of the platform")
+            )
+        else:
+            remaining.append(item)
+    if not accounts:
+        plan.unplaced.extend(Unplaced(i.key, "no account is configured") for i in remaining)
+        return plan
+
+    day_of = _local_day_counter(existing, by_id, request.now)
+    account_periods = {w.account_id: periods(w, request) for w in accounts}
+    for _ in range(request.max_days):
+        if not remaining:
+            break
+        slots: dict[str, _AccountDay] = {}
+        for window in accounts:
+            period = next(account_periods[window.account_id], None)
+            if period is not None:
+                slots[window.account_id] = _account_day(
+                    window, period, existing, day_of, used, request
+                )
+        remaining = _assign(remaining, slots, accounts)
+        for account_day in slots.values():
+            _place(account_day, request.now, plan)
+    for item in remaining:
+        plan.unplaced.append(
+            Unplaced(item.key, f"no capacity left within {request.max_days} day(s) (--max-days)")
+        )
+    return plan
+
+
+def _local_day_counter(
+    existing: Sequence[ExistingSlot], by_id: Mapping[str, AccountWindow], now: datetime
+) -> dict[tuple[str, date], int]:
+    """Scheduled items per (account, local day). An overdue item counts for today: that
+    is when it will use the quota."""
+    counts: dict[tuple[str, date], int] = {}
+    for slot in existing:
+        window = by_id.get(slot.account_id)
+        if window is None:
+            continue
+        when = max(slot.scheduled_time, now)
+        key = (slot.account_id, when.astimezone(window.zone).date())
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _account_day(
+    window: AccountWindow,
+    period: Period,
+    existing: Sequence[ExistingSlot],
+    day_of: Mapping[tuple[str, date], int],
+    used: Mapping[tuple[str, date], int],
+    request: PlanRequest,
+) -> _AccountDay:
+    key = (window.account_id, period.day)
+    quota_left = window.daily_limit - used.get(key, 0) - day_of.get(key, 0)
+    if period.at_now:
+        return _AccountDay(window, period, max(0, quota_left), [])
+    movable = sorted(
+        (
+            s
+            for s in existing
+            if s.account_id == window.account_id
+            and s.movable
+            and s.scheduled_time >= request.now
+            and any(a <= s.scheduled_time < b for a, b in period.segments)
+        ),
+        key=lambda s: (s.scheduled_time, s.queue_id),
+    )
+    room = window_capacity(period.segments, window.min_interval_seconds) - len(movable)
+    return _AccountDay(window, period, max(0, min(quota_left, room)), movable)
+
+
+def _assign(
+    items: list[PlanItem], slots: dict[str, _AccountDay], accounts: Sequence[AccountWindow]
+) -> list[PlanItem]:
+    """Give items to accounts in proportion to their free capacity; return the rest."""
+    left: list[PlanItem] = []
+    free = {a: s.capacity for a, s in slots.items()}
+    shared: list[PlanItem] = []
+    for item in items:
+        if item.account_id is None:
+            shared.append(item)
+        elif free.get(item.account_id, 0) > 0:
+            slots[item.account_id].new_keys.append(item.key)
+            free[item.account_id] -= 1
+        else:
+            left.append(item)
+    order = [w.account_id for w in accounts if free.get(w.account_id, 0) > 0]
+    targets = _proportional(min(len(shared), sum(free[a] for a in order)), [free[a] for a in order])
+    taken = dict.fromkeys(order, 0)
+    # Heap of (fill ratio after one more, position, account): always feed the account that
+    # is furthest behind its share, so each account's items stay evenly interleaved.
+    heap = [(1 / t, pos, a) for pos, (a, t) in enumerate(zip(order, targets, strict=True)) if t > 0]
+    heapq.heapify(heap)
+    target_of = dict(zip(order, targets, strict=True))
+    for item in shared:
+        account = _pop_eligible(heap, item, taken, target_of)
+        if account is None:
+            account = next(
+                (a for a in order if free[a] > taken[a] and a not in item.excluded_accounts), None
+            )
+        if account is None:
+            left.append(item)
+            continue
+        slots[account].new_keys.append(item.key)
+        taken[account] += 1
+    # Keep the original order for items that roll over to the next day.
+    position = {item.key: n for n, item in enumerate(items)}
+    left.sort(key=lambda i: position[i.key])
+    return left
+
+
+def _pop_eligible(
+    heap: list[tuple[float, int, str]],
+    item: PlanItem,
+    taken: dict[str, int],
+    targets: dict[str, int],
+) -> str | None:
+    skipped = []
+    chosen = None
+    while heap:
+        entry = heapq.heappop(heap)
+        account = entry[2]
+        if account in item.excluded_accounts:
+            skipped.append(entry)
+            continue
+        chosen = account
+        if taken[account] + 1 < targets[account]:
+            heapq.heappush(heap, ((taken[account] + 2) / targets[account], entry[1], account))
+        break
+    for entry in skipped:
+        heapq.heappush(heap, entry)
+    return chosen
+
+
+def _proportional(total: int, capacities: list[int]) -> list[int]:
+    """Split `total` in proportion to `capacities` (largest remainder, first wins ties)."""
+    cap_sum = sum(capacities)
+    if cap_sum == 0 or total == 0:
+        return [0] * len(capacities)
+    exact = [total * c / cap_sum for c in capacities]
+    shares = [min(c, math.floor(x)) for c, x in zip(capacities, exact, strict=True)]
+    by_remainder = sorted(range(len(capacities)), key=lambda k: (-(exact[k] - shares[k]), k))
+    short = total - sum(shares)
+    for k in by_remainder:
+        if short == 0:
+            break
+        if shares[k] < capacities[k]:
+            shares[k] += 1
+            short -= 1
+    return shares
+
+
+def _place(account_day: _AccountDay, now: datetime, plan: Plan) -> None:
+    keys = account_day.new_keys
+    if not keys:
+        return
+    account_id = account_day.window.account_id
+    if account_day.period.at_now:
+        plan.placements.extend(Placement(k, account_id, now) for k in keys)
+        plan.days.append(DaySummary(account_id, account_day.period.day, len(keys), now, now, 0.0))
+        return
+    movable = account_day.movable
+    times = spread(account_day.period.segments, len(movable) + len(keys))
+    new_times: list[datetime] = []
+    moved = iter(movable)
+    fresh = iter(keys)
+    for slot_time, is_existing in zip(times, merge_order(len(movable), len(keys)), strict=True):
+        if is_existing:
+            row = next(moved)
+            if abs((row.scheduled_time - slot_time).total_seconds()) >= 1e-3:
+                plan.moves.append((row.queue_id, slot_time))
+        else:
+            plan.placements.append(Placement(next(fresh), account_id, slot_time))
+            new_times.append(slot_time)
+    step = open_seconds(account_day.period.segments) / len(times)
+    plan.days.append(
+        DaySummary(account_id, account_day.period.day, len(keys), new_times[0], new_times[-1], step)
+    )

@@ -1,0 +1,246 @@
+"""The body of an add-to-queue transaction: read what the planner needs, plan, write.
+
+Kept apart from `UploadQueueManager` so that the one place that turns pending listings
+into queue rows is small enough to read at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from upload_scheduler.planning import (
+    AccountWindow,
+    ExistingSlot,
+    PlanItem,
+    PlanRequest,
+    plan_queue,
+)
+from upload_scheduler.queue.records import DayPlan, EnqueueResult
+from upload_scheduler.store.tables import (
+    ACTIVE_QUEUE_STATUSES,
+    account_usage,
+    listings,
+    upload_queue,
+)
+
+# Well below every database's bound-parameter limit (SQLite: 32766).
+IN_CHUNK = 900
+
+
+def enqueue_listings(
+    conn: Connection,
+    *,
+    platform: str,
+    windows: Sequence[AccountWindow],
+    request: PlanRequest,
+    asins: Sequence[str] | None,
+    limit: int | None,
+    only_account: str | None,
+    priority: int,
+    at: datetime | None,
+    dry_run: bool,
+) -> EnqueueResult:
+    account_ids = [w.account_id for w in windows]
+    candidates = _candidates(conn, platform, account_ids, asins, limit)
+    skipped: list[tuple[str, str]] = []
+    if asins is not None:
+        skipped = _explain_missing(conn, platform, asins, {c["asin"] for c in candidates})
+    taken = _assigned_accounts(
+        conn, platform, [c["asin"] for c in candidates if c["account_id"] is None]
+    )
+    items = [
+        PlanItem(
+            key=c["id"],
+            asin=c["asin"],
+            account_id=c["account_id"],
+            excluded_accounts=frozenset(taken.get(c["asin"], ()))
+            if c["account_id"] is None
+            else frozenset(),
+        )
+        for c in candidates
+    ]
+    existing = _existing_slots(conn, platform, account_ids, request)
+    used = _used(conn, platform, account_ids, request.now)
+    plan = plan_queue(items, windows, request, existing, used)
+
+    asin_of = {c["id"]: c["asin"] for c in candidates}
+    placements = plan.placements
+    if at is not None:
+        placements = [type(p)(p.key, p.account_id, at) for p in placements]
+    queue_ids: list[int] = []
+    if placements and not dry_run:
+        queue_ids = _write(conn, platform, placements, asin_of, priority, request.now)
+    if plan.moves and not dry_run:
+        conn.execute(
+            update(upload_queue)
+            .where(upload_queue.c.id == bindparam("qid"), upload_queue.c.status == "pending")
+            .values(scheduled_time=bindparam("new_time"), updated_at=request.now),
+            [{"qid": qid, "new_time": t} for qid, t in plan.moves],
+        )
+    return EnqueueResult(
+        queued=len(placements),
+        queue_ids=queue_ids,
+        days=[
+            DayPlan(d.account_id, d.day, d.count, d.first, d.last, d.interval_seconds)
+            for d in plan.days
+        ],
+        moved=len(plan.moves),
+        unplaced=[(asin_of[u.key], u.reason) for u in plan.unplaced],
+        skipped=skipped,
+        notes=plan.notes,
+        dry_run=dry_run,
+    )
+
+
+def _candidates(
+    conn: Connection,
+    platform: str,
+    account_ids: Sequence[str],
+    asins: Sequence[str] | None,
+    limit: int | None,
+) -> list[dict[str, Any]]:
+    """Pending listings, oldest first: unassigned ones and those of the chosen accounts."""
+    base = (
+        select(listings.c.id, listings.c.asin, listings.c.account_id)
+        .where(
+            listings.c.platform == platform,
+            listings.c.status == "pending",
+            listings.c.account_id.is_(None) | listings.c.account_id.in_(account_ids),
+        )
+        .order_by(listings.c.id)
+    )
+    if conn.dialect.name == "postgresql":
+        base = base.with_for_update(skip_locked=True)
+    if asins is None:
+        query = base.limit(limit) if limit is not None else base
+        return [dict(r) for r in conn.execute(query).mappings()]
+    found: list[dict[str, Any]] = []
+    for chunk in _chunks(list(dict.fromkeys(asins)), IN_CHUNK):
+        found += [dict(r) for r in conn.execute(base.where(listings.c.asin.in_(chunk))).mappings()]
+    found.sort(key=lambda r: r["id"])
+    return found[:limit] if limit is not None else found
+
+
+def _explain_missing(
+    conn: Connection, platform: str, asins: Sequence[str], found: set[str]
+) -> list[tuple[str, str]]:
+    """Why each requested asin that has no pending listing was not queued."""
+    missing = [a for a in dict.fromkeys(asins) if a not in found]
+    statuses: dict[str, list[str]] = {}
+    for chunk in _chunks(missing, IN_CHUNK):
+        rows = conn.execute(
+            select(listings.c.asin, listings.c.account_id, listings.c.status).where(
+                listings.c.platform == platform, listings.c.asin.in_(chunk)
+            )
+        )
+        for asin, account, status in rows:
+            statuses.setdefault(asin, []).append(f"{status} on {account or 'no account'}")
+    return [
+        (a, "already " + ", ".join(statuses[a]) if a in statuses else f"no {platform} listing")
+        for a in missing
+    ]
+
+
+def _assigned_accounts(
+    conn: Connection, platform: str, asins: Sequence[str]
+) -> dict[str, set[str]]:
+    """asin -> the accounts that already have a listing for it (in any status)."""
+    taken: dict[str, set[str]] = {}
+    for chunk in _chunks(list(dict.fromkeys(asins)), IN_CHUNK):
+        rows = conn.execute(
+            select(listings.c.asin, listings.c.account_id).where(
+                listings.c.platform == platform,
+                listings.c.asin.in_(chunk),
+                listings.c.account_id.is_not(None),
+            )
+        )
+        for asin, account in rows:
+            taken.setdefault(asin, set()).add(account)
+    return taken
+
+
+def _existing_slots(
+    conn: Connection, platform: str, account_ids: Sequence[str], request: PlanRequest
+) -> list[ExistingSlot]:
+    start = request.now
+    if request.start_date is not None:
+        start = max(
+            start, datetime.combine(request.start_date, datetime.min.time(), request.now.tzinfo)
+        )
+    horizon = start + timedelta(days=request.max_days + 2)
+    rows = conn.execute(
+        select(
+            upload_queue.c.id,
+            upload_queue.c.account_id,
+            upload_queue.c.scheduled_time,
+            upload_queue.c.status,
+        ).where(
+            upload_queue.c.platform == platform,
+            upload_queue.c.account_id.in_(account_ids),
+            upload_queue.c.status.in_(ACTIVE_QUEUE_STATUSES),
+            upload_queue.c.scheduled_time < horizon,
+        )
+    )
+    return [
+        ExistingSlot(qid, account, when, movable=status == "pending")
+        for qid, account, when, status in rows
+    ]
+
+
+def _used(
+    conn: Connection, platform: str, account_ids: Sequence[str], now: datetime
+) -> dict[tuple[str, date], int]:
+    since = (now - timedelta(days=2)).date().isoformat()
+    rows = conn.execute(
+        select(account_usage.c.account_id, account_usage.c.day, account_usage.c.creations).where(
+            account_usage.c.platform == platform,
+            account_usage.c.account_id.in_(account_ids),
+            account_usage.c.day >= since,
+        )
+    )
+    return {(account, date.fromisoformat(day)): creations for account, day, creations in rows}
+
+
+def _write(
+    conn: Connection,
+    platform: str,
+    placements: Sequence[Any],
+    asin_of: dict[int, str],
+    priority: int,
+    now: datetime,
+) -> list[int]:
+    conn.execute(
+        update(listings)
+        .where(listings.c.id == bindparam("lid"), listings.c.status == "pending")
+        .values(account_id=bindparam("acc"), status="queued", updated_at=now),
+        [{"lid": p.key, "acc": p.account_id} for p in placements],
+    )
+    rows = [
+        {
+            "listing_id": p.key,
+            "asin": asin_of[p.key],
+            "platform": platform,
+            "account_id": p.account_id,
+            "kind": "upload",
+            "scheduled_time": p.scheduled_time,
+            "priority": priority,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for p in placements
+    ]
+    result = conn.execute(
+        upload_queue.insert().returning(upload_queue.c.id, sort_by_parameter_order=True), rows
+    )
+    return [qid for (qid,) in result]
+
+
+def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
