@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from upload_scheduler.config import ConfigError, Settings, load_settings
 
+
 def _width(stream: TextIO) -> int | None:
     """Rich assumes 80 columns when output is not a terminal, which folds tables into
     unreadable columns in logs and pipes; use a wide page there unless COLUMNS says."""

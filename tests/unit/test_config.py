@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from upload_scheduler.config import ConfigError, load_settings, settings_from_dict
+from upload_scheduler.config.template import STARTER, write_starter
+
+FULL = """
+database = "sqlite:///data/upload_scheduler.db"
+timezone = "Asia/Tokyo"
+log_dir = "logs"
+
+[accounts]
+base = ["base_account_1", "base_account_2"]
+
+[daemon]
+interval_seconds = 60
+batch_size = 10
+business_hours_start = 6
+business_hours_end = 23
+
+[account_overrides.base_account_2]
+business_hours_start = 9
+business_hours_end = 18
+
+[platforms.base]
+api_base_url = "https://api.thebase.in"
+min_interval_seconds = 2.0
+hour_call_limit = 5000
+day_call_limit = 100000
+daily_limit = 1000
+max_attempts = 3
+retry_delay_seconds = 5
+client_id = ""
+client_secret = ""
+redirect_uri = "http://127.0.0.1:8765/callback"
+
+[notify]
+chatwork_token = ""
+chatwork_room_id = ""
+webhook_url = ""
+
+[cluster]
+standby = false
+lease_ttl_seconds = 30
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "upload-scheduler.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    return info.value.problems
+
+
+def test_issue_example_file_is_valid_and_resolves_overrides(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, FULL))
+    first = settings.account("base", "base_account_1")
+    second = settings.account("base", "base_account_2")
+    assert (first.business_hours_start, first.business_hours_end) == (6, 23)
+    assert (second.business_hours_start, second.business_hours_end) == (9, 18)
+    assert second.overridden == ("business_hours_end", "business_hours_start")
+    assert second.daily_limit == 1000 and second.min_interval_seconds == 2.0
+    assert second.timezone == "Asia/Tokyo"
+
+
+def test_relative_paths_are_relative_to_the_file_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    path = write(folder, FULL)
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(path)
+    assert settings.database_url == f"sqlite:///{folder / 'data' / 'upload_scheduler.db'}"
+    assert settings.log_dir == folder / "logs"
+
+
+def test_lookup_order_flag_then_env_then_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd_file = write(tmp_path, '[accounts]\nbase = ["from_cwd"]\n')
+    env_dir = tmp_path / "env"
+    env_dir.mkdir()
+    env_file = write(env_dir, '[accounts]\nbase = ["from_env"]\n')
+    flag_dir = tmp_path / "flag"
+    flag_dir.mkdir()
+    flag_file = write(flag_dir, '[accounts]\nbase = ["from_flag"]\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("UPLOAD_SCHEDULER_CONFIG", raising=False)
+    assert load_settings().account_ids("base") == ["from_cwd"]
+    assert load_settings().source == cwd_file
+    monkeypatch.setenv("UPLOAD_SCHEDULER_CONFIG", str(env_file))
+    assert load_settings().account_ids("base") == ["from_env"]
+    assert load_settings(flag_file).account_ids("base") == ["from_flag"]
+
+
+def test_missing_file_says_how_to_make_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("UPLOAD_SCHEDULER_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="upload-scheduler init"):
+        load_settings()
+
+
+def test_unknown_key_names_file_key_and_suggestion(tmp_path: Path) -> None:
+    path = write(tmp_path, "[daemon]\nbatch_sise = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "[daemon] batch_sise: unknown key (did you mean 'batch_size'?)" in message
+
+
+def test_unknown_platform_key_suggests(tmp_path: Path) -> None:
+    found = problems(tmp_path, "[platforms.base]\nmin_interval_second = 1\n")
+    assert found == [
+        "[platforms.base] min_interval_second: unknown key (did you mean 'min_interval_seconds'?)"
+    ]
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+        timezone = "Asia/Tokio"
+        [accounts]
+        base = ["a"]
+        [account_overrides.b]
+        business_hours_start = 9
+        [account_overrides.a]
+        business_hours_end = 25
+        """,
+    )
+    joined = "\n".join(found)
+    assert "unknown time zone 'Asia/Tokio'" in joined
+    assert "[account_overrides.b]: account 'b' is not listed under [accounts]" in joined
+    assert "[account_overrides.a] business_hours_end" in joined and "24" in joined
+    assert len(found) == 3
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("[daemon]\nbusiness_hours_start = -1\n", "[daemon] business_hours_start"),
+        ("[daemon]\nbusiness_hours_end = 25\n", "[daemon] business_hours_end"),
+        ("[daemon]\nbusiness_hours_start = 8\nbusiness_hours_end = 8\n", "empty window"),
+        ("[daemon]\nbatch_size = 0\n", "[daemon] batch_size"),
+        ('[daemon]\ninterval_seconds = "60"\n', "[daemon] interval_seconds"),
+        ("[platforms.base]\ndaily_limit = true\n", "[platforms.base] daily_limit"),
+        ("[cluster]\nlease_ttl_seconds = 0\n", "[cluster] lease_ttl_seconds"),
+        ('database = "not a url"\n', "database"),
+    ],
+)
+def test_invalid_values_name_their_key(tmp_path: Path, section: str, expected: str) -> None:
+    assert any(expected in p for p in problems(tmp_path, section))
+
+
+def test_window_crossing_midnight_is_allowed(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            '[accounts]\nbase=["a"]\n[daemon]\nbusiness_hours_start = 22\nbusiness_hours_end = 2\n',
+        )
+    )
+    account = settings.account("base", "a")
+    assert (account.business_hours_start, account.business_hours_end) == (22, 2)
+
+
+def test_decimal_durations_are_accepted(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            '[accounts]\nbase=["a"]\n[platforms.base]\nretry_delay_seconds = 0.5\n'
+            "min_interval_seconds = 0.1\n[daemon]\ninterval_seconds = 0.25\n",
+        )
+    )
+    account = settings.account("base", "a")
+    assert account.retry_delay_seconds == 0.5
+    assert account.min_interval_seconds == 0.1
+    assert account.interval_seconds == 0.25
+
+
+def test_timezone_can_be_overridden_per_account(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            '[accounts]\nbase=["a", "b"]\n[account_overrides.b]\ntimezone = "Europe/London"\n',
+        )
+    )
+    assert settings.account("base", "a").timezone == "Asia/Tokyo"
+    assert settings.account("base", "b").timezone == "Europe/London"
+
+
+def test_override_keys_are_checked(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        '[accounts]\nbase=["a"]\n[account_overrides.a]\n'
+        'batch_sise = 3\ndaily_limit = 0\ntimezone = "Mars/Base"\n',
+    )
+    joined = "\n".join(found)
+    assert "[account_overrides.a] batch_sise: unknown key (did you mean 'batch_size'?)" in joined
+    assert "[account_overrides.a] daily_limit" in joined
+    assert "unknown time zone 'Mars/Base'" in joined
+
+
+def test_override_can_make_an_empty_window(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path, '[accounts]\nbase=["a"]\n[account_overrides.a]\nbusiness_hours_start = 23\n'
+    )
+    assert any("empty window" in p for p in found)
+
+
+def test_platform_without_adapter_is_named(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[accounts]\nmercari = ["m1"]\n[platforms.ebay]\nclient_id = "x"\n')
+    joined = "\n".join(found)
+    assert "'mercari'" in joined and "'ebay'" in joined
+    assert "no adapter is installed" in joined
+
+
+def test_account_listed_twice_is_refused(tmp_path: Path) -> None:
+    assert any("listed twice" in p for p in problems(tmp_path, '[accounts]\nbase=["a", "a"]\n'))
+
+
+def test_bad_toml_reports_the_position(tmp_path: Path) -> None:
+    found = problems(tmp_path, "[daemon\n")
+    assert found[0].startswith("not valid TOML") and "line 1" in found[0]
+
+
+def test_secret_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_from_dict(
+        {"accounts": {"base": ["a"]}, "platforms": {"base": {"client_secret_env": "MY_SECRET"}}},
+        tmp_path / "x.toml",
+    )
+    monkeypatch.setenv("MY_SECRET", "s3cr3t-value")
+    assert settings.client_secret("base") == "s3cr3t-value"
+    assert "s3cr3t" not in repr(settings.account("base", "a"))
+    assert "client_secret" not in settings.account("base", "a").public_dict()
+
+
+def test_starter_file_is_valid_and_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "upload-scheduler.toml"
+    write_starter(path)
+    assert path.read_text(encoding="utf-8") == STARTER
+    settings = load_settings(path)
+    assert settings.account_ids("base") == ["base_account_1", "base_account_2"]
+    path.write_text("# mine\n", encoding="utf-8")
+    with pytest.raises(FileExistsError):
+        write_starter(path)
+    assert path.read_text(encoding="utf-8") == "# mine\n"
