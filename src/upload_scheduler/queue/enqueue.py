@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from upload_scheduler.planning import (
     AccountWindow,
@@ -20,6 +20,7 @@ from upload_scheduler.planning import (
     plan_queue,
 )
 from upload_scheduler.queue.records import DayPlan, EnqueueResult
+from upload_scheduler.store.bulk import db_time, enlarge_cache, executemany
 from upload_scheduler.store.tables import (
     ACTIVE_QUEUE_STATUSES,
     account_usage,
@@ -29,6 +30,8 @@ from upload_scheduler.store.tables import (
 
 # Well below every database's bound-parameter limit (SQLite: 32766).
 IN_CHUNK = 900
+# Above this many asins, candidates are found by one scan instead of IN lookups.
+BULK_ASINS = 5000
 
 
 def enqueue_listings(
@@ -39,11 +42,12 @@ def enqueue_listings(
     request: PlanRequest,
     asins: Sequence[str] | None,
     limit: int | None,
-    only_account: str | None,
     priority: int,
-    at: datetime | None,
     dry_run: bool,
+    now: datetime,
 ) -> EnqueueResult:
+    """Queue pending listings as `request` plans them; `now` stamps the rows (it differs
+    from `request.now` when a caller asked for an explicit time)."""
     account_ids = [w.account_id for w in windows]
     candidates = _candidates(conn, platform, account_ids, asins, limit)
     skipped: list[tuple[str, str]] = []
@@ -64,21 +68,19 @@ def enqueue_listings(
         for c in candidates
     ]
     existing = _existing_slots(conn, platform, account_ids, request)
-    used = _used(conn, platform, account_ids, request.now)
+    used = _used(conn, platform, account_ids, min(now, request.now))
     plan = plan_queue(items, windows, request, existing, used)
 
     asin_of = {c["id"]: c["asin"] for c in candidates}
     placements = plan.placements
-    if at is not None:
-        placements = [type(p)(p.key, p.account_id, at) for p in placements]
     queue_ids: list[int] = []
     if placements and not dry_run:
-        queue_ids = _write(conn, platform, placements, asin_of, priority, request.now)
+        queue_ids = _write(conn, platform, placements, asin_of, priority, now)
     if plan.moves and not dry_run:
         conn.execute(
             update(upload_queue)
             .where(upload_queue.c.id == bindparam("qid"), upload_queue.c.status == "pending")
-            .values(scheduled_time=bindparam("new_time"), updated_at=request.now),
+            .values(scheduled_time=bindparam("new_time"), updated_at=now),
             [{"qid": qid, "new_time": t} for qid, t in plan.moves],
         )
     return EnqueueResult(
@@ -116,13 +118,19 @@ def _candidates(
     if conn.dialect.name == "postgresql":
         base = base.with_for_update(skip_locked=True)
     if asins is None:
-        query = base.limit(limit) if limit is not None else base
-        return [dict(r) for r in conn.execute(query).mappings()]
-    found: list[dict[str, Any]] = []
-    for chunk in _chunks(list(dict.fromkeys(asins)), IN_CHUNK):
-        found += [dict(r) for r in conn.execute(base.where(listings.c.asin.in_(chunk))).mappings()]
-    found.sort(key=lambda r: r["id"])
-    return found[:limit] if limit is not None else found
+        rows = conn.execute(base.limit(limit) if limit is not None else base).all()
+    elif len(asins) > BULK_ASINS:
+        # One pass over the pending listings beats hundreds of IN lookups for a big batch.
+        wanted = set(asins)
+        rows = [r for r in conn.execute(base) if r.asin in wanted]
+    else:
+        rows = []
+        for chunk in _chunks(list(dict.fromkeys(asins)), IN_CHUNK):
+            rows += conn.execute(base.where(listings.c.asin.in_(chunk))).all()
+        rows.sort(key=lambda r: r.id)
+    if limit is not None:
+        rows = rows[:limit]
+    return [{"id": r.id, "asin": r.asin, "account_id": r.account_id} for r in rows]
 
 
 def _explain_missing(
@@ -208,37 +216,50 @@ def _used(
 def _write(
     conn: Connection,
     platform: str,
-    placements: Sequence[Any],
+    ordered: Sequence[Any],
     asin_of: dict[int, str],
     priority: int,
     now: datetime,
 ) -> list[int]:
-    conn.execute(
-        update(listings)
-        .where(listings.c.id == bindparam("lid"), listings.c.status == "pending")
-        .values(account_id=bindparam("acc"), status="queued", updated_at=now),
-        [{"lid": p.key, "acc": p.account_id} for p in placements],
+    stamp = db_time(conn, now)
+    if len(ordered) > BULK_ASINS:
+        enlarge_cache(conn)
+    # In index order, so each B-tree grows at its end instead of splitting pages all over.
+    placements = sorted(ordered, key=lambda p: (p.account_id, p.scheduled_time))
+    executemany(
+        conn,
+        "UPDATE listings SET account_id = ?, status = 'queued', updated_at = ? "
+        "WHERE id = ? AND status = 'pending'",
+        [(p.account_id, stamp, p.key) for p in placements],
     )
-    rows = [
-        {
-            "listing_id": p.key,
-            "asin": asin_of[p.key],
-            "platform": platform,
-            "account_id": p.account_id,
-            "kind": "upload",
-            "scheduled_time": p.scheduled_time,
-            "priority": priority,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for p in placements
-    ]
-    result = conn.execute(
-        upload_queue.insert().returning(upload_queue.c.id, sort_by_parameter_order=True), rows
+    before = conn.execute(select(func.coalesce(func.max(upload_queue.c.id), 0))).scalar_one()
+    executemany(
+        conn,
+        "INSERT INTO upload_queue (listing_id, asin, platform, account_id, kind, "
+        "scheduled_time, priority, status, attempts, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, 'upload', ?, ?, 'pending', 0, ?, ?)",
+        [
+            (
+                p.key,
+                asin_of[p.key],
+                platform,
+                p.account_id,
+                db_time(conn, p.scheduled_time),
+                priority,
+                stamp,
+                stamp,
+            )
+            for p in placements
+        ],
     )
-    return [qid for (qid,) in result]
+    # Ids are handed out in increasing order; rows another host added meanwhile (on
+    # PostgreSQL) are told apart by their listing.
+    id_of = dict(
+        conn.execute(
+            select(upload_queue.c.listing_id, upload_queue.c.id).where(upload_queue.c.id > before)
+        ).all()
+    )
+    return [id_of[p.key] for p in ordered]
 
 
 def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:

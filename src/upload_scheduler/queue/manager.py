@@ -142,8 +142,11 @@ class UploadQueueManager:
         if max_days < 1:
             raise QueueError(f"max-days must be at least 1, got {max_days}")
         windows = self._windows(platform, account_id)
+        # An explicit time plans on that time's own day, so its quota is the one checked.
         now = self.clock.now()
-        request = PlanRequest(mode, now, start_date=start_date, within=within, max_days=max_days)
+        request = PlanRequest(
+            mode, at or now, start_date=start_date, within=within, max_days=max_days
+        )
         with write_transaction(self.engine) as conn:
             result = enqueue.enqueue_listings(
                 conn,
@@ -152,10 +155,9 @@ class UploadQueueManager:
                 request=request,
                 asins=asins,
                 limit=limit,
-                only_account=account_id,
                 priority=priority,
-                at=at,
                 dry_run=dry_run,
+                now=now,
             )
             if dry_run:
                 conn.rollback()

@@ -1,5 +1,8 @@
 """The schema. Constraints here, not code paths, make the old system's incidents
-impossible: duplicate queue rows, orphan rows after a clean-up, a second listing."""
+impossible: duplicate queue rows, orphan rows after a clean-up, a second listing.
+
+On SQLite the cascades also hold for connections that leave foreign keys off (a plain
+sqlite3 clean-up script): migration 0002 adds triggers that delete the dependants."""
 
 from __future__ import annotations
 
@@ -117,7 +120,6 @@ upload_queue = Table(
         sqlite_where=text(_in("status", ACTIVE_QUEUE_STATUSES)),
         postgresql_where=text(_in("status", ACTIVE_QUEUE_STATUSES)),
     ),
-    Index("ix_upload_queue_slots", "platform", "account_id", "scheduled_time"),
     Index("ix_upload_queue_listing", "listing_id"),
 )
 

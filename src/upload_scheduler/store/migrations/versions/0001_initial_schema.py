@@ -128,9 +128,6 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_upload_queue_listing", ["listing_id"], unique=False)
         batch_op.create_index(
-            "ix_upload_queue_slots", ["platform", "account_id", "scheduled_time"], unique=False
-        )
-        batch_op.create_index(
             "uq_upload_queue_active",
             ["asin", "platform", "account_id"],
             unique=True,
@@ -146,7 +143,6 @@ def downgrade() -> None:
             sqlite_where=sa.text("status IN ('pending', 'uploading')"),
             postgresql_where=sa.text("status IN ('pending', 'uploading')"),
         )
-        batch_op.drop_index("ix_upload_queue_slots")
         batch_op.drop_index("ix_upload_queue_listing")
         batch_op.drop_index("ix_upload_queue_due")
         batch_op.drop_index("ix_upload_queue_claim")
