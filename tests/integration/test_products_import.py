@@ -1,0 +1,386 @@
+"""`products import` against a real SQLite file: upserts, the listing rules, --strict,
+chunking, and the command line's messages and exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, insert, select, update
+from typer.testing import CliRunner
+
+from tests.acceptance.cli import run_cli
+from upload_scheduler import defaults
+from upload_scheduler.cli.app import app
+from upload_scheduler.inventory.importer import ImportReport, import_products
+from upload_scheduler.store.database import open_database
+from upload_scheduler.store.tables import listings, products
+
+HEADER = "asin,title,description,price,stock,images,brand,category"
+T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
+T1 = T0 + timedelta(days=1)
+CONFIG = """\
+database = "sqlite:///data/t.db"
+[accounts]
+base = ["base_account_1", "base_account_2"]
+"""
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_database(f"sqlite:///{tmp_path}/t.db")
+    yield engine
+    engine.dispose()
+
+
+def write_csv(tmp_path: Path, *body: str, name: str = "p.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join((HEADER, *body)) + "\n", encoding="utf-8")
+    return path
+
+
+def run(engine: Engine, path: Path, **kwargs: Any) -> ImportReport:
+    kwargs.setdefault("now", T0)
+    return import_products(engine, path, "base", **kwargs)
+
+
+def product_rows(engine: Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as conn:
+        return {r.asin: dict(r._mapping) for r in conn.execute(select(products))}
+
+
+def listing_rows(engine: Engine) -> list[tuple[str, str, str | None, str]]:
+    query = select(listings.c.asin, listings.c.platform, listings.c.account_id, listings.c.status)
+    with engine.connect() as conn:
+        return sorted(
+            (tuple(r) for r in conn.execute(query.order_by(listings.c.id))),
+            key=lambda r: (r[0], r[2] or ""),
+        )
+
+
+def add_listing(engine: Engine, asin: str, account_id: str | None, status: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(listings).values(
+                asin=asin,
+                platform="base",
+                account_id=account_id,
+                status=status,
+                created_at=T0,
+                updated_at=T0,
+            )
+        )
+
+
+# --- importer ----------------------------------------------------------------------
+
+
+def test_import_creates_products_and_unassigned_pending_listings(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path,
+        'A1,商品,"説明\n二行目","￥1,980",3,https://x.jp/1.jpg|https://x.jp/2.jpg,ブランド,本',
+        "A2,t2,,500,,,,",
+    )
+
+    report = run(engine, path)
+
+    assert (report.rows_read, report.products_created, report.products_updated) == (2, 2, 0)
+    assert report.listings_created == 2
+    assert report.errors == []
+    stored = product_rows(engine)
+    assert stored["A1"] == {
+        "asin": "A1",
+        "title": "商品",
+        "description": "説明\n二行目",
+        "price": 1980,
+        "stock": 3,
+        "images": '["https://x.jp/1.jpg", "https://x.jp/2.jpg"]',
+        "brand": "ブランド",
+        "category": "本",
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    assert json.loads(stored["A2"]["images"]) == []
+    assert listing_rows(engine) == [
+        ("A1", "base", None, "pending"),
+        ("A2", "base", None, "pending"),
+    ]
+
+
+def test_reimport_updates_fields_and_keeps_listings_and_created_at(
+    engine: Engine, tmp_path: Path
+) -> None:
+    run(engine, write_csv(tmp_path, "A1,old,,100,1", "A2,t,,100,1"))
+    with engine.begin() as conn:
+        conn.execute(update(listings).where(listings.c.asin == "A1").values(status="listed"))
+
+    report = run(
+        engine,
+        write_csv(
+            tmp_path, "A1,new title,d,200,5,https://x.jp/n.jpg,B,C", "A3,t,,100", name="2.csv"
+        ),
+        now=T1,
+    )
+
+    assert (report.products_created, report.products_updated, report.listings_created) == (1, 1, 1)
+    a1 = product_rows(engine)["A1"]
+    assert (a1["title"], a1["description"], a1["price"], a1["stock"]) == ("new title", "d", 200, 5)
+    assert (a1["images"], a1["brand"], a1["category"]) == ('["https://x.jp/n.jpg"]', "B", "C")
+    assert (a1["created_at"], a1["updated_at"]) == (T0, T1)
+    assert listing_rows(engine) == [
+        ("A1", "base", None, "listed"),
+        ("A2", "base", None, "pending"),
+        ("A3", "base", None, "pending"),
+    ]
+
+
+def test_reimporting_the_same_file_changes_nothing_but_updated_at(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path, "A1,t,,100", "A2,t,,100")
+    run(engine, path)
+    before = listing_rows(engine)
+
+    report = run(engine, path, now=T1)
+
+    assert (report.products_created, report.products_updated, report.listings_created) == (0, 2, 0)
+    assert listing_rows(engine) == before
+
+
+def test_no_unassigned_listing_when_an_assigned_one_exists(engine: Engine, tmp_path: Path) -> None:
+    run(engine, write_csv(tmp_path, "A1,t,,100"), account_id="base_account_1")
+    assert listing_rows(engine) == [("A1", "base", "base_account_1", "pending")]
+
+    report = run(engine, write_csv(tmp_path, "A1,t,,100", "A2,t,,100", name="2.csv"))
+
+    assert report.listings_created == 1
+    assert listing_rows(engine) == [
+        ("A1", "base", "base_account_1", "pending"),
+        ("A2", "base", None, "pending"),
+    ]
+
+
+def test_account_id_adds_its_listing_beside_others(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "A1,t,,100", "A2,t,,100")
+    run(engine, path)
+    add_listing(engine, "A1", "base_account_2", "failed")
+
+    report = run(engine, path, account_id="base_account_1")
+    again = run(engine, path, account_id="base_account_1")
+
+    assert (report.listings_created, again.listings_created) == (2, 0)
+    assert listing_rows(engine) == [
+        ("A1", "base", None, "pending"),
+        ("A1", "base", "base_account_1", "pending"),
+        ("A1", "base", "base_account_2", "failed"),
+        ("A2", "base", None, "pending"),
+        ("A2", "base", "base_account_1", "pending"),
+    ]
+
+
+def test_bad_rows_are_skipped_and_the_rest_imported(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "A1,t,,100", "A2,,,100", "A3,t,,abc,-1", "A1,t,,100", "A4,t,,5")
+
+    report = run(engine, path)
+
+    assert set(product_rows(engine)) == {"A1", "A4"}
+    assert (report.rows_read, report.rows_imported, report.rows_rejected) == (5, 2, 3)
+    assert [str(e) for e in report.errors] == [
+        "line 3: title: empty",
+        "line 4: price: not a positive integer ('abc')",
+        "line 4: stock: negative ('-1')",
+        "line 5: asin: duplicate of line 2 ('A1')",
+    ]
+
+
+def test_strict_imports_nothing_when_any_row_is_bad(engine: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "A1,t,,100", "A2,t,,0", "A3,,,100")
+
+    report = run(engine, path, strict=True)
+
+    assert not report.written
+    assert [e.line for e in report.errors] == [3, 4]
+    assert (report.rows_read, report.rows_imported, report.listings_created) == (3, 0, 0)
+    assert product_rows(engine) == {}
+    assert listing_rows(engine) == []
+
+
+def test_strict_imports_a_clean_file(engine: Engine, tmp_path: Path) -> None:
+    report = run(engine, write_csv(tmp_path, "A1,t,,100"), strict=True)
+    assert report.written
+    assert set(product_rows(engine)) == {"A1"}
+
+
+def test_chunks_use_a_few_bulk_statements_each(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(defaults, "IMPORT_CHUNK_ROWS", 500)
+    run(engine, write_csv(tmp_path, "P0100,pre,,1", name="pre.csv"))
+    body = [f"P{i:04d},title {i},,{i + 1},{i % 7}" for i in range(2_000)]
+    body[1200] = "P1200,t,,-5"  # rejected, inside the third chunk
+    path = write_csv(tmp_path, *body)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    progress: list[tuple[int, int]] = []
+
+    report = run(engine, path, on_progress=lambda done, total: progress.append((done, total)))
+
+    assert (report.products_created, report.products_updated) == (1_998, 1)
+    assert report.listings_created == 1_998
+    assert [str(e) for e in report.errors] == ["line 1202: price: not a positive integer ('-5')"]
+    assert statements.count("BEGIN IMMEDIATE") == 4  # one write transaction per chunk
+    bulk = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "SELECT"))]
+    assert len(bulk) == 4 * 4  # per chunk: products lookup, upsert, listings lookup, insert
+    assert len(product_rows(engine)) == 1_999
+    assert [total for _, total in progress] == [2_001] * len(progress)
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+    assert progress[-1][0] == 2_001
+
+
+def test_a_naive_now_is_refused_before_any_write(engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="aware"):
+        run(engine, write_csv(tmp_path, "A1,t,,100"), now=datetime(2026, 1, 5))
+    assert product_rows(engine) == {}
+
+
+# --- command line ------------------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "upload-scheduler.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def cli(config: Path, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--config", str(config), "products", "import", *args])
+
+
+def cli_db(config: Path) -> Engine:
+    return open_database(f"sqlite:///{config.parent}/data/t.db")
+
+
+def test_cli_clean_import_exits_0_with_a_summary(config: Path, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_bytes(f"{HEADER}\nA1,商品,,1980\nA2,t,,100\n".encode("cp932"))
+
+    result = cli(config, str(path))
+
+    assert result.exit_code == 0, result.output
+    assert "Rows read: 2" in result.stdout
+    assert "Imported: 2 (2 new, 0 updated)" in result.stdout
+    assert "Listings created: 2" in result.stdout
+    assert "Rejected: 0" in result.stdout
+    assert result.stderr == ""
+    engine = cli_db(config)
+    assert product_rows(engine)["A1"]["title"] == "商品"
+    engine.dispose()
+
+
+def test_cli_bad_rows_exit_1_and_name_line_and_field(config: Path, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, 'A1,t,"two\nlines",100', "A2,t,,100", "A3,t,,abc", "A4,t,,[x]")
+
+    result = cli(config, str(path), "--account-id", "base_account_2")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "line 5: price: not a positive integer ('abc')",
+        "line 6: price: not a positive integer ('[x]')",
+    ]
+    assert "Imported: 2 (2 new, 0 updated)" in result.stdout
+    assert "Rejected: 2" in result.stdout
+    engine = cli_db(config)
+    assert listing_rows(engine) == [
+        ("A1", "base", "base_account_2", "pending"),
+        ("A2", "base", "base_account_2", "pending"),
+    ]
+    engine.dispose()
+
+
+def test_cli_strict_reports_and_imports_nothing(config: Path, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "A1,t,,100", "A2,t,,-3")
+
+    result = cli(config, str(path), "--strict")
+
+    assert result.exit_code == 1
+    assert "line 3: price: not a positive integer ('-3')" in result.stderr
+    assert "nothing was imported" in result.stdout
+    engine = cli_db(config)
+    assert product_rows(engine) == {}
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--account-id", "nobody"], "account 'nobody' is not configured for platform 'base'"),
+        (["--platform", "ebay"], "platform 'ebay' has no accounts"),
+    ],
+)
+def test_cli_unknown_target_exits_2_before_reading(
+    config: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = cli(config, str(tmp_path / "does-not-exist.csv"), *args)
+
+    assert result.exit_code == 2
+    assert message in " ".join(result.stderr.split())
+    assert "does-not-exist" not in result.stderr
+    assert not (tmp_path / "data" / "t.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("p.csv", "asin,title,stock\nA1,t,1\n", "missing required column 'price'"),
+        ("p.txt", "asin,title,price\n", "unknown file type '.txt'"),
+        ("missing.csv", None, "cannot read"),
+    ],
+)
+def test_cli_unreadable_file_exits_2(
+    config: Path, tmp_path: Path, name: str, content: str | None, message: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+
+    result = cli(config, str(path))
+
+    assert result.exit_code == 2
+    assert "error:" in result.stderr
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+
+
+def test_cli_messages_with_brackets_are_not_eaten_as_markup(config: Path, tmp_path: Path) -> None:
+    path = tmp_path / "p[bold].csv"
+    path.write_text("asin,title\n", encoding="utf-8")
+
+    result = cli(config, str(path))
+
+    assert result.exit_code == 2
+    assert "p[bold].csv" in result.stderr
+
+
+@pytest.mark.acceptance
+def test_real_command_in_a_subprocess(config: Path, tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "A1,t,,100", "A2,,,100", name="p.jsonl")
+    path.write_text(
+        '{"asin": "A1", "title": "t", "price": 100}\n{"asin": "A2", "price": 100}\n',
+        encoding="utf-8",
+    )
+
+    first = run_cli("--config", str(config), "products", "import", str(path), cwd=tmp_path)
+    second = run_cli("--config", str(config), "products", "import", str(path), cwd=tmp_path)
+
+    assert first.returncode == 1, first.stderr
+    assert first.stderr.strip() == "line 2: title: empty"
+    assert "Listings created: 1" in first.stdout
+    assert "Imported: 1 (0 new, 1 updated)" in second.stdout
+    assert "Listings created: 0" in second.stdout
