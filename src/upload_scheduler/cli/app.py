@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 
 from upload_scheduler import __version__
-from upload_scheduler.cli import config_cmd, db_cmd, products_cmd, queue_cmd
+from upload_scheduler.cli import (
+    config_cmd,
+    db_cmd,
+    products_cmd,
+    queue_cmd,
+    rules_cmd,
+    sandbox_cmd,
+    token_cmd,
+)
 from upload_scheduler.cli.context import app_context
 
 app = typer.Typer(
@@ -49,6 +57,9 @@ config_cmd.register(app)
 db_cmd.register(app)
 products_cmd.register(app)
 queue_cmd.register(app)
+token_cmd.register(app)
+rules_cmd.register(app)
+sandbox_cmd.register(app)
 
 
 def main() -> None:

@@ -150,3 +150,24 @@ account_usage = Table(
     Column("creations", Integer, nullable=False, server_default="0"),
     Column("calls", Integer, nullable=False, server_default="0"),
 )
+
+
+# One row per (platform, account): what pacing must remember across restarts, the
+# pause an operator or a rate limit set, and the lease that keeps one worker per account
+# (across processes and hosts).
+account_state = Table(
+    "account_state",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("last_start_at", UTCDateTime, nullable=True),  # last item creation started
+    Column("hour_start", UTCDateTime, nullable=True),  # the clock hour hour_calls counts
+    Column("hour_calls", Integer, nullable=False, server_default="0"),
+    Column("paused_until", UTCDateTime, nullable=True),
+    Column("pause_reason", Text, nullable=True),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_host", String(255), nullable=True),
+    Column("lease_pid", Integer, nullable=True),
+    Column("lease_expires_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=True),
+)

@@ -1,0 +1,91 @@
+"""The interface every marketplace adapter implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from upload_scheduler.clock import Clock
+    from upload_scheduler.config import Settings
+
+
+@dataclass(frozen=True)
+class Product:
+    """What an adapter needs to list one item (a row of the master DB's products)."""
+
+    asin: str
+    title: str
+    description: str
+    price: int
+    stock: int
+    images: tuple[str, ...] = ()
+    brand: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    """The shop an adapter acts for; `settings` holds the account's resolved settings."""
+
+    platform: str
+    account_id: str
+    settings: object = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class PlatformContext:
+    """What an adapter factory receives: `factory(context) -> Platform`."""
+
+    name: str
+    settings: Settings
+    engine: Engine
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    platform_item_id: str
+    calls: int  # API calls made, images included: they count against the budgets
+    images_added: int = 0
+
+
+@dataclass(frozen=True)
+class ExistingItem:
+    platform_item_id: str
+    images: int  # how many images the platform already has for it
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """A marketplace adapter. Errors are raised as `platforms.errors` classes."""
+
+    name: str
+
+    def upload(
+        self,
+        product: Product,
+        account: Account,
+        *,
+        platform_item_id: str | None = None,
+        images_done: int = 0,
+    ) -> UploadResult:
+        """Create the item (unless `platform_item_id` says it exists) and add the images
+        from index `images_done` on."""
+        ...
+
+    def find_existing(
+        self, asin: str, account: Account, *, since: datetime | None = None
+    ) -> ExistingItem | None:
+        """The item this account already has for `asin`, if any. Used only in crash
+        recovery, never on the normal path. `since` bounds how far back to look."""
+        ...
+
+    def calls_for(self, product: Product, images_done: int = 0) -> int:
+        """How many API calls `upload` will make, so pacing can reserve them first."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,73 @@
+"""What can go wrong when talking to a platform, by what the worker must do about it
+(DESIGN.md, "Errors from a platform"). Adapters translate their wire errors into these;
+the worker never looks at a platform's own error codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class PlatformError(Exception):
+    """Base class. `message` is safe to show and store: it never holds a secret."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Transient(PlatformError):
+    """Timeout, connection reset, 5xx: retried after `retry_delay_seconds`, up to
+    `max_attempts`. `maybe_created` says the platform may have acted before the error
+    (a lost response), so the item must be looked up before it is created again."""
+
+    def __init__(self, message: str, *, maybe_created: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_created = maybe_created
+
+
+class AuthExpired(PlatformError):
+    """The access token was refused: refresh once and retry; a failed refresh pauses
+    the account."""
+
+
+class RateLimited(PlatformError):
+    """An hourly or daily call budget is spent: pause the account until `until`; no
+    attempt is spent."""
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class QuotaExhausted(PlatformError):
+    """The daily creation limit is reached: the item stays pending until `until`."""
+
+    def __init__(self, message: str, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class Permanent(PlatformError):
+    """Invalid data or a rule of our own: fail at once, never retried."""
+
+
+class PartialUpload(PlatformError):
+    """The item was created but some images were not added: the item id is kept and
+    only the missing images are retried; the item is never created again."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        platform_item_id: str,
+        images_done: int,
+        images_total: int,
+        calls: int,
+        cause: PlatformError,
+    ) -> None:
+        super().__init__(message)
+        self.platform_item_id = platform_item_id
+        self.images_done = images_done
+        self.images_total = images_total
+        self.calls = calls
+        self.cause = cause
