@@ -27,6 +27,8 @@ DAILY_LIMIT: Final = 1000
 MAX_ATTEMPTS: Final = 3
 RETRY_DELAY_SECONDS: Final = 5.0
 REDIRECT_URI: Final = "http://127.0.0.1:8765/callback"
+# Reported by third parties, not in BASE's docs (BASE_API.md): a setting, not a fact.
+MIN_PRICE: Final = 50
 
 LEASE_TTL_SECONDS: Final = 30.0
 

@@ -17,6 +17,7 @@ from upload_scheduler import defaults
 from upload_scheduler.config.model import (
     DAEMON_KEYS,
     OVERRIDE_KEYS,
+    PLATFORM_KEYS,
     DaemonConfig,
     FileConfig,
     PlatformConfig,
@@ -149,7 +150,7 @@ def _check_overrides(section: str, overrides: dict[str, object], daemon: DaemonC
             problems.append(f"{section} timezone: must be a time zone name such as 'Asia/Tokyo'")
     for model, keys in (
         (DaemonConfig, DAEMON_KEYS),
-        (PlatformConfig, set(PlatformConfig.model_fields)),
+        (PlatformConfig, PLATFORM_KEYS),
     ):
         values = {k: v for k, v in known.items() if k in keys}
         if model is DaemonConfig:
@@ -199,6 +200,8 @@ def _location(loc: list[str]) -> str:
         return "(top level)"
     sections = {"daemon": 1, "notify": 1, "cluster": 1, "platforms": 2, "account_overrides": 2}
     depth = sections.get(loc[0], 0)
+    if loc[0] == "platforms" and len(loc) > 3 and loc[2] == "rules":
+        depth = 3
     if depth and len(loc) > depth:
         return f"[{'.'.join(loc[:depth])}] {'.'.join(loc[depth:])}"
     if depth:

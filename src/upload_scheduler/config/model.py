@@ -5,7 +5,7 @@ The key names are a contract with users' files: add keys, never rename them.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,6 +34,18 @@ class DaemonConfig(_Section):
         return self
 
 
+class RulesConfig(_Section):
+    """Content rules checked before anything is sent (`[platforms.X.rules]`). BASE
+    restricted one of the old system's shops for prohibited items."""
+
+    ng_words: list[str] = Field(default_factory=list)
+    ng_words_file: str = ""  # one word per line, relative to the config file
+    blocked_categories: list[str] = Field(default_factory=list)
+    remove_phrases: list[str] = Field(default_factory=list)  # cut from titles, longest first
+    emoji: Literal["remove", "reject"] = "remove"  # 4-byte characters, which BASE refuses
+    min_price: Annotated[int, Field(ge=0)] = defaults.MIN_PRICE
+
+
 class PlatformConfig(_Section):
     api_base_url: str = defaults.BASE_API_URL
     min_interval_seconds: NonNegativeSeconds = defaults.MIN_INTERVAL_SECONDS
@@ -46,6 +58,7 @@ class PlatformConfig(_Section):
     client_secret: str = Field(default="", repr=False)
     client_secret_env: str = ""
     redirect_uri: str = defaults.REDIRECT_URI
+    rules: RulesConfig = Field(default_factory=RulesConfig)
 
 
 class NotifyConfig(_Section):
@@ -82,5 +95,5 @@ def check_window(start: int, end: int) -> None:
 
 
 DAEMON_KEYS = frozenset(DaemonConfig.model_fields)
-PLATFORM_KEYS = frozenset(PlatformConfig.model_fields)
+PLATFORM_KEYS = frozenset(PlatformConfig.model_fields) - {"rules"}
 OVERRIDE_KEYS = DAEMON_KEYS | PLATFORM_KEYS | {"timezone"}

@@ -84,8 +84,8 @@ class Settings:
         values: dict[str, object] = {"timezone": self.timezone}
         values.update(self.file.daemon.model_dump())
         pconf = self.platform_config(platform).model_dump()
-        for secret in ("client_secret", "client_secret_env"):
-            pconf.pop(secret)
+        for private in ("client_secret", "client_secret_env", "rules"):
+            pconf.pop(private)
         values.update(pconf)
         overrides = self.file.account_overrides.get(account_id, {})
         values.update(overrides)
