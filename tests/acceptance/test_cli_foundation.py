@@ -126,7 +126,10 @@ def test_config_check_shows_overrides_and_fails_on_bad_files(workdir: Path) -> N
     result = run_cli("--config", str(bad), "config", "check", cwd=workdir)
     assert result.returncode == 1
     assert "bad.toml" in result.stderr
-    assert "did you mean 'business_hours_start'" in result.stderr
+    assert (
+        "[daemon] business_hour_start: unknown key (did you mean 'business_hours_start'?)"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 

@@ -46,7 +46,7 @@ def check(ctx: typer.Context) -> None:
     console.print(f"database: {_safe_url(settings.database_url)}")
     console.print(f"timezone: {settings.timezone}    log_dir: {settings.log_dir}")
     if not settings.all_accounts():
-        console.print("[yellow]warning:[/] no accounts are configured under [accounts]")
+        console.print("[yellow]warning:[/] no accounts are configured under \\[accounts]")
         return
     for platform in settings.accounts:
         console.print(_account_table(settings, platform))

@@ -9,6 +9,7 @@ from typing import NoReturn, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 
 from upload_scheduler.config import ConfigError, Settings, load_settings
@@ -60,6 +61,7 @@ def app_context(ctx: typer.Context) -> AppContext:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print an error for a person (no traceback) and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    """Print an error for a person (no traceback) and exit with `code`. The message is
+    plain text: config sections such as [daemon] must not be read as Rich markup."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     raise typer.Exit(code)

@@ -76,9 +76,9 @@ def import_command(
     try:
         report = _run_import(context.engine, file, platform, account_id, encoding.value, strict)
     except ImportFileError as exc:
-        fail(escape(str(exc)), code=USAGE_ERROR)
+        fail(str(exc), code=USAGE_ERROR)
     except SQLAlchemyError as exc:
-        fail(escape(f"database error: {getattr(exc, 'orig', None) or exc}"))
+        fail(f"database error: {getattr(exc, 'orig', None) or exc}")
     _print_report(report)
     if report.errors:
         raise typer.Exit(1)
@@ -91,20 +91,16 @@ def _check_target(settings: Settings, platform: str, account_id: str | None) -> 
     if platform not in configured:
         known = ", ".join(configured) or "none"
         fail(
-            escape(
-                f"platform {platform!r} has no accounts in {settings.source} "
-                f"(platforms with accounts: {known}); add them under [accounts]"
-            ),
+            f"platform {platform!r} has no accounts in {settings.source} "
+            f"(platforms with accounts: {known}); add them under [accounts]",
             code=USAGE_ERROR,
         )
     accounts = settings.account_ids(platform)
     if account_id is not None and account_id not in accounts:
         fail(
-            escape(
-                f"account {account_id!r} is not configured for platform {platform!r} "
-                f"(configured: {', '.join(accounts)}); add it under [accounts] in "
-                f"{settings.source}"
-            ),
+            f"account {account_id!r} is not configured for platform {platform!r} "
+            f"(configured: {', '.join(accounts)}); add it under [accounts] in "
+            f"{settings.source}",
             code=USAGE_ERROR,
         )
 
