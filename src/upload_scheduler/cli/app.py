@@ -9,6 +9,7 @@ import typer
 from upload_scheduler import __version__
 from upload_scheduler.cli import (
     config_cmd,
+    daemon_cmd,
     db_cmd,
     products_cmd,
     queue_cmd,
@@ -58,6 +59,7 @@ db_cmd.register(app)
 products_cmd.register(app)
 queue_cmd.register(app)
 token_cmd.register(app)
+daemon_cmd.register(app)
 rules_cmd.register(app)
 sandbox_cmd.register(app)
 

@@ -86,8 +86,9 @@ class FileConfig(_Section):
 
 
 def check_window(start: int, end: int) -> None:
-    """A window whose end is before its start crosses midnight; equal ends are empty."""
-    if start % 24 == end % 24:
+    """A window whose end is before its start crosses midnight; 0-24 is the whole day;
+    equal ends would be empty."""
+    if start == end or (start, end) == (24, 0):
         raise ValueError(
             f"business_hours_start ({start}) and business_hours_end ({end}) give an empty "
             "window; use an end before the start for a window that crosses midnight"

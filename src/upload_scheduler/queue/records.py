@@ -27,6 +27,8 @@ class QueueItem:
     lease_expires_at: datetime | None
     created_at: datetime
     processed_at: datetime | None
+    call_started_at: datetime | None = None
+    images_done: int = 0
 
     @classmethod
     def from_row(cls, row: RowMapping) -> QueueItem:

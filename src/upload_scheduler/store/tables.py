@@ -107,6 +107,12 @@ upload_queue = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime, nullable=True),
+    # Set when a platform call for this row starts, cleared when it is known that nothing
+    # was created: a row found in `uploading` with it set is looked up on the platform
+    # before anything is created again (at most once across crashes).
+    Column("call_started_at", UTCDateTime, nullable=True),
+    # Images already added to the created item: a retry adds only the rest.
+    Column("images_done", Integer, nullable=False, server_default="0"),
     CheckConstraint("priority BETWEEN 1 AND 20", name="priority_range"),
     CheckConstraint(_in("status", QUEUE_STATUSES), name="status_known"),
     CheckConstraint(_in("kind", QUEUE_KINDS), name="kind_known"),
@@ -170,4 +176,28 @@ account_state = Table(
     Column("lease_pid", Integer, nullable=True),
     Column("lease_expires_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=True),
+)
+
+
+# OAuth tokens, one row per (platform, account). They live only in the database so every
+# host on a shared PostgreSQL has them; the old system kept them in JSON files. `version`
+# is bumped on every write so a refresh is claimed by compare-and-set: two processes never
+# refresh one account at once (BASE may invalidate a refresh token once it is used).
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text, nullable=True),
+    Column("token_type", String(32), nullable=False, server_default="bearer"),
+    Column("expires_at", UTCDateTime, nullable=False),  # of the access token
+    Column("obtained_at", UTCDateTime, nullable=False),  # when the access token was issued
+    Column("refresh_token_obtained_at", UTCDateTime, nullable=True),
+    # Set when the platform refused the refresh token: only a new login helps.
+    Column("login_required", Text, nullable=True),
+    Column("refresh_locked_until", UTCDateTime, nullable=True),
+    Column("refresh_lock_owner", String(255), nullable=True),
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

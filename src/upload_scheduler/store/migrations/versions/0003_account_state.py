@@ -1,4 +1,5 @@
-"""Per-account state: pacing memory, pauses and the one-worker-per-account lease.
+"""Per-account state (pacing memory, pauses, the one-worker-per-account lease) and the
+queue columns crash recovery needs.
 
 Revision ID: 0003
 Revises: 0002
@@ -32,7 +33,13 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("platform", "account_id", name=op.f("pk_account_state")),
     )
+    with op.batch_alter_table("upload_queue") as batch:
+        batch.add_column(sa.Column("call_started_at", UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column("images_done", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("upload_queue") as batch:
+        batch.drop_column("images_done")
+        batch.drop_column("call_started_at")
     op.drop_table("account_state")

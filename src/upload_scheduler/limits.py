@@ -1,0 +1,145 @@
+"""Per-account admission: may the next item start now, and if not, when?
+
+A pure function of the account's persisted state, its limits and `now`, so the worker,
+a restarted worker and the tests all get the same answer. It enforces, together:
+start-to-start spacing, the hourly and daily call budgets (an item costs 1 call plus one
+per image, and is not started if its calls would cross the hour's budget), the daily
+creation quota, a pause, and business hours in the account's zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from upload_scheduler.planning import day_segments, local_hour
+
+# Enough for every constraint to push the time once per day boundary it meets.
+_MAX_ROUNDS = 16
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    min_interval_seconds: float
+    hour_call_limit: int
+    day_call_limit: int
+    daily_limit: int
+    business_hours_start: int
+    business_hours_end: int
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class LimitState:
+    """What has been spent. `hour_start` is the UTC clock hour `hour_calls` belongs to;
+    `day` is the account's local day of `day_calls` and `day_creations`."""
+
+    settings: LimitSettings
+    last_start_at: datetime | None = None
+    hour_start: datetime | None = None
+    hour_calls: int = 0
+    day: date | None = None
+    day_calls: int = 0
+    day_creations: int = 0
+    paused_until: datetime | None = None
+    pause_reason: str | None = None
+    not_before: datetime | None = None  # e.g. the first start after a restart
+
+
+@dataclass(frozen=True)
+class Admit:
+    ok: bool
+    not_before: datetime
+    reason: str = ""
+
+    @property
+    def forever(self) -> bool:
+        """Paused with no end (for example until a new login)."""
+        return self.not_before == FOREVER
+
+
+FOREVER = datetime.max.replace(tzinfo=UTC)
+
+
+def hour_of(moment: datetime) -> datetime:
+    """The start of the UTC clock hour: BASE's counters reset on the hour."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    return moment.astimezone(zone).date()
+
+
+def next_local_midnight(moment: datetime, zone: ZoneInfo) -> datetime:
+    return local_hour(local_day(moment, zone) + timedelta(days=1), 0, zone)
+
+
+def next_window_start(moment: datetime, settings: LimitSettings) -> datetime:
+    """`moment` itself when inside business hours, else when they next open."""
+    zone = settings.zone
+    day = local_day(moment, zone)
+    for offset in range(3):
+        segments = day_segments(
+            day + timedelta(days=offset),
+            settings.business_hours_start,
+            settings.business_hours_end,
+            zone,
+        )
+        for start, end in segments:
+            if moment < end:
+                return max(start, moment)
+    raise ValueError("business hours never open")  # config validation prevents this
+
+
+def admit(state: LimitState, now: datetime, cost: int, *, creates: bool = True) -> Admit:
+    """Whether an item costing `cost` calls (and one creation, unless `creates` is
+    False, as for an image-only retry) may start at `now`; if not, the earliest time
+    every limit allows it, with the limit that held it back first."""
+    settings = state.settings
+    moment = now
+    reasons: list[str] = []
+    for _ in range(_MAX_ROUNDS):
+        pushed = _push(state, settings, moment, cost, creates)
+        if pushed is None:
+            break
+        later, reason = pushed
+        if later == FOREVER:
+            return Admit(False, FOREVER, reason)
+        reasons.append(reason)
+        moment = later
+    if moment == now:
+        return Admit(True, now)
+    return Admit(False, moment, reasons[0] if reasons else "")
+
+
+def _push(
+    state: LimitState, settings: LimitSettings, moment: datetime, cost: int, creates: bool
+) -> tuple[datetime, str] | None:
+    """The first limit that `moment` breaks, and the time it next allows; None if none."""
+    if state.pause_reason and (state.paused_until is None or moment < state.paused_until):
+        return (state.paused_until or FOREVER, f"paused: {state.pause_reason}")
+    if state.not_before is not None and moment < state.not_before:
+        return state.not_before, "restart spacing"
+    opens = next_window_start(moment, settings)
+    if opens > moment:
+        return opens, "outside business hours"
+    if state.last_start_at is not None:
+        earliest = state.last_start_at + timedelta(seconds=settings.min_interval_seconds)
+        if moment < earliest:
+            return earliest, "spacing"
+    hour_calls = state.hour_calls if state.hour_start == hour_of(moment) else 0
+    if hour_calls > 0 and hour_calls + cost > settings.hour_call_limit:
+        return hour_of(moment) + timedelta(hours=1), "hour call budget"
+    same_day = state.day == local_day(moment, settings.zone)
+    day_calls = state.day_calls if same_day else 0
+    if day_calls > 0 and day_calls + cost > settings.day_call_limit:
+        return next_local_midnight(moment, settings.zone), "day call budget"
+    creations = state.day_creations if same_day else 0
+    if creates and creations >= settings.daily_limit:
+        return next_local_midnight(moment, settings.zone), "daily creation limit"
+    return None

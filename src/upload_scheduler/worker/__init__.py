@@ -1,0 +1,1 @@
+"""Workers: the per-account upload daemon and the platform-wide daemon."""

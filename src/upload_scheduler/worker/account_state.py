@@ -1,0 +1,227 @@
+"""An account's persisted state: the one-worker lease, pacing memory and pauses.
+
+Spacing and budgets survive restarts because the start of every item is written here
+before its first platform call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from upload_scheduler.limits import LimitSettings, LimitState, hour_of, local_day
+from upload_scheduler.queue.manager import add_usage
+from upload_scheduler.store.tables import account_state, account_usage
+from upload_scheduler.worker.identity import Identity, owner_is_dead
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    owner: str
+    host: str
+    pid: int | None
+    expires_at: datetime | None
+
+
+def _key(platform: str, account_id: str):  # type: ignore[no-untyped-def]
+    return and_(account_state.c.platform == platform, account_state.c.account_id == account_id)
+
+
+def ensure_row(conn: Connection, platform: str, account_id: str) -> None:
+    exists = conn.execute(
+        select(account_state.c.platform).where(_key(platform, account_id))
+    ).first()
+    if exists is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    account_state.insert().values(platform=platform, account_id=account_id)
+                )
+        except IntegrityError:
+            pass  # another process created it first
+
+
+def acquire_lease(
+    conn: Connection, platform: str, account_id: str, me: Identity, now: datetime, ttl: float
+) -> LeaseHolder | None:
+    """Take the account's lease; returns None on success, else the current holder.
+
+    Free means: nobody holds it, it expired, it is ours, or its holder was a process on
+    this host that has died (a restart after kill -9 must not wait for the expiry).
+    """
+    ensure_row(conn, platform, account_id)
+    row = conn.execute(
+        select(
+            account_state.c.lease_owner,
+            account_state.c.lease_host,
+            account_state.c.lease_pid,
+            account_state.c.lease_expires_at,
+        ).where(_key(platform, account_id))
+    ).one()
+    owner, host, pid, expires = row
+    free = (
+        owner is None
+        or owner == me.owner
+        or (expires is not None and expires <= now)
+        or owner_is_dead(owner, host, pid)
+    )
+    if not free:
+        return LeaseHolder(owner, host, pid, expires)
+    # Compare-and-set on the owner we saw, so two starters cannot both win.
+    seen = (
+        account_state.c.lease_owner.is_(None)
+        if owner is None
+        else account_state.c.lease_owner == owner
+    )
+    changed = conn.execute(
+        update(account_state)
+        .where(_key(platform, account_id), seen)
+        .values(
+            lease_owner=me.owner,
+            lease_host=me.host,
+            lease_pid=me.pid,
+            lease_expires_at=now + timedelta(seconds=ttl),
+            updated_at=now,
+        )
+    ).rowcount
+    if changed:
+        return None
+    return LeaseHolder("(changed meanwhile)", "", None, None)
+
+
+def renew_lease(
+    conn: Connection, platform: str, account_id: str, me: Identity, now: datetime, ttl: float
+) -> bool:
+    """Extend our lease; False means we lost it and must stop working this account."""
+    return bool(
+        conn.execute(
+            update(account_state)
+            .where(_key(platform, account_id), account_state.c.lease_owner == me.owner)
+            .values(lease_expires_at=now + timedelta(seconds=ttl))
+        ).rowcount
+    )
+
+
+def release_lease(conn: Connection, platform: str, account_id: str, me: Identity) -> None:
+    conn.execute(
+        update(account_state)
+        .where(_key(platform, account_id), account_state.c.lease_owner == me.owner)
+        .values(lease_owner=None, lease_host=None, lease_pid=None, lease_expires_at=None)
+    )
+
+
+def load_state(
+    conn: Connection,
+    platform: str,
+    account_id: str,
+    settings: LimitSettings,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> LimitState:
+    row = conn.execute(select(account_state).where(_key(platform, account_id))).mappings().first()
+    today = local_day(now, settings.zone)
+    usage = conn.execute(
+        select(account_usage.c.calls, account_usage.c.creations).where(
+            account_usage.c.platform == platform,
+            account_usage.c.account_id == account_id,
+            account_usage.c.day == today.isoformat(),
+        )
+    ).first()
+    return LimitState(
+        settings=settings,
+        last_start_at=row["last_start_at"] if row else None,
+        hour_start=row["hour_start"] if row else None,
+        hour_calls=row["hour_calls"] if row else 0,
+        day=today,
+        day_calls=usage.calls if usage else 0,
+        day_creations=usage.creations if usage else 0,
+        paused_until=row["paused_until"] if row else None,
+        pause_reason=row["pause_reason"] if row else None,
+        not_before=not_before,
+    )
+
+
+def record_calls(
+    conn: Connection,
+    platform: str,
+    account_id: str,
+    settings: LimitSettings,
+    now: datetime,
+    calls: int,
+    *,
+    started_item: bool,
+) -> None:
+    """Count `calls` against the hour and the day (negative gives back an unused
+    reservation); `started_item` also notes the start for spacing."""
+    hour = hour_of(now)
+    values: dict[str, object] = {
+        "hour_start": hour,
+        "hour_calls": _hour_calls_after(conn, platform, account_id, hour, calls),
+        "updated_at": now,
+    }
+    if started_item:
+        values["last_start_at"] = now
+    conn.execute(update(account_state).where(_key(platform, account_id)).values(values))
+    add_usage(conn, platform, account_id, local_day(now, settings.zone).isoformat(), calls=calls)
+
+
+def _hour_calls_after(
+    conn: Connection, platform: str, account_id: str, hour: datetime, calls: int
+) -> int:
+    current = conn.execute(
+        select(account_state.c.hour_start, account_state.c.hour_calls).where(
+            _key(platform, account_id)
+        )
+    ).first()
+    base = current.hour_calls if current is not None and current.hour_start == hour else 0
+    return max(0, base + calls)
+
+
+def set_pause(
+    conn: Connection,
+    platform: str,
+    account_id: str,
+    until: datetime | None,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    """Pause (until None = until someone resumes it) or, with reason None, resume."""
+    ensure_row(conn, platform, account_id)
+    conn.execute(
+        update(account_state)
+        .where(_key(platform, account_id))
+        .values(paused_until=until if reason else None, pause_reason=reason, updated_at=now)
+    )
+
+
+def expired_pause(conn: Connection, platform: str, account_id: str, now: datetime) -> bool:
+    """Clear a pause whose time has passed; True if one was cleared."""
+    return bool(
+        conn.execute(
+            update(account_state)
+            .where(
+                _key(platform, account_id),
+                account_state.c.pause_reason.is_not(None),
+                account_state.c.paused_until.is_not(None),
+                account_state.c.paused_until <= now,
+            )
+            .values(paused_until=None, pause_reason=None, updated_at=now)
+        ).rowcount
+    )
+
+
+def lease_holders(conn: Connection, platform: str) -> dict[str, LeaseHolder]:
+    rows = conn.execute(
+        select(account_state).where(
+            account_state.c.platform == platform, account_state.c.lease_owner.is_not(None)
+        )
+    ).mappings()
+    return {
+        r["account_id"]: LeaseHolder(
+            r["lease_owner"], r["lease_host"], r["lease_pid"], r["lease_expires_at"]
+        )
+        for r in rows
+    }

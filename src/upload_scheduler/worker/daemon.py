@@ -1,0 +1,360 @@
+"""The upload loop: one process working one account (or, for the seed's platform-wide
+daemon, all of a platform's accounts in one due order).
+
+Each step: find the most urgent due item of an account that may start now, claim it and
+reserve its calls in one transaction, upload it, record the outcome. Between items it
+sleeps until `limits.admit` allows the next start, or, when nothing is due, until the
+next item falls due while polling cheaply so an urgent item starts within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine
+
+from upload_scheduler.clock import Clock, SystemClock
+from upload_scheduler.config import AccountSettings, Settings
+from upload_scheduler.limits import Admit, LimitSettings, admit
+from upload_scheduler.platforms.interface import Platform, PlatformContext, Product
+from upload_scheduler.platforms.registry import platform_factory
+from upload_scheduler.queue import worker_ops
+from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.worker import account_state
+from upload_scheduler.worker.identity import Identity
+from upload_scheduler.worker.uploader import Notifier, Uploader, load_product
+
+log = logging.getLogger("upload_scheduler.worker")
+
+WAKE_POLL_SECONDS = 0.25  # how often an idle daemon looks for newly due items
+DUE_WINDOW = 50  # due items looked at per step by a multi-account daemon
+
+
+class AlreadyRunning(RuntimeError):
+    """Another live worker holds an account's lease."""
+
+    def __init__(self, platform: str, account_id: str, holder: account_state.LeaseHolder) -> None:
+        self.holder = holder
+        expires = holder.expires_at.isoformat() if holder.expires_at else "unknown"
+        super().__init__(
+            f"a daemon for {platform}/{account_id} is already running "
+            f"(PID {holder.pid} on host {holder.host}; its lease expires {expires})"
+        )
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    """Per-run overrides of the config (the daemon command's flags)."""
+
+    interval_seconds: float | None = None
+    batch_size: int | None = None
+    business_hours_start: int | None = None
+    business_hours_end: int | None = None
+
+
+def limit_settings(account: AccountSettings) -> LimitSettings:
+    return LimitSettings(
+        min_interval_seconds=account.min_interval_seconds,
+        hour_call_limit=account.hour_call_limit,
+        day_call_limit=account.day_call_limit,
+        daily_limit=account.daily_limit,
+        business_hours_start=account.business_hours_start,
+        business_hours_end=account.business_hours_end,
+        timezone=account.timezone,
+    )
+
+
+class UploadDaemon:
+    def __init__(
+        self,
+        settings: Settings,
+        platform: str,
+        account_ids: list[str] | None = None,
+        *,
+        options: DaemonOptions | None = None,
+        engine: Engine | None = None,
+        clock: Clock | None = None,
+        adapter: Platform | None = None,
+        notifier: Notifier | None = None,
+        identity: Identity | None = None,
+    ) -> None:
+        self.settings = settings
+        self.platform_name = platform
+        self.account_ids = list(account_ids or settings.account_ids(platform))
+        if not self.account_ids:
+            raise ValueError(f"no account is configured for platform {platform!r}")
+        options = options or DaemonOptions()
+        self.accounts = {
+            a: _apply(settings.account(platform, a), options) for a in self.account_ids
+        }
+        self.limits = {a: limit_settings(s) for a, s in self.accounts.items()}
+        first = self.accounts[self.account_ids[0]]
+        self.interval_seconds = first.interval_seconds
+        self.batch_size = first.batch_size
+        self.lease_seconds = settings.file.cluster.lease_ttl_seconds
+        if engine is None:
+            from upload_scheduler.store.database import open_database
+
+            engine = open_database(settings.database_url)
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.identity = identity or Identity.current()
+        self.adapter = adapter or platform_factory(platform)(
+            PlatformContext(platform, settings, engine, self.clock)
+        )
+        self.uploader = Uploader(engine, self.adapter, self.identity.owner, self.clock, notifier)
+        self.stop_event = threading.Event()
+        self.lease_lost = threading.Event()
+        self.restart_not_before: dict[str, datetime] = {}
+        self.next_housekeeping = self.clock.now()
+        self.since_housekeeping = 0
+        self.uploaded = 0
+
+    # ------------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        """Take every account's lease (or raise AlreadyRunning) and recover what a
+        previous worker left in flight."""
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            for account_id in self.account_ids:
+                holder = account_state.acquire_lease(
+                    conn, self.platform_name, account_id, self.identity, now, self.lease_seconds
+                )
+                if holder is not None:
+                    raise AlreadyRunning(self.platform_name, account_id, holder)
+        for account_id, limits in self.limits.items():
+            # The last start may not have been recorded before a crash: wait one interval.
+            self.restart_not_before[account_id] = now + timedelta(
+                seconds=limits.min_interval_seconds
+            )
+        log.info(
+            "daemon started for %s/%s (owner %s)",
+            self.platform_name,
+            ",".join(self.account_ids),
+            self.identity.owner,
+        )
+        self.recover()
+
+    def stop(self) -> None:
+        """Ask for a warm stop: the current item finishes, then the loop exits."""
+        self.stop_event.set()
+
+    def shutdown(self) -> None:
+        with write_transaction(self.engine) as conn:
+            for account_id in self.account_ids:
+                account_state.release_lease(conn, self.platform_name, account_id, self.identity)
+        close = getattr(self.adapter, "close", None)
+        if close is not None:
+            close()
+        log.info("daemon stopped after %d upload(s)", self.uploaded)
+
+    def run(self) -> None:
+        """Work until `stop()`; leases are renewed by a heartbeat thread meanwhile."""
+        self.start()
+        heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
+        heartbeat.start()
+        try:
+            while not self.stop_event.is_set() and not self.lease_lost.is_set():
+                self.step()
+        finally:
+            self.stop_event.set()
+            heartbeat.join(timeout=5)
+            self.shutdown()
+
+    # ------------------------------------------------------------------ one step
+
+    def step(self) -> bool:
+        """Upload at most one item, or wait; True if an item was processed."""
+        now = self.clock.now()
+        # Housekeeping every check interval, and after every batch_size items (the seed's
+        # batch): leases and stale items never wait behind a long run of uploads.
+        if now >= self.next_housekeeping or self.since_housekeeping >= self.batch_size:
+            self._housekeeping(now)
+        choice = self._choose(now)
+        if choice is None:
+            self._idle(now)
+            return False
+        item, decision = choice
+        if not decision.ok:
+            self._wait_until(decision.not_before, now, decision.reason)
+            return False
+        return self._run_item(item)
+
+    def _choose(self, now: datetime) -> tuple[QueueItem, Admit] | None:
+        """The first due item whose account may start now; else the one that may start
+        soonest, with why it must wait."""
+        with self.engine.connect() as conn:
+            candidates = self._due_items(conn, now)
+            if not candidates:
+                return None
+            best: tuple[QueueItem, Admit] | None = None
+            for item in candidates:
+                decision = self._admit(conn, item, now)
+                if decision.ok:
+                    return item, decision
+                if best is None or decision.not_before < best[1].not_before:
+                    best = (item, decision)
+            return best
+
+    def _due_items(self, conn: Connection, now: datetime) -> list[QueueItem]:
+        if len(self.account_ids) == 1:
+            item = worker_ops.next_due(conn, self.platform_name, self.account_ids, now)
+            return [item] if item else []
+        # One due order across accounts (the seed's platform daemon): only each account's
+        # first item matters, since an account's limits hold back all of its items alike.
+        items: list[QueueItem] = []
+        for account_id in self.account_ids:
+            item = worker_ops.next_due(conn, self.platform_name, [account_id], now)
+            if item is not None:
+                items.append(item)
+        items.sort(key=lambda i: (-i.priority, i.scheduled_time, i.id))
+        return items[:DUE_WINDOW]
+
+    def _admit(self, conn: Connection, item: QueueItem, now: datetime) -> Admit:
+        product = load_product(self.engine, item.asin)
+        cost = self._cost(item, product)
+        state = account_state.load_state(
+            conn,
+            self.platform_name,
+            item.account_id,
+            self.limits[item.account_id],
+            now,
+            self.restart_not_before.get(item.account_id),
+        )
+        return admit(state, now, cost, creates=item.platform_item_id is None)
+
+    def _cost(self, item: QueueItem, product: Product | None) -> int:
+        if product is None:
+            return 1
+        cost = self.adapter.calls_for(product, item.images_done)
+        if item.call_started_at is not None and item.platform_item_id is None:
+            cost += 1  # the identifier lookup before creating again
+        return max(cost, 1)
+
+    def _run_item(self, peeked: QueueItem) -> bool:
+        account = self.accounts[peeked.account_id]
+        limits = self.limits[peeked.account_id]
+        product = load_product(self.engine, peeked.asin)
+        cost = self._cost(peeked, product)
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            state = account_state.load_state(
+                conn,
+                self.platform_name,
+                peeked.account_id,
+                limits,
+                now,
+                self.restart_not_before.get(peeked.account_id),
+            )
+            if not admit(state, now, cost, creates=peeked.platform_item_id is None).ok:
+                return False  # another step will wait for it
+            lease_until = now + timedelta(seconds=self.lease_seconds)
+            item = worker_ops.claim_one(conn, peeked.id, self.identity.owner, lease_until, now)
+            if item is None:
+                return False  # cancelled or taken meanwhile
+            if product is None:
+                worker_ops.mark_failed(
+                    conn, item, self.identity.owner, "product not found in the master DB", now
+                )
+                log.error("upload failed: ASIN %s is not in the master DB", item.asin)
+                return True
+            account_state.record_calls(
+                conn, self.platform_name, item.account_id, limits, now, cost, started_item=True
+            )
+        self.restart_not_before.pop(peeked.account_id, None)
+        outcome = self.uploader.process(
+            item, product, account, limits, peeked.call_started_at, cost
+        )
+        if outcome.status == "success":
+            self.uploaded += 1
+        self.since_housekeeping += 1
+        return True
+
+    # ------------------------------------------------------------------ waiting
+
+    def _idle(self, now: datetime) -> None:
+        with self.engine.connect() as conn:
+            upcoming = worker_ops.next_scheduled_time(conn, self.platform_name, self.account_ids)
+        deadline = now + timedelta(seconds=self.interval_seconds)
+        if upcoming is not None:
+            deadline = min(deadline, max(upcoming, now))
+        while not self.stop_event.is_set():
+            remaining = (deadline - self.clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            if self.clock.wait(min(remaining, WAKE_POLL_SECONDS), self.stop_event):
+                return
+            with self.engine.connect() as conn:
+                upcoming = worker_ops.next_scheduled_time(
+                    conn, self.platform_name, self.account_ids
+                )
+            if upcoming is not None and upcoming <= self.clock.now():
+                return  # something fell due, or an urgent item arrived
+
+    def _wait_until(self, moment: datetime, now: datetime, reason: str) -> None:
+        seconds = (moment - now).total_seconds()
+        if seconds > 5:
+            log.info("waiting %.0f s (%s)", seconds, reason)
+        # Long waits (a closed window, a pause) are cut at the check interval so that a
+        # resumed account or a housekeeping pass is not delayed by them.
+        self.clock.wait(min(seconds, self.interval_seconds), self.stop_event)
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def _housekeeping(self, now: datetime) -> None:
+        self.next_housekeeping = now + timedelta(seconds=self.interval_seconds)
+        self.since_housekeeping = 0
+        with write_transaction(self.engine) as conn:
+            for account_id in self.account_ids:
+                account_state.expired_pause(conn, self.platform_name, account_id, now)
+        self.recover()
+
+    def recover(self) -> int:
+        """Return items another (dead) worker left `uploading` to the queue. Their
+        call marker stays, so the next attempt looks the item up before creating it."""
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            stale = worker_ops.stale_items(
+                conn, self.platform_name, self.account_ids, self.identity.owner, now
+            )
+            for item in stale:
+                worker_ops.release(conn, item, None, now, retry_at=min(item.scheduled_time, now))
+                log.warning(
+                    "recovered ASIN %s left uploading by %s; it will be checked on the "
+                    "platform before any new creation",
+                    item.asin,
+                    item.lease_owner,
+                )
+        return len(stale)
+
+    def _heartbeat(self) -> None:
+        period = max(0.5, self.lease_seconds / 3)
+        while not self.stop_event.wait(period):
+            try:
+                self.renew_leases()
+            except Exception:  # a database hiccup: try again next period
+                log.exception("lease renewal failed")
+
+    def renew_leases(self) -> None:
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            for account_id in self.account_ids:
+                if not account_state.renew_lease(
+                    conn, self.platform_name, account_id, self.identity, now, self.lease_seconds
+                ):
+                    log.error("lost the lease of %s/%s; stopping", self.platform_name, account_id)
+                    self.lease_lost.set()
+                    self.stop_event.set()
+            worker_ops.renew_item_leases(
+                conn, self.identity.owner, now + timedelta(seconds=self.lease_seconds)
+            )
+
+
+def _apply(account: AccountSettings, options: DaemonOptions) -> AccountSettings:
+    changes = {k: v for k, v in options.__dict__.items() if v is not None}
+    return replace(account, **changes) if changes else account

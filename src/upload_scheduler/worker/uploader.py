@@ -1,0 +1,334 @@
+"""Upload one claimed item and record what happened, by the error model of DESIGN.md.
+
+The item is already `uploading` under our lease and its calls are reserved. Whatever
+the platform answers, the row leaves this module in a definite state: success, failed
+with the platform's text, or pending again (a retry, or a pause that spends no attempt).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Connection, Engine, select
+
+from upload_scheduler.clock import Clock
+from upload_scheduler.config import AccountSettings
+from upload_scheduler.limits import LimitSettings
+from upload_scheduler.platforms.errors import (
+    AuthExpired,
+    PartialUpload,
+    Permanent,
+    PlatformError,
+    QuotaExhausted,
+    RateLimited,
+    Transient,
+)
+from upload_scheduler.platforms.interface import Account, Platform, Product
+from upload_scheduler.queue import worker_ops
+from upload_scheduler.queue.manager import add_usage
+from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.store.tables import products
+from upload_scheduler.worker import account_state
+
+log = logging.getLogger("upload_scheduler.worker")
+
+
+class Notifier(Protocol):
+    def notify(self, kind: str, account_key: str, message: str) -> None: ...
+
+
+class NullNotifier:
+    def notify(self, kind: str, account_key: str, message: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # success | failed | retry | paused
+    detail: str
+    calls: int
+
+
+def load_product(engine: Engine, asin: str) -> Product | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(products).where(products.c.asin == asin)).mappings().first()
+    if row is None:
+        return None
+    return Product(
+        asin=row["asin"],
+        title=row["title"],
+        description=row["description"],
+        price=row["price"],
+        stock=row["stock"],
+        images=tuple(json.loads(row["images"] or "[]")),
+        brand=row["brand"],
+        category=row["category"],
+    )
+
+
+class Uploader:
+    """Runs one item through the platform for one daemon."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        platform: Platform,
+        owner: str,
+        clock: Clock,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.engine = engine
+        self.platform = platform
+        self.owner = owner
+        self.clock = clock
+        self.notifier = notifier or NullNotifier()
+
+    def process(
+        self,
+        item: QueueItem,
+        product: Product,
+        account: AccountSettings,
+        limits: LimitSettings,
+        previous_call: datetime | None,
+        reserved_calls: int,
+    ) -> Outcome:
+        """`previous_call` is the row's call marker from before this claim: when set,
+        an earlier attempt may have created the item, so it is looked up first."""
+        target = Account(account.platform, account.account_id, account)
+        item_id = item.platform_item_id
+        images_done = item.images_done
+        calls = 0
+        created_here = False
+        try:
+            if previous_call is not None and item_id is None:
+                calls += 1
+                found = self.platform.find_existing(
+                    item.asin, target, since=previous_call - timedelta(minutes=5)
+                )
+                if found is not None:
+                    log.info(
+                        "recovered %s: already on %s as %s (%d image(s))",
+                        item.asin,
+                        account.platform,
+                        found.platform_item_id,
+                        found.images,
+                    )
+                    item_id, images_done, created_here = found.platform_item_id, found.images, True
+            if item_id is None or images_done < len(product.images):
+                result = self.platform.upload(
+                    product, target, platform_item_id=item_id, images_done=images_done
+                )
+                calls += result.calls
+                created_here = created_here or item_id is None
+                item_id = result.platform_item_id
+                images_done = len(product.images)
+        except PartialUpload as exc:
+            calls += exc.calls
+            return self._partial(item, account, limits, exc, calls, reserved_calls)
+        except PlatformError as exc:
+            return self._failure(item, account, limits, exc, calls, reserved_calls)
+        except Exception as exc:  # an adapter bug must not lose the item
+            log.exception("unexpected error uploading %s", item.asin)
+            error = Transient(f"unexpected error: {type(exc).__name__}: {exc}", maybe_created=True)
+            return self._failure(item, account, limits, error, calls, reserved_calls)
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            worker_ops.mark_success(conn, item, self.owner, item_id, images_done, now)
+            if created_here:
+                add_usage(
+                    conn,
+                    account.platform,
+                    account.account_id,
+                    now.astimezone(limits.zone).date().isoformat(),
+                    creations=1,
+                )
+            self._settle_calls(conn, account, limits, now, calls, reserved_calls)
+        log.info(
+            "upload success: ASIN %s -> %s (attempt %d, %d call(s))",
+            item.asin,
+            item_id,
+            item.attempts,
+            calls,
+        )
+        return Outcome("success", item_id, calls)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _partial(
+        self,
+        item: QueueItem,
+        account: AccountSettings,
+        limits: LimitSettings,
+        exc: PartialUpload,
+        calls: int,
+        reserved: int,
+    ) -> Outcome:
+        now = self.clock.now()
+        missing = exc.images_total - exc.images_done
+        message = f"{missing} of {exc.images_total} images missing: {exc.cause.message}"
+        key = f"{account.platform}/{account.account_id}"
+        with write_transaction(self.engine) as conn:
+            self._settle_calls(conn, account, limits, now, calls, reserved)
+            if item.platform_item_id is None:
+                add_usage(
+                    conn,
+                    account.platform,
+                    account.account_id,
+                    now.astimezone(limits.zone).date().isoformat(),
+                    creations=1,
+                )
+            if item.attempts >= account.max_attempts or isinstance(exc.cause, Permanent):
+                worker_ops.mark_failed(
+                    conn,
+                    item,
+                    self.owner,
+                    message,
+                    now,
+                    platform_item_id=exc.platform_item_id,
+                    images_done=exc.images_done,
+                    nothing_created=False,
+                )
+                status = "failed"
+            else:
+                worker_ops.release(
+                    conn,
+                    item,
+                    self.owner,
+                    now,
+                    retry_at=now + timedelta(seconds=account.retry_delay_seconds),
+                    error=message,
+                    platform_item_id=exc.platform_item_id,
+                    images_done=exc.images_done,
+                    nothing_created=True,
+                )
+                status = "retry"
+        log_fn = log.error if status == "failed" else log.warning
+        log_fn(
+            "upload %s: ASIN %s item %s, %s (attempt %d, %d call(s))",
+            "failed" if status == "failed" else "partial, will retry images",
+            item.asin,
+            exc.platform_item_id,
+            message,
+            item.attempts,
+            calls,
+        )
+        if status == "failed":
+            self.notifier.notify("item_failed", key, f"{item.asin}: {message}")
+        return Outcome(status, message, calls)
+
+    def _failure(
+        self,
+        item: QueueItem,
+        account: AccountSettings,
+        limits: LimitSettings,
+        exc: PlatformError,
+        calls: int,
+        reserved: int,
+    ) -> Outcome:
+        now = self.clock.now()
+        key = f"{account.platform}/{account.account_id}"
+        # A failed first call is one call spent; what was reserved beyond it is given back.
+        spent = max(calls, 1)
+        with write_transaction(self.engine) as conn:
+            self._settle_calls(conn, account, limits, now, spent, reserved)
+            status, detail = self._record_failure(conn, item, account, exc, now)
+        log_fn = {"failed": log.error, "paused": log.warning}.get(status, log.warning)
+        log_fn(
+            "upload %s: ASIN %s: %s (attempt %d, %d call(s))",
+            {"failed": "failed", "paused": "paused", "retry": "error, will retry"}[status],
+            item.asin,
+            detail,
+            item.attempts,
+            spent,
+        )
+        if status == "failed":
+            self.notifier.notify("item_failed", key, f"{item.asin}: {detail}")
+        elif status == "paused":
+            self.notifier.notify("account_paused", key, detail)
+        return Outcome(status, detail, spent)
+
+    def _record_failure(
+        self,
+        conn: Connection,
+        item: QueueItem,
+        account: AccountSettings,
+        exc: PlatformError,
+        now: datetime,
+    ) -> tuple[str, str]:
+        platform, account_id = account.platform, account.account_id
+        if isinstance(exc, RateLimited | QuotaExhausted):
+            kind = "rate limit" if isinstance(exc, RateLimited) else "quota"
+            reason = f"{kind}: {exc.message}"
+            account_state.set_pause(conn, platform, account_id, exc.until, reason, now)
+            worker_ops.release(
+                conn,
+                item,
+                self.owner,
+                now,
+                retry_at=max(now, item.scheduled_time),
+                refund_attempt=True,
+                nothing_created=True,
+            )
+            return "paused", f"{reason} (until {exc.until.isoformat()})"
+        if isinstance(exc, AuthExpired):
+            reason = f"auth: {exc.message}"
+            account_state.set_pause(conn, platform, account_id, None, reason, now)
+            worker_ops.release(
+                conn,
+                item,
+                self.owner,
+                now,
+                retry_at=max(now, item.scheduled_time),
+                refund_attempt=True,
+                nothing_created=True,
+            )
+            return "paused", f"{reason}; run `upload-scheduler token login` for this account"
+        if isinstance(exc, Permanent):
+            worker_ops.mark_failed(conn, item, self.owner, exc.message, now)
+            return "failed", exc.message
+        maybe_created = isinstance(exc, Transient) and exc.maybe_created
+        if item.attempts >= account.max_attempts:
+            worker_ops.mark_failed(
+                conn,
+                item,
+                self.owner,
+                exc.message,
+                now,
+                nothing_created=not maybe_created,
+            )
+            return "failed", f"{exc.message} (after {item.attempts} attempts)"
+        worker_ops.release(
+            conn,
+            item,
+            self.owner,
+            now,
+            retry_at=now + timedelta(seconds=account.retry_delay_seconds),
+            error=exc.message,
+            nothing_created=not maybe_created,
+        )
+        return "retry", exc.message
+
+    def _settle_calls(
+        self,
+        conn: Connection,
+        account: AccountSettings,
+        limits: LimitSettings,
+        now: datetime,
+        calls: int,
+        reserved: int,
+    ) -> None:
+        if calls != reserved:
+            account_state.record_calls(
+                conn,
+                account.platform,
+                account.account_id,
+                limits,
+                now,
+                calls - reserved,
+                started_item=False,
+            )
