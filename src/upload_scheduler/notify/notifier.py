@@ -167,7 +167,7 @@ class Notifier:
             with self._lock:
                 self._accepted += 1
             return True
-        except Exception:  # the caller's upload matters more than this message
+        except OSError:  # the caller's upload matters more than this message
             return False
 
     def stats(self) -> NotifierStats:

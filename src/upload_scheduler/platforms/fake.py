@@ -78,12 +78,15 @@ class FakeStore:
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 
-    def record(self, account_id: str, kind: str, identifier: str | None, outcome: str) -> None:
+    def record(
+        self, account_id: str, kind: str, identifier: str | None, outcome: str, at: float
+    ) -> None:
+        """`at` is when the call arrived (before its latency), as a platform sees it."""
         with self._lock:
             self._db.execute(
                 "INSERT INTO calls (at, account_id, kind, identifier, outcome) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (time.time(), account_id, kind, identifier, outcome),
+                (at, account_id, kind, identifier, outcome),
             )
 
     def create(self, account_id: str, product: Product) -> str:
@@ -153,44 +156,47 @@ class FakePlatform:
     def find_existing(
         self, asin: str, account: Account, *, since: datetime | None = None
     ) -> ExistingItem | None:
-        self._pause()
+        arrived = self._pause()
         found = self.store.find(account.account_id, asin)
-        self.store.record(account.account_id, "find", asin, "found" if found else "none")
+        self.store.record(account.account_id, "find", asin, "found" if found else "none", arrived)
         return found
 
     def close(self) -> None:
         self.store.close()
 
     def _create(self, product: Product, account: Account) -> str:
-        self._pause()
+        arrived = self._pause()
         roll = self._random.random()
         fail = self.options.fail
         if roll < fail.get("transient", 0.0):
-            self.store.record(account.account_id, "add", product.asin, "transient")
+            self.store.record(account.account_id, "add", product.asin, "transient", arrived)
             raise Transient("fake: server error (nothing created)")
         roll -= fail.get("transient", 0.0)
         if roll < fail.get("permanent", 0.0):
-            self.store.record(account.account_id, "add", product.asin, "permanent")
+            self.store.record(account.account_id, "add", product.asin, "permanent", arrived)
             raise Permanent("fake: validation_error")
         roll -= fail.get("permanent", 0.0)
         item_id = self.store.create(account.account_id, product)
         if roll < fail.get("lost", 0.0):
-            self.store.record(account.account_id, "add", product.asin, "lost")
+            self.store.record(account.account_id, "add", product.asin, "lost", arrived)
             raise Transient("fake: response lost after the item was created", maybe_created=True)
-        self.store.record(account.account_id, "add", product.asin, "created")
+        self.store.record(account.account_id, "add", product.asin, "created", arrived)
         return item_id
 
     def _add_image(self, item_id: str, account: Account, product: Product) -> None:
-        self._pause()
+        arrived = self._pause()
         if self._random.random() < self.options.fail.get("image", 0.0):
-            self.store.record(account.account_id, "image", product.asin, "transient")
+            self.store.record(account.account_id, "image", product.asin, "transient", arrived)
             raise Transient("fake: image upload failed")
         self.store.add_image(item_id)
-        self.store.record(account.account_id, "image", product.asin, "ok")
+        self.store.record(account.account_id, "image", product.asin, "ok", arrived)
 
-    def _pause(self) -> None:
+    def _pause(self) -> float:
+        """Simulate the platform's latency; returns when the call arrived."""
+        arrived = time.time()
         if self.options.latency > 0:
             time.sleep(self.options.latency)
+        return arrived
 
 
 def create_platform(context: PlatformContext) -> FakePlatform:
@@ -204,5 +210,21 @@ def create_platform(context: PlatformContext) -> FakePlatform:
 
 def created_items(path: Path) -> list[tuple[str, str]]:
     """(account_id, identifier) of every item the fake platform holds, for checks."""
-    with sqlite3.connect(path) as db:
+    db = sqlite3.connect(path)
+    try:
         return [(a, i) for a, i in db.execute("SELECT account_id, identifier FROM items")]
+    finally:
+        db.close()
+
+
+def call_times(path: Path, account_id: str, kind: str = "add") -> list[float]:
+    """Arrival times (epoch seconds) of an account's calls of one kind, in order."""
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute(
+            "SELECT at FROM calls WHERE account_id = ? AND kind = ? ORDER BY at",
+            (account_id, kind),
+        )
+        return [at for (at,) in rows]
+    finally:
+        db.close()

@@ -31,7 +31,7 @@ from upload_scheduler.worker.uploader import Notifier, Uploader, load_product
 log = logging.getLogger("upload_scheduler.worker")
 
 WAKE_POLL_SECONDS = 0.25  # how often an idle daemon looks for newly due items
-DUE_WINDOW = 50  # due items looked at per step by a multi-account daemon
+SHORT_WAIT_SECONDS = 1.0  # waits up to this long keep the chosen item (spacing)
 
 
 class AlreadyRunning(RuntimeError):
@@ -110,6 +110,8 @@ class UploadDaemon:
         self.stop_event = threading.Event()
         self.lease_lost = threading.Event()
         self.restart_not_before: dict[str, datetime] = {}
+        self.last_call: dict[str, datetime] = {}
+        self._product_cache: tuple[str, Product | None] | None = None
         self.next_housekeeping = self.clock.now()
         self.since_housekeeping = 0
         self.uploaded = 0
@@ -180,10 +182,18 @@ class UploadDaemon:
             self._idle(now)
             return False
         item, decision = choice
-        if not decision.ok:
-            self._wait_until(decision.not_before, now, decision.reason)
+        if decision.ok:
+            return self._run_item(item, now)
+        if (decision.not_before - now).total_seconds() > SHORT_WAIT_SECONDS:
+            self._wait_until(decision.not_before, decision.reason)
             return False
-        return self._run_item(item)
+        # A short wait (spacing): sleep to the exact slot and start there, so the cadence
+        # is the interval itself and not the interval plus this loop's own overhead.
+        if self.clock.wait(
+            (decision.not_before - self.clock.now()).total_seconds(), self.stop_event
+        ):
+            return False
+        return self._run_item(item, decision.not_before)
 
     def _choose(self, now: datetime) -> tuple[QueueItem, Admit] | None:
         """The first due item whose account may start now; else the one that may start
@@ -213,10 +223,10 @@ class UploadDaemon:
             if item is not None:
                 items.append(item)
         items.sort(key=lambda i: (-i.priority, i.scheduled_time, i.id))
-        return items[:DUE_WINDOW]
+        return items
 
     def _admit(self, conn: Connection, item: QueueItem, now: datetime) -> Admit:
-        product = load_product(self.engine, item.asin)
+        product = self._product(item.asin)
         cost = self._cost(item, product)
         state = account_state.load_state(
             conn,
@@ -228,6 +238,13 @@ class UploadDaemon:
         )
         return admit(state, now, cost, creates=item.platform_item_id is None)
 
+    def _product(self, asin: str) -> Product | None:
+        """The product of the item being considered; kept from the admission check to
+        the upload, which follow each other within one step."""
+        if self._product_cache is None or self._product_cache[0] != asin:
+            self._product_cache = (asin, load_product(self.engine, asin))
+        return self._product_cache[1]
+
     def _cost(self, item: QueueItem, product: Product | None) -> int:
         if product is None:
             return 1
@@ -236,12 +253,14 @@ class UploadDaemon:
             cost += 1  # the identifier lookup before creating again
         return max(cost, 1)
 
-    def _run_item(self, peeked: QueueItem) -> bool:
+    def _run_item(self, peeked: QueueItem, slot: datetime) -> bool:
+        """Claim `peeked` and upload it. `slot` is the start the limits granted; it is
+        what is recorded as the start, so spacing is measured slot to slot."""
         account = self.accounts[peeked.account_id]
         limits = self.limits[peeked.account_id]
-        product = load_product(self.engine, peeked.asin)
+        product = self._product(peeked.asin)
         cost = self._cost(peeked, product)
-        now = self.clock.now()
+        now = slot
         with write_transaction(self.engine) as conn:
             state = account_state.load_state(
                 conn,
@@ -267,6 +286,8 @@ class UploadDaemon:
                 conn, self.platform_name, item.account_id, limits, now, cost, started_item=True
             )
         self.restart_not_before.pop(peeked.account_id, None)
+        self._keep_spacing(peeked.account_id, limits)
+        self._product_cache = None  # a re-imported product must be read afresh next time
         outcome = self.uploader.process(
             item, product, account, limits, peeked.call_started_at, cost
         )
@@ -276,6 +297,15 @@ class UploadDaemon:
         return True
 
     # ------------------------------------------------------------------ waiting
+
+    def _keep_spacing(self, account_id: str, limits: LimitSettings) -> None:
+        """The slots are spaced, but the time from a slot to its first call varies with
+        the database; this keeps the calls themselves spaced too."""
+        last = self.last_call.get(account_id)
+        if last is not None:
+            earliest = last + timedelta(seconds=limits.min_interval_seconds)
+            self.clock.wait((earliest - self.clock.now()).total_seconds())
+        self.last_call[account_id] = self.clock.now()
 
     def _idle(self, now: datetime) -> None:
         with self.engine.connect() as conn:
@@ -296,8 +326,8 @@ class UploadDaemon:
             if upcoming is not None and upcoming <= self.clock.now():
                 return  # something fell due, or an urgent item arrived
 
-    def _wait_until(self, moment: datetime, now: datetime, reason: str) -> None:
-        seconds = (moment - now).total_seconds()
+    def _wait_until(self, moment: datetime, reason: str) -> None:
+        seconds = (moment - self.clock.now()).total_seconds()
         if seconds > 5:
             log.info("waiting %.0f s (%s)", seconds, reason)
         # Long waits (a closed window, a pause) are cut at the check interval so that a

@@ -1,0 +1,121 @@
+"""BASE on the wire: one httpx client, requests out, JSON or a typed wire error back.
+
+This module knows HTTP and BASE's error envelope, nothing about tokens or the worker.
+Nothing it raises or logs holds a token: the Authorization header is built here and
+never formatted into a message.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiError(Exception):
+    """BASE answered with an error: normally HTTP 400 and {"error", "error_description"}."""
+
+    status: int
+    code: str
+    description: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.description} (HTTP {self.status})"
+
+
+class WireError(Exception):
+    """No usable answer. `sent` says the request may have reached BASE, so it may have
+    acted (a lost response): only connection set-up failures are known to be harmless."""
+
+    def __init__(self, message: str, *, sent: bool, timeout: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+        self.timeout = timeout
+
+
+# Failures before a single byte of the request left: BASE cannot have acted.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+class BaseClient:
+    """A thin, synchronous client; the adapter and the token manager share one."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            transport=transport,
+            follow_redirects=False,
+            headers={"Accept": "application/json"},
+        )
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None = None,
+        data: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body of a successful answer; ApiError or WireError otherwise."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        try:
+            response = self._http.request(method, url, data=data, params=params, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise WireError(
+                f"timed out ({type(exc).__name__})",
+                sent=not isinstance(exc, _NOT_SENT),
+                timeout=True,
+            ) from None
+        except httpx.TransportError as exc:
+            raise WireError(
+                f"connection failed ({type(exc).__name__}: {_reason(exc)})",
+                sent=not isinstance(exc, _NOT_SENT),
+                timeout=False,
+            ) from None
+        log.debug("%s %s -> HTTP %s", method, _path(url), response.status_code)
+        return _body(response)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code == 200 and isinstance(body, dict):
+        return body
+    if isinstance(body, dict) and "error" in body:
+        return _raise(response.status_code, body.get("error"), body.get("error_description"))
+    if response.status_code == 200:
+        return _raise(200, "bad_response", "the answer was not a JSON object")
+    return _raise(response.status_code, f"http_{response.status_code}", response.reason_phrase)
+
+
+def _raise(status: int, code: object, description: object) -> Any:
+    raise ApiError(status, str(code or f"http_{status}"), str(description or "").strip())
+
+
+def _path(url: str) -> str:
+    return httpx.URL(url).path
+
+
+def _reason(exc: Exception) -> str:
+    # httpx messages name the host at most, never headers or form fields.
+    return str(exc) or "no details"
