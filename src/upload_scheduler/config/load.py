@@ -189,7 +189,8 @@ def _describe(exc: ValidationError, model: type[BaseModel]) -> list[str]:
             messages.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
         else:
             got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            private = any(word in key for word in ("secret", "token", "webhook"))
+            shown = "" if private or isinstance(got, dict | list) else f" (got {got!r})"
             messages.append(f"{key}: {err['msg'].lower()}{shown}")
     return messages
 

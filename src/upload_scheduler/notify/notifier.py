@@ -135,6 +135,8 @@ class Notifier:
                 senders.append(WebhookSender(conf.webhook_url, timeout=timeout))
             except ValueError as exc:
                 log.warning("webhook notifications are off: %s", exc)
+        if senders:
+            log.info("notifications go to %s", ", ".join(s.name for s in senders))
         return cls(
             senders,
             clock=clock,
@@ -167,7 +169,7 @@ class Notifier:
             with self._lock:
                 self._accepted += 1
             return True
-        except OSError:  # the caller's upload matters more than this message
+        except Exception:  # the caller's upload matters more than this message
             return False
 
     def stats(self) -> NotifierStats:
@@ -234,9 +236,10 @@ class Notifier:
                     log.warning("closing %s failed: %s", sender.name, self._safe(exc))
 
     def _safe(self, exc: BaseException) -> str:
-        if isinstance(exc, NotifySendError):
-            return str(exc)  # built to be safe, scrubbed again below all the same
-        return redact(f"{type(exc).__name__}: {exc}", self._secrets)
+        """An exception as log text: a sender's own errors are built without secrets, any
+        other may quote anything, and both are scrubbed all the same."""
+        text = str(exc) if isinstance(exc, NotifySendError) else f"{type(exc).__name__}: {exc}"
+        return redact(text, self._secrets)
 
     def _wait_seconds(self) -> float:
         now = self._clock.now()
@@ -293,7 +296,7 @@ class Notifier:
                     "notification for %s (%d events) not sent: %s",
                     batch.account_key,
                     len(batch.events),
-                    redact(str(exc), self._secrets),
+                    self._safe(exc),
                 )
                 if exc.retry_after:
                     self._limiter.hold(now + timedelta(seconds=exc.retry_after))
