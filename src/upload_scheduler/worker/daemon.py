@@ -106,6 +106,11 @@ class UploadDaemon:
         self.adapter = adapter or platform_factory(platform)(
             PlatformContext(platform, settings, engine, self.clock)
         )
+        if notifier is None:
+            from upload_scheduler.notify import Notifier
+
+            notifier = Notifier.from_settings(settings)
+        self.notifier = notifier
         self.uploader = Uploader(engine, self.adapter, self.identity.owner, self.clock, notifier)
         self.stop_event = threading.Event()
         self.lease_lost = threading.Event()
@@ -150,9 +155,10 @@ class UploadDaemon:
         with write_transaction(self.engine) as conn:
             for account_id in self.account_ids:
                 account_state.release_lease(conn, self.platform_name, account_id, self.identity)
-        close = getattr(self.adapter, "close", None)
-        if close is not None:
-            close()
+        for resource in (self.adapter, self.notifier):
+            close = getattr(resource, "close", None)
+            if close is not None:
+                close()
         log.info("daemon stopped after %d upload(s)", self.uploaded)
 
     def run(self) -> None:
