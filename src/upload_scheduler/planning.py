@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
+_UNLIMITED = 10**9  # "no bound" for window capacity; far above any daily limit
+
 Segment = tuple[datetime, datetime]
 """A half-open interval [start, end) of business time, in aware UTC datetimes."""
 
@@ -154,30 +156,31 @@ def window_capacity(segments: Sequence[Segment], min_interval_seconds: float) ->
     total = open_seconds(segments)
     if total <= 0:
         return 0
-    if min_interval_seconds <= 0:
-        return 10**9
+    ratio = total / min_interval_seconds if min_interval_seconds > 0 else math.inf
+    if not ratio < _UNLIMITED:  # no spacing, or one so small it overflows
+        return _UNLIMITED
     # The small epsilon keeps 61200 / 60 at 1020 despite float rounding.
-    return math.floor(total / min_interval_seconds + 1e-9)
+    return math.floor(ratio + 1e-9)
 
 
 def spread(segments: Sequence[Segment], count: int) -> list[datetime]:
     """`count` evenly spaced instants over the open time of `segments`: slot i at offset
-    i * (open time / count), so the first is at the start and all are before the end."""
+    i * (open time / count), so the first is at the start and all are before the end.
+
+    Offsets are whole microseconds, rounded down, so no slot can round onto the closed
+    end of a segment."""
     if count <= 0:
         return []
-    total = open_seconds(segments)
-    step = total / count
+    lengths = [(b - a) // timedelta(microseconds=1) for a, b in segments]
+    total = sum(lengths)
     slots: list[datetime] = []
-    seg_index, seg_offset = 0, 0.0  # open seconds before segments[seg_index]
+    seg_index, seg_offset = 0, 0  # open microseconds before segments[seg_index]
     for i in range(count):
-        offset = i * step
-        while seg_index < len(segments) - 1:
-            length = (segments[seg_index][1] - segments[seg_index][0]).total_seconds()
-            if offset < seg_offset + length:
-                break
-            seg_offset += length
+        offset = i * total // count
+        while seg_index < len(segments) - 1 and offset >= seg_offset + lengths[seg_index]:
+            seg_offset += lengths[seg_index]
             seg_index += 1
-        slots.append(segments[seg_index][0] + timedelta(seconds=offset - seg_offset))
+        slots.append(segments[seg_index][0] + timedelta(microseconds=offset - seg_offset))
     return slots
 
 
@@ -225,7 +228,10 @@ def periods(window: AccountWindow, request: PlanRequest) -> Iterator[Period]:
     if request.mode is Mode.DISTRIBUTE:
         first = request.start_date or today + timedelta(days=1)
         for k in range(request.max_days):
-            yield Period(first + timedelta(days=k), full(first + timedelta(days=k)))
+            day = first + timedelta(days=k)
+            # A start date of today (or earlier) never schedules into the past.
+            segments = full(day) if day > today else tuple(clip(full(day), request.now, None))
+            yield Period(day, segments if day >= today else ())
         return
     if request.mode is Mode.NOW:
         yield Period(today, (), at_now=True)
@@ -236,10 +242,13 @@ def periods(window: AccountWindow, request: PlanRequest) -> Iterator[Period]:
     last_clipped_day = hi.astimezone(zone).date() if hi else today
     day = today
     for _ in range(request.max_days):
+        segments = full(day)
         if day <= last_clipped_day:
-            yield Period(day, tuple(clip(full(day), request.now, hi)))
-        else:
-            yield Period(day, full(day))
+            clipped = tuple(clip(segments, request.now, hi))
+            # A later day with nothing left inside [now, now + within) takes the spill.
+            if clipped or day == today:
+                segments = clipped
+        yield Period(day, segments)
         day += timedelta(days=1)
 
 
@@ -387,8 +396,11 @@ def _assign(
             continue
         slots[account].new_keys.append(item.key)
         taken[account] += 1
-    # Keep the original order for items that roll over to the next day.
+    # Keep the original order: on each account (pre-assigned items were taken first) and
+    # for items that roll over to the next day.
     position = {item.key: n for n, item in enumerate(items)}
+    for account_day in slots.values():
+        account_day.new_keys.sort(key=position.__getitem__)
     left.sort(key=lambda i: position[i.key])
     return left
 
