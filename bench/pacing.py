@@ -11,6 +11,7 @@ Run: `python bench/pacing.py [--seconds 60] [--interval 0.1] [--latency 0.03]`.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -101,7 +102,7 @@ def measure(folder: Path, interval: float) -> dict[str, float]:
     arrivals = call_times(folder / "items.db", "bench_account")
     if len(arrivals) < 2:
         raise SystemExit("the daemon made fewer than two calls: see the log under logs/")
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
     return {
         "items": len(arrivals),

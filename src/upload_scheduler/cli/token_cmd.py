@@ -1,9 +1,301 @@
-"""`upload-scheduler token ...` (BASE issue; being written)."""
+"""`upload-scheduler token login|status|refresh` (seed check_token_status.py and
+refresh_tokens.py). Tokens live in the database only; output shows their last 4
+characters at most."""
 
 from __future__ import annotations
 
+import json
+import sys
+import webbrowser
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import parse_qs, urlsplit
+
 import typer
+from rich.table import Table
+
+from upload_scheduler import defaults
+from upload_scheduler.cli.context import AppContext, app_context, console, err_console, fail
+from upload_scheduler.cli.render import local_time
+
+if TYPE_CHECKING:
+    from upload_scheduler.platforms.thebase.tokens import TokenManager
+
+PlatformOpt = Annotated[
+    str, typer.Option("--platform", help="Platform name (only base has OAuth tokens).")
+]
+LOGIN_TIMEOUT = 300.0
 
 
 def register(app: typer.Typer) -> None:
-    """Nothing yet."""
+    token = typer.Typer(help="OAuth tokens: log in, check, refresh.", no_args_is_help=True)
+    token.command("login")(login)
+    token.command("status")(status)
+    token.command("refresh")(refresh)
+    app.add_typer(token, name="token")
+
+
+@contextmanager
+def _manager(context: AppContext, platform: str) -> Iterator[TokenManager]:
+    if platform != "base":
+        fail(f"token management is for platform 'base'; got {platform!r}")
+    from upload_scheduler.clock import SystemClock
+    from upload_scheduler.platforms.thebase.client import BaseClient
+    from upload_scheduler.platforms.thebase.tokens import TokenManager
+
+    client = BaseClient()
+    try:
+        yield TokenManager(
+            context.settings, context.engine, SystemClock(), client, platform=platform
+        )
+    finally:
+        client.close()
+
+
+def login(
+    ctx: typer.Context,
+    account: Annotated[str, typer.Option("--account", help="The account to log in.")],
+    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+    code: Annotated[
+        str | None,
+        typer.Option("--code", help="An authorization code: no browser, no input, no state check."),
+    ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            help="Receive the redirect here (default: the host:port of redirect_uri when it is "
+            "a loopback address).",
+            metavar="HOST:PORT",
+        ),
+    ] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the URL only; do not open a browser.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="Seconds to wait for the redirect.")
+    ] = LOGIN_TIMEOUT,
+) -> None:
+    """Authorize upload-scheduler for one shop and store its tokens in the database."""
+    from upload_scheduler.platforms.errors import PlatformError
+    from upload_scheduler.platforms.thebase import oauth
+    from upload_scheduler.platforms.thebase.loopback import LoginError, LoopbackReceiver
+
+    if code is not None and listen is not None:
+        fail("--code and --listen cannot be used together")
+    context = app_context(ctx)
+    with _manager(context, platform) as manager:
+        try:
+            settings = manager.account_settings(account)
+            manager.client_secret()  # fail before the browser opens, not after
+        except PlatformError as exc:
+            fail(exc.message)
+        if code is None:
+            state = oauth.new_state()
+            url = oauth.authorize_url(
+                settings.api_base_url,
+                settings.client_id,
+                settings.redirect_uri,
+                state,
+                shop=account,
+            )
+            address = _listen_address(listen, settings.redirect_uri)
+            if address is None:
+                code = _paste_code(url, state)
+            else:
+                try:
+                    receiver = LoopbackReceiver(
+                        *address, urlsplit(settings.redirect_uri).path, state
+                    )
+                except LoginError as exc:
+                    fail(str(exc))
+                with receiver:
+                    _show_url(url, no_browser)
+                    typer.echo(
+                        f"Waiting up to {timeout:g} s for the redirect on "
+                        f"http://{address[0]}:{receiver.address[1]} …"
+                    )
+                    sys.stdout.flush()
+                    try:
+                        code = receiver.wait(timeout)
+                    except LoginError as exc:
+                        fail(str(exc))
+        try:
+            record = manager.login_with_code(account, code)
+        except PlatformError as exc:
+            fail(exc.message)
+    zone = context.settings.zone
+    console.print(
+        f"Logged in {platform}/{account}: access token valid until "
+        f"{local_time(record.expires_at, zone)}; tokens stored in the database."
+    )
+
+
+def status(
+    ctx: typer.Context,
+    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Each account's tokens: valid until, refresh token age, and what needs a login.
+    Exits 1 when any account needs a login."""
+    from upload_scheduler.clock import SystemClock
+    from upload_scheduler.platforms.thebase.token_health import assess
+    from upload_scheduler.platforms.thebase.token_store import TokenStore, tail
+
+    context = app_context(ctx)
+    accounts = _accounts(context, platform, account)
+    records = TokenStore(context.engine, platform).all()
+    now = SystemClock().now()
+    zone = context.settings.zone
+    rows = []
+    for account_id in accounts:
+        record = records.get(account_id)
+        health = assess(record, now)
+        rows.append(
+            {
+                "platform": platform,
+                "account_id": account_id,
+                "status": health.status,
+                "message": health.message,
+                "access_token": tail(record.access_token) if record else None,
+                "expires_at": record.expires_at.isoformat() if record else None,
+                "access_token_valid": health.access_valid,
+                "refresh_token_age_days": (
+                    round(health.refresh_age.total_seconds() / 86400, 1)
+                    if health.refresh_age is not None
+                    else None
+                ),
+                "refresh_token_expires_at": (
+                    health.refresh_expires_at.isoformat() if health.refresh_expires_at else None
+                ),
+            }
+        )
+    needs_login = [r["account_id"] for r in rows if r["status"] == "login_required"]
+    if as_json:
+        typer.echo(
+            json.dumps({"accounts": rows, "login_required": needs_login}, ensure_ascii=False)
+        )
+    else:
+        table = Table(
+            "account", "status", "access token", "valid until", "refresh token age", "note"
+        )
+        for row, account_id in zip(rows, accounts, strict=True):
+            record = records.get(account_id)
+            table.add_row(
+                account_id,
+                row["status"],
+                row["access_token"] or "-",
+                local_time(record.expires_at, zone) if record else "-",
+                "-"
+                if row["refresh_token_age_days"] is None
+                else f"{row['refresh_token_age_days']} d",
+                row["message"],
+            )
+        console.print(table)
+        for account_id in needs_login:
+            err_console.print(
+                f"{platform}/{account_id} needs a login: upload-scheduler token login "
+                f"--platform {platform} --account {account_id}",
+                markup=False,
+                soft_wrap=True,
+            )
+    if needs_login:
+        raise typer.Exit(1)
+
+
+def refresh(
+    ctx: typer.Context,
+    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account (default: all).")
+    ] = None,
+) -> None:
+    """Refresh access tokens now (seed refresh_tokens.py). Exits 1 if any refresh fails."""
+    from upload_scheduler.platforms.errors import PlatformError
+
+    context = app_context(ctx)
+    accounts = _accounts(context, platform, account)
+    failed = 0
+    zone = context.settings.zone
+    with _manager(context, platform) as manager:
+        for account_id in accounts:
+            try:
+                record = manager.refresh(account_id)
+            except PlatformError as exc:
+                failed += 1
+                err_console.print(
+                    f"{platform}/{account_id}: {exc.message}", markup=False, soft_wrap=True
+                )
+                continue
+            manager.store.clear_auth_pause(account_id, manager.clock.now())
+            console.print(
+                f"{platform}/{account_id}: refreshed, valid until "
+                f"{local_time(record.expires_at, zone)}"
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _accounts(context: AppContext, platform: str, account: str | None) -> list[str]:
+    configured = context.settings.account_ids(platform)
+    if account is not None:
+        if account not in configured:
+            fail(
+                f"account {account!r} is not configured for platform {platform!r} "
+                f"(configured: {', '.join(configured) or 'none'})"
+            )
+        return [account]
+    if not configured:
+        fail(f"no accounts are configured for platform {platform!r} under [accounts]")
+    return configured
+
+
+def _listen_address(listen: str | None, redirect_uri: str) -> tuple[str, int] | None:
+    from upload_scheduler.platforms.thebase.oauth import is_loopback_url
+
+    if listen is None:
+        parts = urlsplit(redirect_uri)
+        if parts.scheme != "http" or not is_loopback_url(redirect_uri):
+            return None
+        return parts.hostname or "127.0.0.1", parts.port or 80
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        fail(f"--listen takes HOST:PORT such as 127.0.0.1:8765, got {listen!r}")
+    redirect = urlsplit(redirect_uri)
+    if redirect.port is not None and redirect.port != int(port):
+        err_console.print(
+            f"warning: redirect_uri {redirect_uri} uses port {redirect.port}, but the listener "
+            f"is on {port}: BASE redirects to redirect_uri",
+            markup=False,
+            soft_wrap=True,
+        )
+    return host.strip("[]"), int(port)
+
+
+def _show_url(url: str, no_browser: bool) -> None:
+    typer.echo("Open this URL in a browser and approve access:")
+    typer.echo(url)
+    sys.stdout.flush()
+    if not no_browser:
+        try:
+            webbrowser.open(url)
+        except webbrowser.Error:
+            pass
+
+
+def _paste_code(url: str, state: str) -> str:
+    """redirect_uri is not on this machine: the user pastes where the browser landed."""
+    _show_url(url, no_browser=True)
+    pasted = typer.prompt("Paste the address the browser was sent to (or just the code)").strip()
+    if "?" not in pasted:
+        return pasted
+    query = parse_qs(urlsplit(pasted).query)
+    if query.get("state", [""])[0] != state:
+        fail("the pasted address carries a different state: it is not from this login")
+    if query.get("error"):
+        fail(f"BASE refused the authorization ({query['error'][0]})")
+    if not query.get("code"):
+        fail("the pasted address carries no code")
+    return query["code"][0]

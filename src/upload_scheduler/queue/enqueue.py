@@ -20,7 +20,14 @@ from upload_scheduler.planning import (
     plan_queue,
 )
 from upload_scheduler.queue.records import DayPlan, EnqueueResult
-from upload_scheduler.store.bulk import db_time, enlarge_cache, executemany
+from upload_scheduler.store.bulk import (
+    create_temp_table,
+    db_time,
+    drop_temp_table,
+    enlarge_cache,
+    execute,
+    executemany,
+)
 from upload_scheduler.store.tables import (
     ACTIVE_QUEUE_STATUSES,
     account_usage,
@@ -56,14 +63,15 @@ def enqueue_listings(
     taken = _assigned_accounts(
         conn, platform, [c["asin"] for c in candidates if c["account_id"] is None]
     )
+    nobody: frozenset[str] = frozenset()
     items = [
         PlanItem(
-            key=c["id"],
-            asin=c["asin"],
-            account_id=c["account_id"],
-            excluded_accounts=frozenset(taken.get(c["asin"], ()))
-            if c["account_id"] is None
-            else frozenset(),
+            c["id"],
+            c["asin"],
+            c["account_id"],
+            frozenset(taken[c["asin"]])
+            if c["asin"] in taken and c["account_id"] is None
+            else nobody,
         )
         for c in candidates
     ]
@@ -158,16 +166,19 @@ def _assigned_accounts(
 ) -> dict[str, set[str]]:
     """asin -> the accounts that already have a listing for it (in any status)."""
     taken: dict[str, set[str]] = {}
-    for chunk in _chunks(list(dict.fromkeys(asins)), IN_CHUNK):
-        rows = conn.execute(
-            select(listings.c.asin, listings.c.account_id).where(
-                listings.c.platform == platform,
-                listings.c.asin.in_(chunk),
-                listings.c.account_id.is_not(None),
-            )
-        )
-        for asin, account in rows:
-            taken.setdefault(asin, set()).add(account)
+    query = select(listings.c.asin, listings.c.account_id).where(
+        listings.c.platform == platform, listings.c.account_id.is_not(None)
+    )
+    if len(asins) > BULK_ASINS:
+        # As for candidates: one pass beats hundreds of IN lookups for a big batch.
+        wanted = set(asins)
+        rows = [(a, acc) for a, acc in conn.execute(query) if a in wanted]
+    else:
+        rows = []
+        for chunk in _chunks(list(dict.fromkeys(asins)), IN_CHUNK):
+            rows += conn.execute(query.where(listings.c.asin.in_(chunk))).all()
+    for asin, account in rows:
+        taken.setdefault(asin, set()).add(account)
     return taken
 
 
@@ -216,42 +227,46 @@ def _used(
 def _write(
     conn: Connection,
     platform: str,
-    ordered: Sequence[Any],
+    placements: Sequence[Any],
     asin_of: dict[int, str],
     priority: int,
     now: datetime,
 ) -> list[int]:
+    """Listings become queued and queue rows are added, set-based through a scratch
+    table (see store.bulk for why)."""
     stamp = db_time(conn, now)
-    if len(ordered) > BULK_ASINS:
+    if len(placements) > BULK_ASINS:
         enlarge_cache(conn)
-    # In index order, so each B-tree grows at its end instead of splitting pages all over.
-    placements = sorted(ordered, key=lambda p: (p.account_id, p.scheduled_time))
-    executemany(
-        conn,
-        "UPDATE listings SET account_id = ?, status = 'queued', updated_at = ? "
-        "WHERE id = ? AND status = 'pending'",
-        [(p.account_id, stamp, p.key) for p in placements],
+    create_temp_table(
+        conn, "enqueue_plan", "listing_id INTEGER PRIMARY KEY, asin TEXT, account_id TEXT, at TEXT"
     )
-    before = conn.execute(select(func.coalesce(func.max(upload_queue.c.id), 0))).scalar_one()
     executemany(
         conn,
-        "INSERT INTO upload_queue (listing_id, asin, platform, account_id, kind, "
-        "scheduled_time, priority, status, attempts, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, 'upload', ?, ?, 'pending', 0, ?, ?)",
+        "INSERT INTO enqueue_plan (listing_id, asin, account_id, at) VALUES (?, ?, ?, ?)",
         [
-            (
-                p.key,
-                asin_of[p.key],
-                platform,
-                p.account_id,
-                db_time(conn, p.scheduled_time),
-                priority,
-                stamp,
-                stamp,
-            )
+            (p.key, asin_of[p.key], p.account_id, db_time(conn, p.scheduled_time))
             for p in placements
         ],
     )
+    execute(
+        conn,
+        "UPDATE listings SET account_id = enqueue_plan.account_id, status = 'queued', "
+        "updated_at = ? FROM enqueue_plan "
+        "WHERE listings.id = enqueue_plan.listing_id AND listings.status = 'pending'",
+        (stamp,),
+    )
+    before = conn.execute(select(func.coalesce(func.max(upload_queue.c.id), 0))).scalar_one()
+    # In index order, so each B-tree grows at its end instead of splitting pages all over.
+    execute(
+        conn,
+        "INSERT INTO upload_queue (listing_id, asin, platform, account_id, kind, "
+        "scheduled_time, priority, status, attempts, created_at, updated_at) "
+        "SELECT listing_id, asin, ?, account_id, 'upload', CAST(at AS "
+        + ("TEXT" if conn.dialect.name == "sqlite" else "TIMESTAMPTZ")
+        + "), ?, 'pending', 0, ?, ? FROM enqueue_plan ORDER BY account_id, at",
+        (platform, priority, stamp, stamp),
+    )
+    drop_temp_table(conn, "enqueue_plan")
     # Ids are handed out in increasing order; rows another host added meanwhile (on
     # PostgreSQL) are told apart by their listing.
     id_of = dict(
@@ -259,7 +274,7 @@ def _write(
             select(upload_queue.c.listing_id, upload_queue.c.id).where(upload_queue.c.id > before)
         ).all()
     )
-    return [id_of[p.key] for p in ordered]
+    return [id_of[p.key] for p in placements]
 
 
 def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:

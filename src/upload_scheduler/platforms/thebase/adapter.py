@@ -38,7 +38,6 @@ from upload_scheduler.platforms.thebase.client import (
 from upload_scheduler.platforms.thebase.mapping import (
     is_invalid_token,
     map_api_error,
-    map_server_error_on_create,
     map_wire_error,
 )
 from upload_scheduler.platforms.thebase.rules import Rules, RuleViolation, apply_rules, load_rules
@@ -74,14 +73,21 @@ class BasePlatform:
         self.name = context.name
         self._settings = context.settings
         self._clock = context.clock
+        # A broken rules file or configuration stops the worker at start-up with a clear
+        # message, instead of failing every item it would have sent.
+        config = context.settings.platform_config(self.name).rules
+        self.rules: Rules = load_rules(config, context.settings.base_dir)
         self._client = BaseClient(
             connect_timeout=connect_timeout, read_timeout=read_timeout, transport=transport
         )
         self.tokens = TokenManager(
             context.settings, context.engine, context.clock, self._client, platform=self.name
         )
-        config = context.settings.platform_config(self.name).rules
-        self.rules: Rules = load_rules(config, context.settings.base_dir)
+        try:
+            self.tokens.check_configuration()
+        except ValueError:
+            self._client.close()
+            raise
 
     # ------------------------------------------------------------------ Platform
 
@@ -179,6 +185,12 @@ class BasePlatform:
 
     # ------------------------------------------------------------------ more BASE calls
 
+    def prepare(self, account: Account) -> None:
+        """Refresh the account's token now if it is due, so the refresh does not sit
+        between the worker's pacing decision and items/add (BASE would see the item
+        start later than planned, and the next one closer to it)."""
+        self.tokens.access_token(account.account_id)
+
     def item_detail(self, platform_item_id: str, account: Account) -> dict[str, Any]:
         """GET /1/items/detail/{item_id}: the id goes in the path (the old system put it
         in the query string and got 400)."""
@@ -204,10 +216,7 @@ class BasePlatform:
             "visible": 1,
             "identifier": product.asin,
         }
-        try:
-            body = self._api(account, "POST", "/1/items/add", calls, what, data=data, creating=True)
-        except Transient as err:
-            raise map_server_error_on_create(err) from None
+        body = self._api(account, "POST", "/1/items/add", calls, what, data=data, creating=True)
         item = body.get("item") or {}
         if "item_id" not in item:
             raise Transient(
@@ -239,7 +248,9 @@ class BasePlatform:
             except ApiError as err:
                 if not is_invalid_token(err):
                     now = self._clock.now()
-                    raise map_api_error(err, now=now, zone=settings.zone, what=what) from None
+                    raise map_api_error(
+                        err, now=now, zone=settings.zone, what=what, creating=creating
+                    ) from None
                 calls.count -= 1  # BASE does not count a refused token against the shop
                 if attempt == 2:
                     raise AuthExpired(

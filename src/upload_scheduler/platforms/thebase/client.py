@@ -8,7 +8,9 @@ never formatted into a message.
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import httpx
@@ -57,6 +59,7 @@ class BaseClient:
     ) -> None:
         self._http = httpx.Client(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            verify=ssl_context(),
             transport=transport,
             follow_redirects=False,
             headers={"Accept": "application/json"},
@@ -87,11 +90,22 @@ class BaseClient:
                 sent=not isinstance(exc, _NOT_SENT),
                 timeout=False,
             ) from None
+        except httpx.RequestError as exc:  # e.g. an undecodable body: BASE did answer
+            raise WireError(
+                f"unusable answer ({type(exc).__name__})", sent=True, timeout=False
+            ) from None
         log.debug("%s %s -> HTTP %s", method, _path(url), response.status_code)
         return _body(response)
 
     def close(self) -> None:
         self._http.close()
+
+
+@cache
+def ssl_context() -> ssl.SSLContext:
+    """httpx's default verification, built once: loading the CA bundle costs tens of
+    milliseconds per client."""
+    return httpx.create_ssl_context()
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:

@@ -40,8 +40,12 @@ def is_invalid_token(err: ApiError) -> bool:
     return err.code == "invalid_token" or any(word in description for word in _TOKEN_WORDS)
 
 
-def map_api_error(err: ApiError, *, now: datetime, zone: tzinfo, what: str) -> PlatformError:
-    """An error answer from an items endpoint (invalid tokens are handled before this)."""
+def map_api_error(
+    err: ApiError, *, now: datetime, zone: tzinfo, what: str, creating: bool = False
+) -> PlatformError:
+    """An error answer from an items endpoint (invalid tokens are handled before this).
+    A 5xx on items/add may come after BASE stored the item (a gateway timing out in front
+    of it), so the item must then be looked up before it is created again."""
     text = f"{what}: BASE answered {err.code}: {err.description or '(no description)'}"
     if err.code == HOUR_LIMIT or err.status == 429:
         return RateLimited(f"{text}; paused until the next full hour", next_hour(now))
@@ -52,16 +56,9 @@ def map_api_error(err: ApiError, *, now: datetime, zone: tzinfo, what: str) -> P
             f"{text}; the item waits for tomorrow", next_local_midnight(now, zone)
         )
     if err.status >= 500 or err.code in ("server_error", "db_error", "bad_response"):
-        return Transient(f"{text} (HTTP {err.status})", maybe_created=False)
+        suffix = "; the item may have been created" if creating else ""
+        return Transient(f"{text} (HTTP {err.status}){suffix}", maybe_created=creating)
     return Permanent(text)
-
-
-def map_server_error_on_create(err: PlatformError) -> PlatformError:
-    """A 5xx on items/add may come after BASE stored the item (a gateway timing out in
-    front of it), so the item must be looked up before it is created again."""
-    if isinstance(err, Transient) and not err.maybe_created:
-        return Transient(err.message + "; the item may exist", maybe_created=True)
-    return err
 
 
 def map_wire_error(err: WireError, *, what: str, creating: bool) -> Transient:

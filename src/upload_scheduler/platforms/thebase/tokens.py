@@ -34,8 +34,6 @@ REFRESH_CLAIM_SECONDS = 45.0
 CLAIM_POLL_SECONDS = 0.05
 # A token this close to its end is not handed out while a refresh is possible.
 STILL_USABLE = timedelta(seconds=30)
-REFRESH_TOKEN_LIFETIME = timedelta(days=30)
-REFRESH_TOKEN_WARNING = timedelta(days=25)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +125,22 @@ class TokenManager:
         return record
 
     # ------------------------------------------------------------------ settings
+
+    def check_configuration(self) -> None:
+        """Raise ValueError naming what is missing for any configured account, so a
+        worker stops at start-up with a clear message instead of failing items."""
+        problems = []
+        for account_id in self.settings.account_ids(self.platform):
+            try:
+                self.account_settings(account_id)
+            except Permanent as exc:
+                problems.append(exc.message)
+        try:
+            self.client_secret()
+        except Permanent as exc:
+            problems.append(exc.message)
+        if problems:
+            raise ValueError("; ".join(dict.fromkeys(problems)))
 
     def account_settings(self, account_id: str) -> AccountSettings:
         try:
@@ -223,9 +237,11 @@ class TokenManager:
         except WireError as err:
             self.store.release_claim(claimed, owner=self.owner, now=self.clock.now())
             raise Transient(f"{self.platform} account {account_id}: token refresh {err}") from None
-        except PlatformError:
+        except PlatformError as err:
+            # A configuration problem (no client secret): the account waits for the
+            # operator instead of failing its items.
             self.store.release_claim(claimed, owner=self.owner, now=self.clock.now())
-            raise
+            raise AuthExpired(err.message) from None
         now = self.clock.now()
         stored = self.store.finish_refresh(claimed, grant, owner=self.owner, now=now)
         if stored is None:

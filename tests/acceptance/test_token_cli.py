@@ -1,0 +1,258 @@
+"""`token login|status|refresh` and `rules check` as a user runs them: real processes, a
+sandbox started with `upload-scheduler sandbox serve`, and a browser played by httpx."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import insert, select
+
+from tests.acceptance.cli import run_cli
+from tests.base_helpers import CLIENT_ID, free_port, obtain_code
+from upload_scheduler.platforms.thebase.sandbox import load_calls
+from upload_scheduler.store.database import open_database
+from upload_scheduler.store.tables import (
+    account_state,
+    listings,
+    oauth_tokens,
+    products,
+    upload_queue,
+)
+
+pytestmark = pytest.mark.acceptance
+
+SECRET_ENV = "US_TEST_BASE_CLIENT_SECRET"
+SECRET = "cli-secret-5e6f7a8b9c0d"
+TIMEOUT = 30
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`upload-scheduler sandbox serve`, as the demo and a rehearsing user start it."""
+    record = tmp_path_factory.mktemp("sandbox") / "calls.jsonl"
+    serve = ["sandbox", "serve", "--port", "0", "--token-lifetime", "120", "--record", str(record)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "upload_scheduler", *serve],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert process.stdout is not None
+    try:
+        first = process.stdout.readline().strip()
+        assert first.startswith("Sandbox listening on http://127.0.0.1:"), first
+        yield first.rsplit(" ", 1)[1], record
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+def write_config(workdir: Path, sandbox_url: str, port: int, rules: str = "") -> Path:
+    config = workdir / "upload-scheduler.toml"
+    config.write_text(
+        f"""\
+database = "sqlite:///data/us.db"
+
+[accounts]
+base = ["shop_a", "shop_b"]
+
+[platforms.base]
+api_base_url = "{sandbox_url}"
+client_id = "{CLIENT_ID}"
+client_secret_env = "{SECRET_ENV}"
+redirect_uri = "http://127.0.0.1:{port}/callback"
+{rules}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    config = str(workdir / "upload-scheduler.toml")
+    return run_cli("--config", config, *args, cwd=workdir, env={SECRET_ENV: SECRET})
+
+
+def stored_tokens(workdir: Path) -> dict[str, tuple[str, str]]:
+    engine = open_database(f"sqlite:///{workdir}/data/us.db")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(oauth_tokens)).mappings().all()
+    finally:
+        engine.dispose()
+    return {r["account_id"]: (r["access_token"], r["refresh_token"]) for r in rows}
+
+
+def test_login_with_the_loopback_listener_then_status_then_refresh(
+    tmp_path: Path, sandbox: tuple[str, Path]
+) -> None:
+    url, record = sandbox
+    port = free_port()
+    write_config(tmp_path, url, port)
+    outputs: list[str] = []
+
+    before = cli(tmp_path, "token", "status")
+    outputs += [before.stdout, before.stderr]
+    assert before.returncode == 1
+    assert "no tokens stored" in before.stdout
+    assert "token login --platform base --account shop_a" in before.stderr
+
+    engine = open_database(f"sqlite:///{tmp_path}/data/us.db")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(account_state).values(
+                platform="base",
+                account_id="shop_a",
+                paused_until=None,
+                pause_reason="auth: the refresh token was refused",
+            )
+        )
+
+    command = ["--config", str(tmp_path / "upload-scheduler.toml"), "token", "login"]
+    command += ["--platform", "base", "--account", "shop_a", "--listen", f"127.0.0.1:{port}"]
+    command += ["--no-browser", "--timeout", str(TIMEOUT)]
+    login = subprocess.Popen(
+        [sys.executable, "-m", "upload_scheduler", *command],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", SECRET_ENV: SECRET},
+    )
+    try:
+        assert login.stdout is not None
+        seen = []
+        for line in login.stdout:
+            seen.append(line)
+            if line.startswith(url):
+                authorize = line.strip()
+                break
+        else:
+            pytest.fail(
+                f"no authorize URL printed: {seen} {login.stderr.read() if login.stderr else ''}"
+            )
+        params = httpx.URL(authorize).params
+        assert params["scope"] == "read_items write_items" and params["state"]
+        assert params["shop"] == "shop_a"  # the sandbox-only shop name, for a loopback API
+        with httpx.Client(follow_redirects=True, timeout=TIMEOUT) as browser:
+            landed = browser.get(authorize)
+        assert landed.status_code == 200 and "Logged in" in landed.text
+        out, err = login.communicate(timeout=TIMEOUT)
+    finally:
+        if login.poll() is None:
+            login.kill()
+            login.communicate()
+    outputs += [*seen, out, err]
+    assert login.returncode == 0, err
+    assert "Logged in base/shop_a" in out
+    with engine.connect() as conn:
+        state = conn.execute(select(account_state)).mappings().one()
+    engine.dispose()
+    assert state["pause_reason"] is None  # the login lifted the auth pause
+    if sys.platform != "win32":
+        database = tmp_path / "data" / "us.db"
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600  # it holds tokens
+
+    code = obtain_code(url, "shop_b", redirect_uri=f"http://127.0.0.1:{port}/callback")
+    by_code = cli(tmp_path, "token", "login", "--account", "shop_b", "--code", code)
+    outputs += [by_code.stdout, by_code.stderr]
+    assert by_code.returncode == 0, by_code.stderr
+    refused = cli(tmp_path, "token", "login", "--account", "shop_b", "--code", code)  # used up
+    outputs += [refused.stdout, refused.stderr]
+    assert refused.returncode == 1
+    assert "invalid_request" in refused.stderr and "不正な認可コードです" in refused.stderr
+
+    status = cli(tmp_path, "token", "status", "--json")
+    outputs += [status.stdout, status.stderr]
+    assert status.returncode == 0, status.stderr
+    accounts = {a["account_id"]: a for a in json.loads(status.stdout)["accounts"]}
+    logged_in = stored_tokens(tmp_path)
+    for account_id in ("shop_a", "shop_b"):
+        assert accounts[account_id]["status"] == "ok"
+        assert accounts[account_id]["access_token"] == "…" + logged_in[account_id][0][-4:]
+        assert accounts[account_id]["refresh_token_age_days"] == 0.0
+
+    refreshed = cli(tmp_path, "token", "refresh")
+    outputs += [refreshed.stdout, refreshed.stderr]
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert refreshed.stdout.count("refreshed, valid until") == 2
+    after = stored_tokens(tmp_path)
+    assert all(after[a][0] != logged_in[a][0] for a in after)
+    grants = [
+        c for c in load_calls(record) if c["path"] == "/1/oauth/token" and c["outcome"] == "ok"
+    ]
+    assert {c["shop"] for c in grants} >= {"shop_a", "shop_b"}
+
+    text = "\n".join(outputs) + record.read_text(encoding="utf-8")
+    secrets = [SECRET, *(t for pair in (*logged_in.values(), *after.values()) for t in pair)]
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_rules_check_lists_the_queued_items_that_would_be_blocked(
+    tmp_path: Path, sandbox: tuple[str, Path]
+) -> None:
+    rules = """
+[platforms.base.rules]
+ng_words = ["エアガン"]
+blocked_categories = ["医薬品"]
+remove_phrases = ["【Amazon.co.jp限定】"]
+min_price = 300
+"""
+    write_config(tmp_path, sandbox[0], free_port(), rules)
+    engine = open_database(f"sqlite:///{tmp_path}/data/us.db")
+    now = datetime.now(UTC)
+    rows = [
+        ("B0CLEAN001", "【Amazon.co.jp限定】 革財布", "", 1980),
+        ("B0NGWORD01", "電動エアガン", "", 1980),
+        ("B0MEDICAL1", "かぜ薬", "ヘルスケア > 医薬品", 1980),
+        ("B0CHEAP001", "シール", "", 100),
+    ]
+    with engine.begin() as conn:
+        for n, (asin, title, category, price) in enumerate(rows, start=1):
+            stamps = {"created_at": now, "updated_at": now}
+            conn.execute(
+                insert(products).values(
+                    asin=asin, title=title, category=category, price=price, **stamps
+                )
+            )
+            conn.execute(
+                insert(listings).values(
+                    id=n, asin=asin, platform="base", account_id="shop_a", status="queued", **stamps
+                )
+            )
+            conn.execute(
+                insert(upload_queue).values(
+                    listing_id=n,
+                    asin=asin,
+                    platform="base",
+                    account_id="shop_a",
+                    scheduled_time=now,
+                    **stamps,
+                )
+            )
+    engine.dispose()
+    result = cli(tmp_path, "rules", "check", "--platform", "base")
+    assert result.returncode == 0, result.stderr
+    assert "3 of 4 pending base item(s) would be blocked" in result.stdout
+    for asin, rule in (("B0NGWORD01", "ng_words"), ("B0MEDICAL1", "blocked_categories")):
+        line = next(line for line in result.stdout.splitlines() if asin in line)
+        assert rule in line
+    assert "min_price" in result.stdout
+    assert "B0CLEAN001" not in result.stdout
