@@ -123,6 +123,9 @@ class FakePlatform:
         self.store = FakeStore(options.path)
         self._random = random.Random(options.seed)
 
+    def prepare(self, account: Account) -> None:
+        """Nothing to prepare: the fake platform has no tokens."""
+
     def calls_for(self, product: Product, images_done: int = 0) -> int:
         return (1 if images_done == 0 else 0) + max(0, len(product.images) - images_done)
 

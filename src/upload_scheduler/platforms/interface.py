@@ -57,6 +57,7 @@ class UploadResult:
 class ExistingItem:
     platform_item_id: str
     images: int  # how many images the platform already has for it
+    calls: int = 1  # API calls the lookup made (pages), for the budgets
 
 
 @runtime_checkable
@@ -82,6 +83,11 @@ class Platform(Protocol):
     ) -> ExistingItem | None:
         """The item this account already has for `asin`, if any. Used only in crash
         recovery, never on the normal path. `since` bounds how far back to look."""
+        ...
+
+    def prepare(self, account: Account) -> None:
+        """Do any slow preliminary (a due token refresh) now, before the worker stamps
+        the item's start, so it does not sit between the pacing decision and the call."""
         ...
 
     def calls_for(self, product: Product, images_done: int = 0) -> int:

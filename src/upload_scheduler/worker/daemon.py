@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 from upload_scheduler.clock import Clock, SystemClock
 from upload_scheduler.config import AccountSettings, Settings
 from upload_scheduler.limits import Admit, LimitSettings, admit
-from upload_scheduler.platforms.interface import Platform, PlatformContext, Product
+from upload_scheduler.platforms.interface import Account, Platform, PlatformContext, Product
 from upload_scheduler.platforms.registry import platform_factory
 from upload_scheduler.queue import worker_ops
 from upload_scheduler.queue.records import QueueItem
@@ -292,6 +292,13 @@ class UploadDaemon:
                 conn, self.platform_name, item.account_id, limits, now, cost, started_item=True
             )
         self.restart_not_before.pop(peeked.account_id, None)
+        # A due token refresh happens now, not between the spacing guard and the call.
+        prepare = getattr(self.adapter, "prepare", None)
+        if prepare is not None:
+            try:
+                prepare(Account(account.platform, account.account_id, account))
+            except Exception:  # the upload itself will meet and classify the problem
+                log.debug("prepare failed for %s", account.account_id, exc_info=True)
         self._keep_spacing(peeked.account_id, limits)
         self._product_cache = None  # a re-imported product must be read afresh next time
         outcome = self.uploader.process(

@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, select
 
@@ -45,6 +45,16 @@ class Notifier(Protocol):
 class NullNotifier:
     def notify(self, kind: str, account_key: str, message: str) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What an attempt learnt before it failed: the item's id on the platform (from
+    the row or from the lookup), its images, and whether the lookup answered."""
+
+    platform_item_id: str | None
+    images_done: int
+    looked_up: bool
 
 
 @dataclass(frozen=True)
@@ -104,13 +114,17 @@ class Uploader:
         images_done = item.images_done
         calls = 0
         created_here = False
+        # Until the lookup has answered, the item may exist: the call marker must stay.
+        looked_up = previous_call is None or item_id is not None
         try:
             if previous_call is not None and item_id is None:
-                calls += 1
+                calls += 1  # at least one page; a found item says how many it took
                 found = self.platform.find_existing(
                     item.asin, target, since=previous_call - timedelta(minutes=5)
                 )
+                looked_up = True
                 if found is not None:
+                    calls += found.calls - 1
                     log.info(
                         "recovered %s: already on %s as %s (%d image(s))",
                         item.asin,
@@ -131,11 +145,13 @@ class Uploader:
             calls += exc.calls
             return self._partial(item, account, limits, exc, calls, reserved_calls)
         except PlatformError as exc:
-            return self._failure(item, account, limits, exc, calls, reserved_calls)
+            known = _Known(item_id, images_done, looked_up)
+            return self._failure(item, account, limits, exc, calls, reserved_calls, known)
         except Exception as exc:  # an adapter bug must not lose the item
             log.exception("unexpected error uploading %s", item.asin)
             error = Transient(f"unexpected error: {type(exc).__name__}: {exc}", maybe_created=True)
-            return self._failure(item, account, limits, error, calls, reserved_calls)
+            known = _Known(item_id, images_done, looked_up)
+            return self._failure(item, account, limits, error, calls, reserved_calls, known)
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
             worker_ops.mark_success(conn, item, self.owner, item_id, images_done, now)
@@ -182,6 +198,21 @@ class Uploader:
                     now.astimezone(limits.zone).date().isoformat(),
                     creations=1,
                 )
+            if isinstance(exc.cause, RateLimited | QuotaExhausted | AuthExpired):
+                # The platform said when to come back: pause, spend no attempt.
+                known = _Known(exc.platform_item_id, exc.images_done, True)
+                status, detail = self._record_failure(conn, item, account, exc.cause, now, known)
+                log.warning(
+                    "upload paused: ASIN %s item %s, %s; %s (attempt %d, %d call(s))",
+                    item.asin,
+                    exc.platform_item_id,
+                    message,
+                    detail,
+                    item.attempts,
+                    calls,
+                )
+                self.notifier.notify("account_paused", key, detail)
+                return Outcome(status, detail, calls)
             if item.attempts >= account.max_attempts or isinstance(exc.cause, Permanent):
                 worker_ops.mark_failed(
                     conn,
@@ -229,6 +260,7 @@ class Uploader:
         exc: PlatformError,
         calls: int,
         reserved: int,
+        known: _Known,
     ) -> Outcome:
         now = self.clock.now()
         key = f"{account.platform}/{account.account_id}"
@@ -236,7 +268,16 @@ class Uploader:
         spent = max(calls, 1)
         with write_transaction(self.engine) as conn:
             self._settle_calls(conn, account, limits, now, spent, reserved)
-            status, detail = self._record_failure(conn, item, account, exc, now)
+            if known.platform_item_id is not None and item.platform_item_id is None:
+                # The lookup found the item this attempt: it was created, count it.
+                add_usage(
+                    conn,
+                    account.platform,
+                    account.account_id,
+                    now.astimezone(limits.zone).date().isoformat(),
+                    creations=1,
+                )
+            status, detail = self._record_failure(conn, item, account, exc, now, known)
         log_fn = {"failed": log.error, "paused": log.warning}.get(status, log.warning)
         log_fn(
             "upload %s: ASIN %s: %s (attempt %d, %d call(s))",
@@ -259,8 +300,17 @@ class Uploader:
         account: AccountSettings,
         exc: PlatformError,
         now: datetime,
+        known: _Known,
     ) -> tuple[str, str]:
         platform, account_id = account.platform, account.account_id
+        maybe_created = isinstance(exc, Transient) and exc.maybe_created
+        # What the row must keep: the id of an item that exists, or else the call marker
+        # while it is not known that nothing was created.
+        keep: dict[str, Any] = {
+            "platform_item_id": known.platform_item_id,
+            "images_done": known.images_done if known.platform_item_id else None,
+            "nothing_created": known.looked_up and not maybe_created,
+        }
         if isinstance(exc, RateLimited | QuotaExhausted):
             kind = "rate limit" if isinstance(exc, RateLimited) else "quota"
             reason = f"{kind}: {exc.message}"
@@ -270,9 +320,9 @@ class Uploader:
                 item,
                 self.owner,
                 now,
-                retry_at=max(now, item.scheduled_time),
+                retry_at=item.scheduled_time,  # keeps its place in the due order
                 refund_attempt=True,
-                nothing_created=True,
+                **keep,
             )
             return "paused", f"{reason} (until {exc.until.isoformat()})"
         if isinstance(exc, AuthExpired):
@@ -283,24 +333,16 @@ class Uploader:
                 item,
                 self.owner,
                 now,
-                retry_at=max(now, item.scheduled_time),
+                retry_at=item.scheduled_time,  # keeps its place in the due order
                 refund_attempt=True,
-                nothing_created=True,
+                **keep,
             )
             return "paused", f"{reason}; run `upload-scheduler token login` for this account"
         if isinstance(exc, Permanent):
-            worker_ops.mark_failed(conn, item, self.owner, exc.message, now)
+            worker_ops.mark_failed(conn, item, self.owner, exc.message, now, **keep)
             return "failed", exc.message
-        maybe_created = isinstance(exc, Transient) and exc.maybe_created
         if item.attempts >= account.max_attempts:
-            worker_ops.mark_failed(
-                conn,
-                item,
-                self.owner,
-                exc.message,
-                now,
-                nothing_created=not maybe_created,
-            )
+            worker_ops.mark_failed(conn, item, self.owner, exc.message, now, **keep)
             return "failed", f"{exc.message} (after {item.attempts} attempts)"
         worker_ops.release(
             conn,
@@ -309,7 +351,7 @@ class Uploader:
             now,
             retry_at=now + timedelta(seconds=account.retry_delay_seconds),
             error=exc.message,
-            nothing_created=not maybe_created,
+            **keep,
         )
         return "retry", exc.message
 

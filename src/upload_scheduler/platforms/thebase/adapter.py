@@ -162,7 +162,9 @@ class BasePlatform:
             items = body.get("items") or []
             for item in items:
                 if str(item.get("identifier") or "") == asin:
-                    found = ExistingItem(str(item["item_id"]), images=_image_count(item))
+                    found = ExistingItem(
+                        str(item["item_id"]), images=_image_count(item), calls=calls.count
+                    )
                     log.info(
                         "%s: found item %s (%d calls)", what, found.platform_item_id, calls.count
                     )
