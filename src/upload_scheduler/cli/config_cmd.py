@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from upload_scheduler import defaults
 from upload_scheduler.cli.context import app_context, console, fail
-from upload_scheduler.config import ConfigError, Settings, load_settings
-from upload_scheduler.config.template import write_starter
+
+if TYPE_CHECKING:
+    from upload_scheduler.config import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +25,8 @@ def register(app: typer.Typer) -> None:
 
 def init(ctx: typer.Context) -> None:
     """Write a commented starter configuration file (never overwrites one)."""
+    from upload_scheduler.config.template import write_starter
+
     explicit = app_context(ctx).config_path or os.environ.get(defaults.CONFIG_ENV_VAR)
     path = Path(explicit) if explicit else Path.cwd() / defaults.CONFIG_FILE_NAME
     try:
@@ -38,6 +42,8 @@ def check(ctx: typer.Context) -> None:
 
     Exits 1 when the file is invalid, naming each problem and its key.
     """
+    from upload_scheduler.config import ConfigError, load_settings
+
     try:
         settings = load_settings(app_context(ctx).config_path)
     except ConfigError as exc:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine
 
-from upload_scheduler.config import ConfigError, Settings, load_settings
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from upload_scheduler.config import Settings
+
+# Commands import their heavy modules (SQLAlchemy, pydantic) when they run, not when the
+# CLI starts: `--help` and `sandbox serve` stay quick.
 
 
 def _width(stream: TextIO) -> int | None:
@@ -38,6 +43,8 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from upload_scheduler.config import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config_path)
             except ConfigError as exc:

@@ -5,19 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from upload_scheduler import defaults
 from upload_scheduler.cli.context import app_context, console, err_console, fail
-from upload_scheduler.config import Settings
-from upload_scheduler.inventory.importer import ImportReport, import_products
-from upload_scheduler.inventory.reader import ImportFileError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from upload_scheduler.config import Settings
+    from upload_scheduler.inventory.importer import ImportReport
 
 USAGE_ERROR = 2
 IMPORT_HELP = (
@@ -71,6 +72,10 @@ def import_command(
 ) -> None:
     """Excel exports are messy, so bad rows are reported and skipped rather than fatal;
     --strict is for pipelines that want all or nothing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from upload_scheduler.inventory.reader import ImportFileError
+
     context = app_context(ctx)
     _check_target(context.settings, platform, account_id)
     try:
@@ -108,6 +113,8 @@ def _check_target(settings: Settings, platform: str, account_id: str | None) -> 
 def _run_import(
     engine: Engine, file: Path, platform: str, account_id: str | None, encoding: str, strict: bool
 ) -> ImportReport:
+    from upload_scheduler.inventory.importer import import_products
+
     progress = Progress(
         TextColumn("Importing {task.description}"),
         BarColumn(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -15,8 +15,10 @@ from upload_scheduler import defaults
 from upload_scheduler.cli.context import AppContext, app_context, console, fail
 from upload_scheduler.cli.render import interval, local_time, parse_duration
 from upload_scheduler.planning import Mode
-from upload_scheduler.queue.manager import QueueError, UploadQueueManager
-from upload_scheduler.queue.records import EnqueueResult
+
+if TYPE_CHECKING:
+    from upload_scheduler.queue.manager import UploadQueueManager
+    from upload_scheduler.queue.records import EnqueueResult
 
 PlatformOpt = Annotated[str, typer.Option("--platform", help="Platform name (seed: base).")]
 AccountOpt = Annotated[
@@ -34,6 +36,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _manager(ctx: typer.Context) -> UploadQueueManager:
+    from upload_scheduler.queue.manager import UploadQueueManager
+
     context: AppContext = app_context(ctx)
     return UploadQueueManager(context.settings, engine=context.engine)
 
@@ -110,7 +114,7 @@ def add_to_queue(
             max_days=max_days,
             dry_run=dry_run,
         )
-    except QueueError as exc:
+    except ValueError as exc:  # QueueError: a request the queue refuses
         fail(str(exc))
     _print_enqueue(result, manager)
 
@@ -212,7 +216,7 @@ def check_queue(
             due=show_due,
             limit=limit,
         )
-    except QueueError as exc:
+    except ValueError as exc:  # QueueError: a request the queue refuses
         fail(str(exc))
     if as_json:
         typer.echo(
