@@ -41,6 +41,15 @@ client_id = ""
 client_secret_env = "BASE_CLIENT_SECRET"   # or client_secret = "..." (keep this file private)
 redirect_uri = "{d.REDIRECT_URI}"
 
+# Content rules, checked before anything is sent to BASE.
+# [platforms.base.rules]
+# ng_words = ["アダルト"]                  # an item mentioning one fails, naming the word
+# ng_words_file = "ng_words.txt"          # one word per line
+# blocked_categories = []
+# remove_phrases = ["【Amazon.co.jp限定】"]  # cut from titles, longest first
+# emoji = "remove"                        # or "reject"
+# min_price = {d.MIN_PRICE}
+
 [notify]
 chatwork_token_env = ""          # or chatwork_token = "..."
 chatwork_room_id = ""
