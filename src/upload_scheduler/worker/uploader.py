@@ -311,33 +311,22 @@ class Uploader:
             "images_done": known.images_done if known.platform_item_id else None,
             "nothing_created": known.looked_up and not maybe_created,
         }
-        if isinstance(exc, RateLimited | QuotaExhausted):
-            kind = "rate limit" if isinstance(exc, RateLimited) else "quota"
-            reason = f"{kind}: {exc.message}"
-            account_state.set_pause(conn, platform, account_id, exc.until, reason, now)
+        pause = _pause_for(exc)
+        if pause is not None:
+            until, reason, detail = pause
+            # The platform said when to come back: pause the account, spend no attempt,
+            # and keep the item's place in the due order.
+            account_state.set_pause(conn, platform, account_id, until, reason, now)
             worker_ops.release(
                 conn,
                 item,
                 self.owner,
                 now,
-                retry_at=item.scheduled_time,  # keeps its place in the due order
+                retry_at=item.scheduled_time,
                 refund_attempt=True,
                 **keep,
             )
-            return "paused", f"{reason} (until {exc.until.isoformat()})"
-        if isinstance(exc, AuthExpired):
-            reason = f"auth: {exc.message}"
-            account_state.set_pause(conn, platform, account_id, None, reason, now)
-            worker_ops.release(
-                conn,
-                item,
-                self.owner,
-                now,
-                retry_at=item.scheduled_time,  # keeps its place in the due order
-                refund_attempt=True,
-                **keep,
-            )
-            return "paused", f"{reason}; run `upload-scheduler token login` for this account"
+            return "paused", detail
         if isinstance(exc, Permanent):
             worker_ops.mark_failed(conn, item, self.owner, exc.message, now, **keep)
             return "failed", exc.message
@@ -374,3 +363,15 @@ class Uploader:
                 calls - reserved,
                 started_item=False,
             )
+
+
+def _pause_for(exc: PlatformError) -> tuple[datetime | None, str, str] | None:
+    """(until, reason, detail) when `exc` pauses the account; None otherwise."""
+    if isinstance(exc, RateLimited | QuotaExhausted):
+        kind = "rate limit" if isinstance(exc, RateLimited) else "quota"
+        reason = f"{kind}: {exc.message}"
+        return exc.until, reason, f"{reason} (until {exc.until.isoformat()})"
+    if isinstance(exc, AuthExpired):
+        reason = f"auth: {exc.message}"
+        return None, reason, f"{reason}; run `upload-scheduler token login` for this account"
+    return None
