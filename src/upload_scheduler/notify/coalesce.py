@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from upload_scheduler.notify import defaults
+from upload_scheduler import defaults
 from upload_scheduler.notify.events import NotifyEvent, kind_label
 
 
@@ -23,13 +23,13 @@ class Batch:
 
     def render(
         self,
-        window_seconds: float = defaults.COALESCE_SECONDS,
-        max_quoted: int = defaults.MAX_QUOTED_EVENTS,
+        window_seconds: float = defaults.NOTIFY_COALESCE_SECONDS,
+        max_quoted: int = defaults.NOTIFY_MAX_QUOTED_EVENTS,
     ) -> str:
         return render_batch(self, window_seconds, max_quoted)
 
 
-def _clip(text: str, limit: int = defaults.MAX_EVENT_CHARS) -> str:
+def _clip(text: str, limit: int = defaults.NOTIFY_MAX_EVENT_CHARS) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -45,8 +45,8 @@ def describe_window(seconds: float) -> str:
 
 def render_batch(
     batch: Batch,
-    window_seconds: float = defaults.COALESCE_SECONDS,
-    max_quoted: int = defaults.MAX_QUOTED_EVENTS,
+    window_seconds: float = defaults.NOTIFY_COALESCE_SECONDS,
+    max_quoted: int = defaults.NOTIFY_MAX_QUOTED_EVENTS,
 ) -> str:
     """One event reads as itself; several read as a count, the first few, and '+N more'."""
     events = batch.events
@@ -86,7 +86,7 @@ class Coalescer:
     together when the interval ends.
     """
 
-    def __init__(self, interval_seconds: float = defaults.COALESCE_SECONDS) -> None:
+    def __init__(self, interval_seconds: float = defaults.NOTIFY_COALESCE_SECONDS) -> None:
         if interval_seconds < 0:
             raise ValueError("interval_seconds must not be negative")
         self.interval = timedelta(seconds=interval_seconds)
@@ -154,8 +154,8 @@ class RoomLimiter:
 
     def __init__(
         self,
-        max_posts: int = defaults.ROOM_MAX_POSTS,
-        window_seconds: float = defaults.ROOM_WINDOW_SECONDS,
+        max_posts: int = defaults.NOTIFY_ROOM_MAX_POSTS,
+        window_seconds: float = defaults.NOTIFY_ROOM_WINDOW_SECONDS,
     ) -> None:
         if max_posts < 1:
             raise ValueError("max_posts must be at least 1")

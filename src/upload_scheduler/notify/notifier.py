@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
+from upload_scheduler import defaults
 from upload_scheduler.clock import Clock, SystemClock
-from upload_scheduler.notify import defaults
 from upload_scheduler.notify.coalesce import Batch, Coalescer, RoomLimiter
 from upload_scheduler.notify.events import NotifyEvent, NotifyKind
 from upload_scheduler.notify.senders import (
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from upload_scheduler.config.settings import Settings
 
-log = logging.getLogger(defaults.LOGGER_NAME)
+log = logging.getLogger(defaults.NOTIFY_LOGGER_NAME)
 
 _WAKE: Final = object()
 
@@ -63,11 +63,11 @@ class Notifier:
         senders: Sequence[Sender] = (),
         *,
         clock: Clock | None = None,
-        interval_seconds: float = defaults.COALESCE_SECONDS,
-        room_max_posts: int = defaults.ROOM_MAX_POSTS,
-        room_window_seconds: float = defaults.ROOM_WINDOW_SECONDS,
-        queue_size: int = defaults.QUEUE_SIZE,
-        poll_seconds: float = defaults.POLL_SECONDS,
+        interval_seconds: float = defaults.NOTIFY_COALESCE_SECONDS,
+        room_max_posts: int = defaults.NOTIFY_ROOM_MAX_POSTS,
+        room_window_seconds: float = defaults.NOTIFY_ROOM_WINDOW_SECONDS,
+        queue_size: int = defaults.NOTIFY_QUEUE_SIZE,
+        poll_seconds: float = defaults.NOTIFY_POLL_SECONDS,
         secrets: Iterable[str] = (),
     ) -> None:
         self._senders = tuple(senders)
@@ -98,8 +98,8 @@ class Notifier:
         settings: Settings,
         *,
         clock: Clock | None = None,
-        chatwork_base_url: str = defaults.CHATWORK_API_URL,
-        interval_seconds: float = defaults.COALESCE_SECONDS,
+        chatwork_base_url: str = defaults.NOTIFY_CHATWORK_API_URL,
+        interval_seconds: float = defaults.NOTIFY_COALESCE_SECONDS,
         timeout: httpx.Timeout | None = None,
     ) -> Notifier:
         """The notifier the `[notify]` section asks for; a no-op one when it asks for
@@ -184,7 +184,7 @@ class Notifier:
                 cycles=self._cycles,
             )
 
-    def close(self, timeout: float = defaults.CLOSE_TIMEOUT_SECONDS) -> bool:
+    def close(self, timeout: float = defaults.NOTIFY_CLOSE_TIMEOUT_SECONDS) -> bool:
         """Send what is held (windows ignored, the room limit kept) and stop, waiting at
         most `timeout` seconds. True if everything finished in time."""
         with self._lock:

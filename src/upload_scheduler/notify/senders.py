@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
-from upload_scheduler.notify import defaults
+from upload_scheduler import defaults
 
 REDACTED = "***"
 
@@ -71,7 +71,9 @@ class RedactingFilter(logging.Filter):
 def default_timeout() -> httpx.Timeout:
     """Connect 5 s, every other phase 10 s. httpx has no overall deadline; these bound
     the background thread only, never the caller."""
-    return httpx.Timeout(defaults.TIMEOUT_SECONDS, connect=defaults.CONNECT_TIMEOUT_SECONDS)
+    return httpx.Timeout(
+        defaults.NOTIFY_TIMEOUT_SECONDS, connect=defaults.NOTIFY_CONNECT_TIMEOUT_SECONDS
+    )
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -86,8 +88,8 @@ def _retry_after(response: httpx.Response) -> float:
     except ValueError:
         seconds = None
     if seconds is None or seconds <= 0:
-        seconds = defaults.RATE_LIMITED_HOLD_SECONDS
-    return min(seconds, defaults.MAX_RATE_LIMITED_HOLD_SECONDS)
+        seconds = defaults.NOTIFY_RATE_LIMITED_HOLD_SECONDS
+    return min(seconds, defaults.NOTIFY_MAX_RATE_LIMITED_HOLD_SECONDS)
 
 
 class _HttpSender:
@@ -148,7 +150,7 @@ class ChatworkSender(_HttpSender):
         token: str,
         room_id: str,
         *,
-        base_url: str = defaults.CHATWORK_API_URL,
+        base_url: str = defaults.NOTIFY_CHATWORK_API_URL,
         timeout: httpx.Timeout | None = None,
     ) -> None:
         room_id = room_id.strip()
