@@ -79,3 +79,45 @@ NOTIFY_CLOSE_TIMEOUT_SECONDS: Final = 5.0
 NOTIFY_POLL_SECONDS: Final = 1.0
 
 NOTIFY_LOGGER_NAME: Final = "upload_scheduler.notify"
+
+# The manager (supervisor/) and the log viewer.
+MANAGER_CHECK_INTERVAL_SECONDS: Final = 60.0  # seed: monitor(check_interval=60)
+# How often the manager polls its children: a dead child is noticed within this, not
+# within the check interval. Popen.poll is a non-blocking waitpid, so this is cheap.
+MANAGER_POLL_SECONDS: Final = 0.25
+
+# Restarts: the first at once, then 1, 2, 4 ... seconds up to the maximum.
+MANAGER_BACKOFF_BASE_SECONDS: Final = 1.0
+MANAGER_BACKOFF_MAX_SECONDS: Final = 60.0
+# More than MANAGER_CRASH_LIMIT restarts within MANAGER_CRASH_WINDOW_SECONDS is a crash
+# loop: notify, then retry only every MANAGER_CRASH_RETRY_SECONDS.
+MANAGER_CRASH_LIMIT: Final = 5
+MANAGER_CRASH_WINDOW_SECONDS: Final = 600.0
+MANAGER_CRASH_RETRY_SECONDS: Final = 300.0
+# A child that ran this long is healthy again: its backoff and crash loop are cleared.
+MANAGER_STABLE_SECONDS: Final = 60.0
+# A child refused because another worker holds the account's lease is not crashing;
+# it is retried at this pace without counting towards a crash loop.
+MANAGER_LEASE_RETRY_SECONDS: Final = 30.0
+
+# A warm stop lets a child finish its current item (an item plus its images, each call
+# bounded by the HTTP timeouts); after this long it is killed.
+MANAGER_STOP_TIMEOUT_SECONDS: Final = 60.0
+# A process that was killed must be gone after this long.
+MANAGER_KILL_WAIT_SECONDS: Final = 5.0
+# `manager start --detach` returns once the background manager wrote its state.
+MANAGER_DETACH_WAIT_SECONDS: Final = 20.0
+# `manager stop` waits for the manager's own stop timeout plus this margin.
+MANAGER_STOP_MARGIN_SECONDS: Final = 15.0
+
+MANAGER_LOCK_FILE: Final = "multi_account_manager.lock"
+MANAGER_PID_FILE: Final = "multi_account_manager.pid"
+MANAGER_STATE_FILE: Final = "multi_account_manager.state.json"
+MANAGER_LOG_FILE: Final = "multi_account_manager.log"
+MANAGER_STOP_REQUEST_FILE: Final = "multi_account_manager.stop"
+# Output of the background manager itself (tracebacks before its log is set up).
+MANAGER_STDERR_FILE: Final = "multi_account_manager.stderr"
+
+# Log viewer.
+MANAGER_TAIL_LINES: Final = 10
+MANAGER_FOLLOW_POLL_SECONDS: Final = 0.2

@@ -11,6 +11,9 @@ from upload_scheduler.cli import (
     config_cmd,
     daemon_cmd,
     db_cmd,
+    demo_cmd,
+    logs_cmd,
+    manager_cmd,
     products_cmd,
     queue_cmd,
     rules_cmd,
@@ -62,6 +65,9 @@ token_cmd.register(app)
 daemon_cmd.register(app)
 rules_cmd.register(app)
 sandbox_cmd.register(app)
+manager_cmd.register(app)
+logs_cmd.register(app)
+demo_cmd.register(app)
 
 
 def main() -> None:

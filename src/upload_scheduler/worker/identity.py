@@ -5,17 +5,14 @@ been reused since."""
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from dataclasses import dataclass
 
 import psutil
 
-HOST_ENV_VAR = "UPLOAD_SCHEDULER_HOST_ID"
+from upload_scheduler.naming import HOST_ENV_VAR, host_id
 
-
-def host_id() -> str:
-    return os.environ.get(HOST_ENV_VAR) or socket.gethostname()
+__all__ = ["HOST_ENV_VAR", "Identity", "host_id", "owner_is_dead"]
 
 
 def _create_time(pid: int) -> float | None:

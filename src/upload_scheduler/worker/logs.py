@@ -15,6 +15,10 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from upload_scheduler.naming import log_file_name
+
+__all__ = ["ZoneFormatter", "log_file_name", "setup_daemon_logging"]
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 MAX_BYTES = 10 * 1024 * 1024
 BACKUP_COUNT = 5
@@ -30,13 +34,6 @@ class ZoneFormatter(logging.Formatter):
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created, self.zone).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def log_file_name(platform: str, account_id: str | None) -> str:
-    """The seed's names: upload_scheduler_{platform}_{account}.log."""
-    if account_id is None:
-        return f"upload_scheduler_{platform}.log"
-    return f"upload_scheduler_{platform}_{account_id}.log"
 
 
 def setup_daemon_logging(

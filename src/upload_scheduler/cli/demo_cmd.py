@@ -1,0 +1,9 @@
+"""`upload-scheduler demo` (Demo issue; being written)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Nothing yet."""
