@@ -59,19 +59,15 @@ def enqueue_listings(
     candidates = _candidates(conn, platform, account_ids, asins, limit)
     skipped: list[tuple[str, str]] = []
     if asins is not None:
-        skipped = _explain_missing(conn, platform, asins, {c["asin"] for c in candidates})
-    taken = _assigned_accounts(
-        conn, platform, [c["asin"] for c in candidates if c["account_id"] is None]
-    )
+        skipped = _explain_missing(conn, platform, asins, {c.asin for c in candidates})
+    taken = _assigned_accounts(conn, platform, [c.asin for c in candidates if c.account_id is None])
     nobody: frozenset[str] = frozenset()
     items = [
         PlanItem(
-            c["id"],
-            c["asin"],
-            c["account_id"],
-            frozenset(taken[c["asin"]])
-            if c["asin"] in taken and c["account_id"] is None
-            else nobody,
+            c.id,
+            c.asin,
+            c.account_id,
+            frozenset(taken[c.asin]) if c.asin in taken and c.account_id is None else nobody,
         )
         for c in candidates
     ]
@@ -79,7 +75,7 @@ def enqueue_listings(
     used = _used(conn, platform, account_ids, min(now, request.now))
     plan = plan_queue(items, windows, request, existing, used)
 
-    asin_of = {c["id"]: c["asin"] for c in candidates}
+    asin_of = {c.id: c.asin for c in candidates}
     placements = plan.placements
     queue_ids: list[int] = []
     if placements and not dry_run:
@@ -112,8 +108,9 @@ def _candidates(
     account_ids: Sequence[str],
     asins: Sequence[str] | None,
     limit: int | None,
-) -> list[dict[str, Any]]:
-    """Pending listings, oldest first: unassigned ones and those of the chosen accounts."""
+) -> list[Any]:
+    """Pending listings, oldest first: unassigned ones and those of the chosen accounts,
+    as rows with `id`, `asin` and `account_id`."""
     base = (
         select(listings.c.id, listings.c.asin, listings.c.account_id)
         .where(
@@ -136,9 +133,7 @@ def _candidates(
         for chunk in _chunks(list(dict.fromkeys(asins)), IN_CHUNK):
             rows += conn.execute(base.where(listings.c.asin.in_(chunk))).all()
         rows.sort(key=lambda r: r.id)
-    if limit is not None:
-        rows = rows[:limit]
-    return [{"id": r.id, "asin": r.asin, "account_id": r.account_id} for r in rows]
+    return rows[:limit] if limit is not None else rows
 
 
 def _explain_missing(

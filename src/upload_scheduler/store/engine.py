@@ -70,6 +70,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
+    # Scratch tables and sorts of bulk statements stay in memory, not in temp files.
+    cursor.execute("PRAGMA temp_store = MEMORY")
     cursor.close()
 
 
