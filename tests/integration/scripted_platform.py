@@ -156,7 +156,10 @@ class ScriptedPlatform:
         *,
         platform_item_id: str | None = None,
         images_done: int = 0,
+        pace: Callable[[], None] | None = None,
     ) -> UploadResult:
+        if pace is not None and platform_item_id is None:
+            pace()
         started = self.clock.now()
         if self.on_upload is not None:
             self.on_upload(product.asin)

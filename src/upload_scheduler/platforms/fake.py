@@ -20,6 +20,7 @@ import random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -136,10 +137,13 @@ class FakePlatform:
         *,
         platform_item_id: str | None = None,
         images_done: int = 0,
+        pace: Callable[[], None] | None = None,
     ) -> UploadResult:
         calls = 0
         if platform_item_id is None:
             calls += 1
+            if pace is not None:
+                pace()
             platform_item_id = self._create(product, account)
         for index in range(images_done, len(product.images)):
             calls += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -73,9 +74,12 @@ class Platform(Protocol):
         *,
         platform_item_id: str | None = None,
         images_done: int = 0,
+        pace: Callable[[], None] | None = None,
     ) -> UploadResult:
         """Create the item (unless `platform_item_id` says it exists) and add the images
-        from index `images_done` on."""
+        from index `images_done` on. `pace`, when given, is called immediately before each
+        creation request is sent, after any token or database work: the worker's spacing
+        is then measured between the requests themselves."""
         ...
 
     def find_existing(

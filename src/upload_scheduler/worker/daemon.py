@@ -299,10 +299,15 @@ class UploadDaemon:
                 prepare(Account(account.platform, account.account_id, account))
             except Exception:  # the upload itself will meet and classify the problem
                 log.debug("prepare failed for %s", account.account_id, exc_info=True)
-        self._keep_spacing(peeked.account_id, limits)
         self._product_cache = None  # a re-imported product must be read afresh next time
         outcome = self.uploader.process(
-            item, product, account, limits, peeked.call_started_at, cost
+            item,
+            product,
+            account,
+            limits,
+            peeked.call_started_at,
+            cost,
+            pace=lambda: self._keep_spacing(peeked.account_id, limits),
         )
         if outcome.status == "success":
             self.uploaded += 1
@@ -312,8 +317,9 @@ class UploadDaemon:
     # ------------------------------------------------------------------ waiting
 
     def _keep_spacing(self, account_id: str, limits: LimitSettings) -> None:
-        """The slots are spaced, but the time from a slot to its first call varies with
-        the database; this keeps the calls themselves spaced too."""
+        """The slots are spaced, but the time from a slot to its creation request varies
+        (database, token); the adapter calls this right before sending the request, so
+        the requests themselves are spaced too."""
         last = self.last_call.get(account_id)
         if last is not None:
             earliest = last + timedelta(seconds=limits.min_interval_seconds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -106,6 +107,7 @@ class Uploader:
         limits: LimitSettings,
         previous_call: datetime | None,
         reserved_calls: int,
+        pace: Callable[[], None] | None = None,
     ) -> Outcome:
         """`previous_call` is the row's call marker from before this claim: when set,
         an earlier attempt may have created the item, so it is looked up first."""
@@ -135,7 +137,7 @@ class Uploader:
                     item_id, images_done, created_here = found.platform_item_id, found.images, True
             if item_id is None or images_done < len(product.images):
                 result = self.platform.upload(
-                    product, target, platform_item_id=item_id, images_done=images_done
+                    product, target, platform_item_id=item_id, images_done=images_done, pace=pace
                 )
                 calls += result.calls
                 created_here = created_here or item_id is None

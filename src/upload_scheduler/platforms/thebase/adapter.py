@@ -8,6 +8,7 @@ other answer becomes one of the worker's error classes (`mapping.py`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,6 +99,7 @@ class BasePlatform:
         *,
         platform_item_id: str | None = None,
         images_done: int = 0,
+        pace: Callable[[], None] | None = None,
     ) -> UploadResult:
         """Create the item (unless it exists) and add images images_done+1..n."""
         calls = _Calls()
@@ -108,7 +110,7 @@ class BasePlatform:
                 product = apply_rules(product, self.rules)
             except RuleViolation as violation:
                 raise Permanent(f"{what}: {violation}; nothing was sent") from None
-            platform_item_id = self._add_item(product, account, calls, what)
+            platform_item_id = self._add_item(product, account, calls, what, pace)
             images_done = 0
         first = max(0, images_done)
         for index in range(first, len(images)):
@@ -209,7 +211,14 @@ class BasePlatform:
 
     # ------------------------------------------------------------------ internals
 
-    def _add_item(self, product: Product, account: Account, calls: _Calls, what: str) -> str:
+    def _add_item(
+        self,
+        product: Product,
+        account: Account,
+        calls: _Calls,
+        what: str,
+        pace: Callable[[], None] | None,
+    ) -> str:
         data = {
             "title": product.title,
             "detail": product.description,
@@ -218,7 +227,9 @@ class BasePlatform:
             "visible": 1,
             "identifier": product.asin,
         }
-        body = self._api(account, "POST", "/1/items/add", calls, what, data=data, creating=True)
+        body = self._api(
+            account, "POST", "/1/items/add", calls, what, data=data, creating=True, pace=pace
+        )
         item = body.get("item") or {}
         if "item_id" not in item:
             raise Transient(
@@ -237,6 +248,7 @@ class BasePlatform:
         data: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         creating: bool = False,
+        pace: Callable[[], None] | None = None,
     ) -> dict[str, Any]:
         """One API call with the account's token; a refused token is refreshed once."""
         account_id = account.account_id
@@ -245,6 +257,8 @@ class BasePlatform:
         token = self.tokens.access_token(account_id)
         for attempt in (1, 2):
             calls.count += 1
+            if pace is not None:
+                pace()
             try:
                 return self._client.call(method, url, token=token, data=data, params=params)
             except ApiError as err:
