@@ -8,9 +8,11 @@ import typer
 
 from upload_scheduler import __version__
 from upload_scheduler.cli import (
+    account_cmd,
     config_cmd,
     daemon_cmd,
     db_cmd,
+    delist_cmd,
     demo_cmd,
     logs_cmd,
     manager_cmd,
@@ -67,6 +69,8 @@ rules_cmd.register(app)
 sandbox_cmd.register(app)
 manager_cmd.register(app)
 logs_cmd.register(app)
+account_cmd.register(app)
+delist_cmd.register(app)
 demo_cmd.register(app)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from upload_scheduler import defaults
@@ -53,10 +54,40 @@ def check(ctx: typer.Context) -> None:
     console.print(f"timezone: {settings.timezone}    log_dir: {settings.log_dir}")
     if not settings.all_accounts():
         console.print("[yellow]warning:[/] no accounts are configured under \\[accounts]")
+        _warn_about_the_database(settings)
         return
     for platform in settings.accounts:
         console.print(_account_table(settings, platform))
         console.print(_secret_line(settings, platform))
+    _warn_about_the_database(settings)
+
+
+def _warn_about_the_database(settings: Settings) -> None:
+    """Problems a valid file can still have: adapters that do not load, and queued work
+    of accounts the file no longer lists (no daemon will ever take it)."""
+    from upload_scheduler.operations.config_audit import (
+        broken_adapters,
+        unconfigured_queue_accounts,
+    )
+
+    for platform, error in broken_adapters(settings).items():
+        console.print(
+            f"[yellow]warning:[/] the adapter of platform {escape(platform)!r} is registered "
+            f"but does not load ({escape(error)}); its accounts cannot upload. Reinstall it."
+        )
+    try:
+        orphans = unconfigured_queue_accounts(settings)
+    except Exception as exc:  # a database problem must not hide the file's verdict
+        console.print(f"[yellow]warning:[/] could not read the queue: {escape(str(exc))}")
+        return
+    for work in orphans:
+        console.print(
+            f"[yellow]warning:[/] {work.count} {work.status} queue item(s) belong to "
+            f"{escape(work.platform)}/{escape(work.account_id)}, which is not under "
+            "\\[accounts]: no daemon will take them. Add the account back, or cancel "
+            f"its pending items: `upload-scheduler queue cancel --platform {escape(work.platform)} "
+            f"--account-id {escape(work.account_id)}`."
+        )
 
 
 def _account_table(settings: Settings, platform: str) -> Table:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from upload_scheduler.cli.context import app_context, console
+from upload_scheduler.cli.context import app_context, console, fail
 
 
 def register(app: typer.Typer) -> None:
     db = typer.Typer(help="The database: migrations and contents.", no_args_is_help=True)
     db.command("upgrade")(upgrade)
     db.command("status")(status)
+    db.command("backup")(backup)
     app.add_typer(db, name="db")
 
 
@@ -54,3 +56,28 @@ def status(
             table.add_row(name, status_name, str(count))
             name = ""
     console.print(table)
+
+
+def backup(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="Where to write the copy (must not exist).", metavar="PATH")
+    ],
+) -> None:
+    """Copy the SQLite database consistently while daemons keep running (SQLite's
+    online backup). Never overwrites a file. For PostgreSQL, use pg_dump."""
+    from upload_scheduler.operations.backup import BackupError, backup_database
+
+    settings = app_context(ctx).settings
+    try:
+        report = backup_database(settings.database_url, path)
+    except BackupError as exc:
+        fail(str(exc))
+    size = report.size_bytes / 1_000_000
+    console.print(f"Backed up {report.source} to {report.destination} ({size:.1f} MB).")
+    queue = report.tables.get("upload_queue", 0)
+    console.print(
+        f"It holds {report.tables.get('products', 0)} product(s), "
+        f"{report.tables.get('listings', 0)} listing(s) and {queue} queue row(s); "
+        "it is readable by its owner only, as it holds the OAuth tokens."
+    )

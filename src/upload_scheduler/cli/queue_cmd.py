@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from upload_scheduler import defaults
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
     queue = typer.Typer(help="User actions on queued items.", no_args_is_help=True)
     queue.command("cancel")(cancel)
     queue.command("requeue")(requeue)
+    queue.command("purge")(purge)
     app.add_typer(queue, name="queue")
 
 
@@ -236,6 +238,7 @@ def check_queue(
             summary.add_row(account, *(str(counts[k]) for k in stats))
     summary.add_row("[bold]all[/]", *(f"[bold]{v}[/]" for v in stats.values()))
     console.print(summary)
+    _print_pauses(manager, platform, account_id)
     what = "due" if show_due else (status or "latest")
     table = Table(
         title=f"Items ({what}, up to {limit})",
@@ -251,13 +254,28 @@ def check_queue(
             str(item.id),
             item.asin,
             item.account_id,
-            item.status,
+            item.status if item.kind == "upload" else f"{item.status} ({item.kind})",
             str(item.priority),
             local_time(item.scheduled_time, zone, "%Y-%m-%d %H:%M"),
             str(item.attempts),
             item.error_message or "",
         )
     console.print(table if items else "No items match.")
+
+
+def _print_pauses(manager: UploadQueueManager, platform: str, account_id: str | None) -> None:
+    """A paused account's items stay pending however due they are: say why, and until when."""
+    from upload_scheduler.operations.pauses import active_pauses
+
+    for pause in active_pauses(manager.engine, manager.clock.now(), platform):
+        if account_id not in (None, pause.account_id):
+            continue
+        until = local_time(pause.until, manager.settings.zone) if pause.until else "resumed"
+        console.print(
+            f"[yellow]paused:[/] {escape(pause.account_id)} until {until} "
+            f"({escape(pause.reason)}); `upload-scheduler account resume --platform "
+            f"{escape(platform)} --account {escape(pause.account_id)}` lifts it"
+        )
 
 
 def cancel(
@@ -305,3 +323,47 @@ def _require_selector(
 ) -> None:
     if not (queue_ids or asins or account_id or everything):
         fail("say which items: queue IDs, --asin, --account-id, or --all", code=2)
+
+
+def purge(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            help="Rows that finished longer ago than this (30d, 12h).",
+            metavar="AGE",
+        ),
+    ],
+    status: Annotated[
+        str,
+        typer.Option(
+            "--status", help="Which finished rows: success and/or cancelled.", metavar="S1,S2"
+        ),
+    ] = "success,cancelled",
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="Only this platform (default: all).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count only; delete nothing.")] = False,
+) -> None:
+    """Delete finished queue rows in batches of 1,000, each its own short transaction, so
+    running daemons are not held up. Pending, uploading and failed rows are never touched;
+    listings keep their status and platform item ids."""
+    from upload_scheduler.operations.purge import PurgeError, check_statuses, purge_queue
+
+    try:
+        age = parse_duration(older_than)
+        statuses = check_statuses(status.split(","))
+    except ValueError as exc:  # PurgeError too
+        fail(f"{exc}", code=2 if not isinstance(exc, PurgeError) else 1)
+    manager = _manager(ctx)
+    cutoff = manager.clock.now() - age
+    report = purge_queue(
+        manager.engine, cutoff=cutoff, statuses=statuses, platform=platform, dry_run=dry_run
+    )
+    verb = "Would delete" if dry_run else "Deleted"
+    parts = ", ".join(f"{report.counts.get(s, 0)} {s}" for s in statuses)
+    when = local_time(cutoff, manager.settings.zone)
+    console.print(f"{verb} {report.total} queue row(s) finished before {when}: {parts}.")
+    if not dry_run and report.batches:
+        console.print(f"({report.batches} batch(es) of up to 1,000 rows.)")

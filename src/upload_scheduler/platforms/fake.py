@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from upload_scheduler.platforms.errors import PartialUpload, Permanent, Transient
 from upload_scheduler.platforms.interface import (
     Account,
+    DeleteResult,
     ExistingItem,
     PlatformContext,
     Product,
@@ -111,6 +112,21 @@ class FakeStore:
             ).fetchone()
         return ExistingItem(str(row[0]), int(row[1])) if row else None
 
+    def remove(self, account_id: str, item_id: str) -> bool:
+        """Delete the item; False when the account has no such item."""
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM items WHERE id = ? AND account_id = ?", (_int(item_id), account_id)
+            )
+        return cursor.rowcount > 0
+
+    def has(self, account_id: str, item_id: str) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM items WHERE id = ? AND account_id = ?", (_int(item_id), account_id)
+            ).fetchone()
+        return row is not None
+
     def close(self) -> None:
         self._db.close()
 
@@ -168,6 +184,31 @@ class FakePlatform:
         self.store.record(account.account_id, "find", asin, "found" if found else "none", arrived)
         return found
 
+    def delete(self, platform_item_id: str, account: Account) -> DeleteResult:
+        """`fail` applies as to creations: `transient` deletes nothing, `lost` deletes
+        the item and loses the answer."""
+        arrived = self._pause()
+        roll = self._random.random()
+        fail = self.options.fail
+        if roll < fail.get("transient", 0.0):
+            self.store.record(account.account_id, "delete", platform_item_id, "transient", arrived)
+            raise Transient("fake: server error (nothing deleted)")
+        roll -= fail.get("transient", 0.0)
+        removed = self.store.remove(account.account_id, platform_item_id)
+        if roll < fail.get("lost", 0.0):
+            self.store.record(account.account_id, "delete", platform_item_id, "lost", arrived)
+            raise Transient("fake: response lost after the delete", maybe_created=True)
+        outcome = "deleted" if removed else "gone"
+        self.store.record(account.account_id, "delete", platform_item_id, outcome, arrived)
+        return DeleteResult(1, already_gone=not removed)
+
+    def exists(self, platform_item_id: str, account: Account) -> bool:
+        arrived = self._pause()
+        found = self.store.has(account.account_id, platform_item_id)
+        outcome = "found" if found else "none"
+        self.store.record(account.account_id, "exists", platform_item_id, outcome, arrived)
+        return found
+
     def close(self) -> None:
         self.store.close()
 
@@ -204,6 +245,13 @@ class FakePlatform:
         if self.options.latency > 0:
             time.sleep(self.options.latency)
         return arrived
+
+
+def _int(item_id: str) -> int:
+    try:
+        return int(item_id)
+    except ValueError:
+        return -1  # no item has this id
 
 
 def create_platform(context: PlatformContext) -> FakePlatform:

@@ -61,6 +61,12 @@ class ExistingItem:
     calls: int = 1  # API calls the lookup made (pages), for the budgets
 
 
+@dataclass(frozen=True)
+class DeleteResult:
+    calls: int  # API calls made, for the budgets
+    already_gone: bool = False  # the platform no longer had the item: done all the same
+
+
 @runtime_checkable
 class Platform(Protocol):
     """A marketplace adapter. Errors are raised as `platforms.errors` classes."""
@@ -96,6 +102,16 @@ class Platform(Protocol):
 
     def calls_for(self, product: Product, images_done: int = 0) -> int:
         """How many API calls `upload` will make, so pacing can reserve them first."""
+        ...
+
+    def delete(self, platform_item_id: str, account: Account) -> DeleteResult:
+        """Remove the item from the shop (one call). An item the platform no longer has
+        is not an error: `already_gone` says so."""
+        ...
+
+    def exists(self, platform_item_id: str, account: Account) -> bool:
+        """Whether the shop still has the item (one call): asked before a delete whose
+        answer was lost is tried again."""
         ...
 
     def close(self) -> None: ...

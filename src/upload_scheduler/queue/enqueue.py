@@ -196,6 +196,7 @@ def _existing_slots(
             upload_queue.c.platform == platform,
             upload_queue.c.account_id.in_(account_ids),
             upload_queue.c.status.in_(ACTIVE_QUEUE_STATUSES),
+            upload_queue.c.kind == "upload",  # delete jobs are due now and never re-spaced
             upload_queue.c.scheduled_time < horizon,
         )
     )

@@ -276,6 +276,7 @@ class UploadQueueManager:
                         upload_queue.c.listing_id,
                         upload_queue.c.platform,
                         upload_queue.c.account_id,
+                        upload_queue.c.kind,
                     ).where(upload_queue.c.id == queue_id)
                 )
                 .mappings()
@@ -296,8 +297,10 @@ class UploadQueueManager:
                 values["lease_owner"] = None
                 values["lease_expires_at"] = None
             conn.execute(update(upload_queue).where(upload_queue.c.id == queue_id).values(values))
-            self._sync_listing(conn, row["listing_id"], status, values.get("platform_item_id"), now)
-            if status == "success":
+            self._sync_listing(
+                conn, row["listing_id"], status, values.get("platform_item_id"), now, row["kind"]
+            )
+            if status == "success" and row["kind"] == "upload":
                 self._count_creation(conn, row["platform"], row["account_id"], now)
         return True
 
@@ -358,10 +361,10 @@ class UploadQueueManager:
                 update(upload_queue)
                 .where(and_(*conditions))
                 .values(values)
-                .returning(upload_queue.c.listing_id)
+                .returning(upload_queue.c.listing_id, upload_queue.c.kind)
             ).all()
-            for (listing_id,) in rows:
-                self._sync_listing(conn, listing_id, to_status, None, now)
+            for listing_id, kind in rows:
+                self._sync_listing(conn, listing_id, to_status, None, now, kind)
         return len(rows)
 
     def claim(
@@ -414,7 +417,17 @@ class UploadQueueManager:
         queue_status: str,
         platform_item_id: str | None,
         now: datetime,
+        kind: str = "upload",
     ) -> None:
+        if kind == "delete":
+            # The listing shows what the shop has: it changes only once the item is gone.
+            if queue_status == "success":
+                conn.execute(
+                    update(listings)
+                    .where(listings.c.id == listing_id)
+                    .values(status="delisted", updated_at=now)
+                )
+            return
         values: dict[str, Any] = {"status": _LISTING_STATUS[queue_status], "updated_at": now}
         if queue_status == "success":
             values["listed_at"] = now

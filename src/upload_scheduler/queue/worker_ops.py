@@ -80,12 +80,23 @@ def claim_one(
     return QueueItem.from_row(row) if row else None
 
 
-def renew_item_leases(conn: Connection, owner: str, lease_until: datetime) -> int:
-    return conn.execute(
-        update(upload_queue)
-        .where(upload_queue.c.status == "uploading", upload_queue.c.lease_owner == owner)
-        .values(lease_expires_at=lease_until)
-    ).rowcount
+def renew_item_leases(
+    conn: Connection,
+    owner: str,
+    lease_until: datetime,
+    platform: str | None = None,
+    account_ids: list[str] | None = None,
+) -> int:
+    """Extend the leases of `owner`'s rows. With the platform and accounts given, the
+    claim index finds them; without, the whole queue is scanned under the write lock."""
+    query = update(upload_queue).where(
+        upload_queue.c.status == "uploading", upload_queue.c.lease_owner == owner
+    )
+    if platform is not None:
+        query = query.where(upload_queue.c.platform == platform)
+    if account_ids is not None:
+        query = query.where(upload_queue.c.account_id.in_(account_ids))
+    return conn.execute(query.values(lease_expires_at=lease_until)).rowcount
 
 
 def mark_success(

@@ -35,7 +35,7 @@ metadata = MetaData(naming_convention=NAMING)
 LISTING_STATUSES = ("pending", "queued", "listed", "failed", "delisted")
 QUEUE_STATUSES = ("pending", "uploading", "success", "failed", "cancelled")
 ACTIVE_QUEUE_STATUSES = ("pending", "uploading")
-QUEUE_KINDS = ("upload",)
+QUEUE_KINDS = ("upload", "delete")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

@@ -25,10 +25,13 @@ STDERR_MAX_BYTES = 1024 * 1024
 
 
 def daemon_command_tail(config: Path, platform: str, account_id: str) -> list[str]:
-    """Everything after the interpreter: also how leftover daemons are recognised."""
+    """Everything after the interpreter: also how leftover daemons are recognised.
+
+    The light entry point takes the same arguments as `upload-scheduler daemon` and
+    behaves the same, without loading Typer and Rich (a daemon's memory is counted)."""
     return [
         "-m",
-        "upload_scheduler",
+        "upload_scheduler.worker",
         "--config",
         str(config),
         "daemon",

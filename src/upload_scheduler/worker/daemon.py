@@ -25,6 +25,7 @@ from upload_scheduler.queue import worker_ops
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.worker import account_state
+from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.identity import Identity
 from upload_scheduler.worker.uploader import Notifier, Uploader, load_product
 
@@ -112,6 +113,7 @@ class UploadDaemon:
             notifier = Notifier.from_settings(settings)
         self.notifier = notifier
         self.uploader = Uploader(engine, self.adapter, self.identity.owner, self.clock, notifier)
+        self.deleter = Deleter(engine, self.adapter, self.identity.owner, self.clock, notifier)
         self.stop_event = threading.Event()
         self.lease_lost = threading.Event()
         self.restart_not_before: dict[str, datetime] = {}
@@ -252,6 +254,8 @@ class UploadDaemon:
         return self._product_cache[1]
 
     def _cost(self, item: QueueItem, product: Product | None) -> int:
+        if item.kind == "delete":
+            return delete_cost(item)
         if product is None:
             return 1
         cost = self.adapter.calls_for(product, item.images_done)
@@ -282,7 +286,7 @@ class UploadDaemon:
             item = worker_ops.claim_one(conn, peeked.id, self.identity.owner, lease_until, now)
             if item is None:
                 return False  # cancelled or taken meanwhile
-            if product is None:
+            if product is None and item.kind == "upload":
                 worker_ops.mark_failed(
                     conn, item, self.identity.owner, "product not found in the master DB", now
                 )
@@ -300,6 +304,18 @@ class UploadDaemon:
             except Exception:  # the upload itself will meet and classify the problem
                 log.debug("prepare failed for %s", account.account_id, exc_info=True)
         self._product_cache = None  # a re-imported product must be read afresh next time
+        if item.kind == "delete":
+            self.deleter.process(
+                item,
+                account,
+                limits,
+                peeked.call_started_at,
+                cost,
+                pace=lambda: self._keep_spacing(peeked.account_id, limits),
+            )
+            self.since_housekeeping += 1
+            return True
+        assert product is not None
         outcome = self.uploader.process(
             item,
             product,
@@ -400,7 +416,11 @@ class UploadDaemon:
                     self.lease_lost.set()
                     self.stop_event.set()
             worker_ops.renew_item_leases(
-                conn, self.identity.owner, now + timedelta(seconds=self.lease_seconds)
+                conn,
+                self.identity.owner,
+                now + timedelta(seconds=self.lease_seconds),
+                self.platform_name,
+                self.account_ids,
             )
 
 

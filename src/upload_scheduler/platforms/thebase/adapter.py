@@ -24,6 +24,7 @@ from upload_scheduler.platforms.errors import (
 )
 from upload_scheduler.platforms.interface import (
     Account,
+    DeleteResult,
     ExistingItem,
     PlatformContext,
     Product,
@@ -49,6 +50,9 @@ MAX_IMAGE_NO = 20
 # find_existing stops at items last modified this long before the first attempt: host
 # clocks differ, and `modified` is the only time BASE returns for an item.
 FIND_MARGIN = timedelta(minutes=10)
+# Answers that mean "no such item": items/delete and items/add_image say bad_item_id, the
+# sandbox's item detail says no_item (BASE's own code for the detail is not documented).
+GONE_CODES = ("bad_item_id", "no_item", "not_found")
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +188,28 @@ class BasePlatform:
         remaining = max(0, len(product.images[:MAX_IMAGE_NO]) - images_done)
         return (1 if images_done == 0 else 0) + remaining
 
+    def delete(self, platform_item_id: str, account: Account) -> DeleteResult:
+        """POST /1/items/delete; bad_item_id means the item is already gone."""
+        calls = _Calls()
+        what = f"{self.name} account {account.account_id}, deleting item {platform_item_id}"
+        body = self._api(
+            account,
+            "POST",
+            "/1/items/delete",
+            calls,
+            what,
+            data={"item_id": platform_item_id},
+            gone_codes=GONE_CODES,
+        )
+        return DeleteResult(calls.count, already_gone=body.get("error") in GONE_CODES)
+
+    def exists(self, platform_item_id: str, account: Account) -> bool:
+        """GET /1/items/detail/{item_id}: an item BASE does not know is gone."""
+        what = f"{self.name} account {account.account_id}, checking item {platform_item_id}"
+        path = f"/1/items/detail/{platform_item_id}"
+        body = self._api(account, "GET", path, _Calls(), what, gone_codes=GONE_CODES)
+        return body.get("error") not in GONE_CODES
+
     def close(self) -> None:
         self._client.close()
 
@@ -249,8 +275,10 @@ class BasePlatform:
         params: dict[str, Any] | None = None,
         creating: bool = False,
         pace: Callable[[], None] | None = None,
+        gone_codes: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """One API call with the account's token; a refused token is refreshed once."""
+        """One API call with the account's token; a refused token is refreshed once. An
+        error whose code is in `gone_codes` is answered as {"error": code}, not raised."""
         account_id = account.account_id
         settings = self.tokens.account_settings(account_id)
         url = f"{settings.api_base_url.rstrip('/')}{path}"
@@ -262,6 +290,8 @@ class BasePlatform:
             try:
                 return self._client.call(method, url, token=token, data=data, params=params)
             except ApiError as err:
+                if err.code in gone_codes:
+                    return {"error": err.code}
                 if not is_invalid_token(err):
                     now = self._clock.now()
                     raise map_api_error(

@@ -30,7 +30,11 @@ def blocked_items(engine: Engine, platform: str, rules: Rules) -> tuple[int, lis
     query = (
         select(upload_queue.c.id, upload_queue.c.account_id, products)
         .join(products, products.c.asin == upload_queue.c.asin)
-        .where(upload_queue.c.platform == platform, upload_queue.c.status == "pending")
+        .where(
+            upload_queue.c.platform == platform,
+            upload_queue.c.status == "pending",
+            upload_queue.c.kind == "upload",
+        )
         .order_by(upload_queue.c.id)
     )
     checked = 0

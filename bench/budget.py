@@ -1,0 +1,87 @@
+"""The hourly call budget, kept by the scheduler so the platform never has to refuse.
+
+One account, `hour_call_limit` 60 (the sandbox enforces the same 60), products with two
+images (3 calls per item: items/add and two items/add_image), a real daemon process.
+`budget_items` is the count of items created before the daemon pauses for the next
+hour, `budget_limit_errors` the `hour_api_limit` / `day_api_limit` answers.
+Targets: exactly 20 items, 0 limit answers.
+
+Run: `python bench/budget.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness
+
+HOUR_LIMIT = 60
+LIMIT_OUTCOMES = ("hour_api_limit", "day_api_limit")
+
+
+def _wait_for_room_in_the_hour(needed: float) -> float:
+    """The budget is per clock hour: start far enough from its end."""
+    now = datetime.now(UTC)
+    left = 3600 - (now.minute * 60 + now.second + now.microsecond / 1e6)
+    if left < needed:
+        time.sleep(left + 1)
+        return left + 1
+    return 0.0
+
+
+def run(folder: Path, settle: float = 4.0) -> dict[str, Any]:
+    account = "shop_001"
+    with harness.Sandbox(latency=0.03, hour_limit=HOUR_LIMIT) as sandbox:
+        work = harness.make_workdir(
+            folder, sandbox.url, [account], interval=0.1, hour_limit=HOUR_LIMIT
+        )
+        harness.seed(work, 40, images=2)
+        waited = _wait_for_room_in_the_hour(60)
+        process = harness.start_daemon(work, account)
+        try:
+            harness.wait_for(
+                lambda: len(harness.arrivals(sandbox.calls()).get(account, [])) >= 20, 60
+            )
+            time.sleep(settle)  # the daemon must now be waiting for the next hour
+        finally:
+            code = harness.stop_process(process)
+        calls = sandbox.calls()
+    items = len(harness.arrivals(calls).get(account, []))
+    api = [c for c in calls if str(c.get("path", "")).startswith("/1/items")]
+    errors = sum(1 for c in api if c.get("outcome") in LIMIT_OUTCOMES)
+    log = (folder / "logs" / f"upload_scheduler_base_{account}.log").read_text(encoding="utf-8")
+    return {
+        "items": items,
+        "limit_errors": errors,
+        "api_calls": len(api),
+        "paused": "waiting" in log,
+        "waited_for_hour_seconds": round(waited, 1),
+        "exit_code": code,
+    }
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="us-budget-"))
+    try:
+        figures = run(folder)
+        print(f"budget: {figures}")
+        print(
+            json.dumps(
+                {"budget_items": figures["items"], "budget_limit_errors": figures["limit_errors"]}
+            )
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

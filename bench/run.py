@@ -1,0 +1,310 @@
+"""Every benchmark of the Benchmarks issue, on this machine, with real processes, the
+real database file and the BASE sandbox on 127.0.0.1 (only the platform's latency is
+injected). Writes bench/RESULTS.md and prints, as its last line, one JSON object with
+every figure by name.
+
+Run: `python bench/run.py [--quick] [--only NAME,...] [--workdir DIR]`.
+`--quick` (under 5 minutes on 2 cores) shortens the timed runs: pacing 20 s, scale 20 s,
+10 urgent rounds, 2,000 jobs against Huey (its figure is a rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import budget  # noqa: E402
+import harness  # noqa: E402
+import pacing  # noqa: E402
+import queue_speed  # noqa: E402
+import scale  # noqa: E402
+import vs_huey  # noqa: E402
+
+RESULTS = HERE / "RESULTS.md"
+NOTES = HERE / "NOTES.md"  # hand-written: before/after of product changes, misses explained
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str  # the JSON key
+    what: str
+    value: float
+    bound: float
+    higher_is_better: bool
+    unit: str = ""
+    exact: bool = False
+
+    @property
+    def met(self) -> bool:
+        if self.exact:
+            return self.value == self.bound
+        return self.value >= self.bound if self.higher_is_better else self.value <= self.bound
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.bound if self.bound else float("inf")
+
+
+@dataclass
+class Section:
+    name: str
+    setup: str
+    rows: list[Row]
+    details: dict[str, Any]
+    seconds: float
+
+
+def bench_pacing_1(folder: Path, quick: bool) -> Section:
+    seconds = 20.0 if quick else 60.0
+    f = pacing.run_single(folder, seconds, 0.1, 0.03)
+    return Section(
+        "pacing_1",
+        f"1 account, min_interval_seconds 0.1, sandbox latency 30 ms, one daemon process, "
+        f"{seconds:.0f} s; from the sandbox's items/add arrivals",
+        [
+            Row("pacing_1", "items/s ÷ (1 / interval)", f["ratio"], 0.99, True),
+            Row("pacing_1_min_gap", "smallest arrival gap (s)", f["min_gap"], 0.075, True, "s"),
+        ],
+        f,
+        0.0,
+    )
+
+
+def bench_pacing_8(folder: Path, quick: bool) -> Section:
+    seconds = 20.0 if quick else 60.0
+    f = pacing.run_manager(folder, 8, seconds, 0.1, 0.03)
+    return Section(
+        "pacing_8",
+        f"8 accounts under `manager start`, min_interval_seconds 0.1, latency 30 ms, "
+        f"{seconds:.0f} s measured after every account made its first call",
+        [
+            Row("pacing_8", "minimum over accounts of items/s ÷ bound", f["ratio_min"], 0.99, True),
+            Row("pacing_8_min_gap", "smallest arrival gap (s)", f["min_gap"], 0.075, True, "s"),
+        ],
+        f,
+        0.0,
+    )
+
+
+def bench_budget(folder: Path, quick: bool) -> Section:
+    f = budget.run(folder)
+    return Section(
+        "budget",
+        "1 account, hour_call_limit 60 (the sandbox enforces 60 too), 2 images per item "
+        "(3 calls), 40 items queued, one daemon process",
+        [
+            Row("budget_items", "items created before the pause", f["items"], 20, True, exact=True),
+            Row("budget_limit_errors", "hour_api_limit answers", f["limit_errors"], 0, False),
+        ],
+        f,
+        0.0,
+    )
+
+
+def bench_urgent(folder: Path, quick: bool) -> Section:
+    rounds = 10 if quick else 20
+    f = scale.run_urgent(folder, rounds)
+    return Section(
+        "urgent_latency",
+        "2 idle daemons under `manager start` (nothing due, check interval 60 s); "
+        f"`add-to-queue --priority 20 --limit 1`, {rounds} times: from the command's return "
+        "to the sandbox's first items/add (0 when the item arrived before the command had "
+        "exited)",
+        [
+            Row("urgent_latency_p50", "p50 (s)", f["p50"], 0.3, False, "s"),
+            Row("urgent_latency_p95", "p95 (s)", f["p95"], 1.0, False, "s"),
+        ],
+        f,
+        0.0,
+    )
+
+
+def bench_scale(folder: Path, quick: bool) -> Section:
+    seconds = 20.0 if quick else 60.0
+    f = scale.run_scale(folder, 100, seconds)
+    return Section(
+        "scale_100",
+        f"100 accounts under `manager start`, min_interval_seconds 1.0, latency 30 ms, "
+        f"{seconds:.0f} s measured after every account made its first call",
+        [
+            Row("scale_100", "minimum utilisation per account", f["utilisation_min"], 0.98, True),
+            Row(
+                "scale_100_rss_mb",
+                "RSS per daemon process (mean; MB)",
+                f["rss_per_daemon_mb"],
+                45,
+                False,
+                "MB",
+            ),
+        ],
+        f,
+        0.0,
+    )
+
+
+def bench_enqueue(folder: Path, quick: bool) -> Section:
+    folder.mkdir(parents=True, exist_ok=True)
+    seconds, info = queue_speed.bench_enqueue(folder, 100_000)
+    return Section(
+        "enqueue_100k",
+        "`add_batch_to_queue` of 100,000 items, distributed over 2 accounts with spill",
+        [Row("enqueue_100k", "seconds", round(seconds, 3), 5.0, False, "s")],
+        info,
+        0.0,
+    )
+
+
+def bench_stats(folder: Path, quick: bool) -> Section:
+    folder.mkdir(parents=True, exist_ok=True)
+    seconds, info = queue_speed.bench_stats(folder, 1_000_000)
+    return Section(
+        "stats_1m",
+        "`get_queue_statistics` on a 1,000,000-row queue (median of 5, warm cache)",
+        [Row("stats_1m", "seconds", round(seconds, 4), 0.3, False, "s")],
+        info,
+        0.0,
+    )
+
+
+def bench_vs_huey(folder: Path, quick: bool) -> Section:
+    jobs = 2_000 if quick else 20_000
+    f = vs_huey.run(folder, jobs)
+    return Section(
+        "vs_huey",
+        f"{jobs:,} no-op jobs end to end, 1 worker, SQLite WAL + synchronous NORMAL for both: "
+        "ours = bulk enqueue + the daemon loop (claim with lease, complete, listing, usage "
+        "counters); Huey = SqliteHuey, 1 thread worker",
+        [Row("vs_huey", "our jobs/s ÷ Huey's", f["ratio"], 1.0, True)],
+        {
+            "ours_jobs_per_second": f["ours"]["jobs_per_second"],
+            "huey_jobs_per_second": f["huey"]["jobs_per_second"],
+            "ours": f["ours"],
+            "huey": f["huey"],
+        },
+        0.0,
+    )
+
+
+BENCHMARKS: dict[str, Callable[[Path, bool], Section]] = {
+    "pacing_1": bench_pacing_1,
+    "pacing_8": bench_pacing_8,
+    "budget": bench_budget,
+    "urgent_latency": bench_urgent,
+    "scale_100": bench_scale,
+    "enqueue_100k": bench_enqueue,
+    "stats_1m": bench_stats,
+    "vs_huey": bench_vs_huey,
+}
+
+
+def write_results(sections: list[Section], failures: dict[str, str], quick: bool) -> None:
+    m = harness.machine()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `python bench/run.py{' --quick' if quick else ''}` on "
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Ratio = figure ÷ bound.",
+        "",
+        "## Machine",
+        "",
+        "| cores | memory | Python | OS | CPU |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {m['cores']} | {m['memory_gb']} GB | {m['python']} | {m['os']} | {m['cpu']} |",
+        "",
+    ]
+    for section in sections:
+        lines += [
+            f"## {section.name}",
+            "",
+            f"{section.setup}. Took {section.seconds:.0f} s.",
+            "",
+            "| figure | what | value | bound | ratio | met |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in section.rows:
+            sign = "=" if row.exact else "≥" if row.higher_is_better else "≤"
+            ratio = "—" if row.bound == 0 else f"{row.ratio:.3f}"
+            lines.append(
+                f"| `{row.figure}` | {row.what} | {row.value:g} | {sign} {row.bound:g} | "
+                f"{ratio} | {'yes' if row.met else '**no**'} |"
+            )
+        detail = ", ".join(
+            f"{k} {v}" for k, v in section.details.items() if not isinstance(v, dict)
+        )
+        lines += ["", f"Details: {detail}.", ""]
+    for name, error in failures.items():
+        lines += [f"## {name}", "", "Failed:", "", "```", error.strip(), "```", ""]
+    if NOTES.exists():
+        lines += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
+    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="under 5 minutes on 2 cores")
+    parser.add_argument("--only", default="", help="comma-separated benchmark names")
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="us-bench-run-"))
+    sections: list[Section] = []
+    failures: dict[str, str] = {}
+    figures: dict[str, Any] = {}
+    began = time.monotonic()
+    try:
+        for name in names:
+            started = time.monotonic()
+            print(f"[{time.monotonic() - began:5.0f} s] {name} ...", flush=True)
+            try:
+                section = BENCHMARKS[name](root / name, args.quick)
+            except Exception:
+                failures[name] = traceback.format_exc()
+                print(f"  FAILED: {failures[name].strip().splitlines()[-1]}", flush=True)
+                continue
+            section.seconds = time.monotonic() - started
+            sections.append(section)
+            for row in section.rows:
+                figures[row.figure] = row.value
+                print(
+                    f"  {row.figure} = {row.value:g} (bound {row.bound:g}, "
+                    f"{'met' if row.met else 'MISSED'})",
+                    flush=True,
+                )
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    if "scale_100" in figures:
+        scale_section = next(s for s in sections if s.name == "scale_100")
+        figures["scale_100_median"] = scale_section.details["utilisation_median"]
+        figures["scale_100_cpu_percent"] = scale_section.details["cpu_percent"]
+        figures["scale_100_rss_total_mb"] = scale_section.details["rss_total_mb"]
+    if "vs_huey" in figures:
+        huey_section = next(s for s in sections if s.name == "vs_huey")
+        figures["vs_huey_ours_jobs_per_second"] = huey_section.details["ours_jobs_per_second"]
+        figures["vs_huey_huey_jobs_per_second"] = huey_section.details["huey_jobs_per_second"]
+    figures["seconds"] = round(time.monotonic() - began, 1)
+    figures["quick"] = args.quick
+    if not args.only:
+        write_results(sections, failures, args.quick)
+    print(f"wrote {RESULTS}" if not args.only else "(--only: RESULTS.md not written)")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

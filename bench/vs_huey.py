@@ -1,0 +1,223 @@
+"""Our queue end to end beside Huey's `SqliteHuey`, in the same run, on the same disk.
+
+Ours: `add_batch_to_queue` of N items (one bulk enqueue), then one `UploadDaemon` (the
+product's worker loop: pick, admit, claim with a lease, upload, complete; usage counters
+and the listing change with it) with a no-op platform and no pacing (limits off), until
+the queue is empty. Huey: N `enqueue`s of a no-op task, then a consumer with 1 thread
+worker until the last task has run. Both from the first enqueue to the last completion,
+both with SQLite `synchronous = NORMAL` (the product's setting) and WAL.
+
+Run: `python bench/vs_huey.py [--jobs 20000] [--workdir DIR]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sqlalchemy import insert, select
+
+from upload_scheduler import UploadQueueManager
+from upload_scheduler.config import settings_from_dict
+from upload_scheduler.platforms.interface import (
+    Account,
+    ExistingItem,
+    Product,
+    UploadResult,
+)
+from upload_scheduler.store.database import open_database
+from upload_scheduler.store.tables import listings, products, upload_queue
+from upload_scheduler.worker.daemon import UploadDaemon
+
+LIMITS_OFF = {
+    "min_interval_seconds": 0,
+    "hour_call_limit": 1_000_000_000,
+    "day_call_limit": 1_000_000_000,
+    "daily_limit": 1_000_000_000,
+}
+
+
+class NoOpPlatform:
+    """A platform that accepts everything at once."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def upload(
+        self,
+        product: Product,
+        account: Account,
+        *,
+        platform_item_id: str | None = None,
+        images_done: int = 0,
+        **more: Any,  # newer keywords of the protocol (a no-op ignores them)
+    ) -> UploadResult:
+        self.count += 1
+        return UploadResult(platform_item_id=f"item-{self.count}", calls=1)
+
+    def find_existing(
+        self, asin: str, account: Account, *, since: datetime | None = None
+    ) -> ExistingItem | None:
+        return None
+
+    def prepare(self, account: Account) -> None:
+        return None
+
+    def calls_for(self, product: Product, images_done: int = 0) -> int:
+        return 1
+
+    def close(self) -> None:
+        return None
+
+
+class _Notifier:
+    def notify(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def ours(folder: Path, jobs: int) -> dict[str, Any]:
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = settings_from_dict(
+        {
+            "database": f"sqlite:///{folder / 'ours.db'}",
+            "accounts": {"fake": ["acct"]},
+            "daemon": {"business_hours_start": 0, "business_hours_end": 24},
+            "platforms": {"fake": {"api_base_url": "fake:unused.db", **LIMITS_OFF}},
+        },
+        folder / "upload-scheduler.toml",
+    )
+    engine = open_database(settings.database_url)
+    now = datetime.now(UTC)
+    asins = [f"B{i:09d}" for i in range(jobs)]
+    with engine.begin() as conn:  # the catalogue exists before the run, as in real use
+        conn.execute(
+            insert(products),
+            [
+                {"asin": a, "title": "t", "price": 1, "created_at": now, "updated_at": now}
+                for a in asins
+            ],
+        )
+        conn.execute(
+            insert(listings),
+            [{"asin": a, "platform": "fake", "created_at": now, "updated_at": now} for a in asins],
+        )
+    platform = NoOpPlatform()
+    logging.getLogger("upload_scheduler").setLevel(logging.WARNING)
+    daemon = UploadDaemon(settings, "fake", ["acct"], engine=engine, adapter=platform,
+                          notifier=_Notifier())  # fmt: skip
+    started = time.perf_counter()
+    UploadQueueManager(settings, engine=engine).add_batch_to_queue(
+        asins, "fake", distribute_time=False
+    )
+    enqueued = time.perf_counter()
+    daemon.start()
+    try:
+        while platform.count < jobs:
+            daemon.step()
+    finally:
+        daemon.stop_event.set()
+        daemon.shutdown()
+    ended = time.perf_counter()
+    with engine.connect() as conn:
+        done = conn.execute(
+            select(upload_queue.c.id).where(upload_queue.c.status == "success")
+        ).all()
+    engine.dispose()
+    assert len(done) == jobs, (len(done), jobs)
+    return {
+        "jobs": jobs,
+        "seconds": round(ended - started, 3),
+        "enqueue_seconds": round(enqueued - started, 3),
+        "jobs_per_second": round(jobs / (ended - started), 1),
+    }
+
+
+def huey(folder: Path, jobs: int) -> dict[str, Any]:
+    from huey import SqliteHuey
+    from huey.consumer import Consumer
+    from huey.storage import SqliteStorage
+
+    class Storage(SqliteStorage):
+        def _create_connection(self):  # type: ignore[no-untyped-def]
+            conn = super()._create_connection()
+            conn.execute("pragma synchronous = NORMAL")  # the same setting as ours
+            return conn
+
+    class Huey(SqliteHuey):
+        storage_class = Storage
+
+    folder.mkdir(parents=True, exist_ok=True)
+    queue = Huey("bench", filename=str(folder / "huey.db"), results=False)
+    finished = threading.Event()
+    state = {"done": 0}
+
+    @queue.task()
+    def noop(n: int) -> None:
+        state["done"] += 1
+        if state["done"] >= jobs:
+            finished.set()
+
+    logging.getLogger("huey").setLevel(logging.WARNING)
+    consumer = Consumer(queue, workers=1, worker_type="thread", periodic=False,
+                        initial_delay=0.001, max_delay=0.01)  # fmt: skip
+    started = time.perf_counter()
+    for n in range(jobs):
+        noop(n)
+    enqueued = time.perf_counter()
+    consumer.start()  # the worker and scheduler threads, without signal handlers
+    finished.wait(600)
+    ended = time.perf_counter()
+    consumer.stop(graceful=True)
+    assert state["done"] == jobs, (state["done"], jobs)
+    return {
+        "jobs": jobs,
+        "seconds": round(ended - started, 3),
+        "enqueue_seconds": round(enqueued - started, 3),
+        "jobs_per_second": round(jobs / (ended - started), 1),
+    }
+
+
+def run(folder: Path, jobs: int) -> dict[str, Any]:
+    our = ours(folder / "ours", jobs)
+    their = huey(folder / "huey", jobs)
+    return {
+        "ours": our,
+        "huey": their,
+        "ratio": round(our["jobs_per_second"] / their["jobs_per_second"], 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    root = args.workdir or Path(tempfile.mkdtemp(prefix="us-huey-"))
+    try:
+        figures = run(root, args.jobs)
+        print(f"ours: {figures['ours']}")
+        print(f"huey: {figures['huey']}")
+        print(json.dumps({"vs_huey": figures["ratio"]}))
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""`upload-scheduler account pause|resume|list`: stop and restart one shop's uploads
+without stopping its daemon, and see every account's pause, usage, tokens and queue."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from upload_scheduler import defaults
+from upload_scheduler.cli.context import AppContext, app_context, console, fail
+from upload_scheduler.cli.render import local_time, parse_duration
+
+if TYPE_CHECKING:
+    from upload_scheduler.operations.pauses import Pause
+
+PlatformOpt = Annotated[str, typer.Option("--platform", help="Platform name (seed: base).")]
+AccountOpt = Annotated[str, typer.Option("--account", help="The account (shop) id.")]
+
+
+def register(app: typer.Typer) -> None:
+    account = typer.Typer(help="Accounts: pause, resume, list.", no_args_is_help=True)
+    account.command("pause")(pause)
+    account.command("resume")(resume)
+    account.command("list")(list_accounts)
+    app.add_typer(account, name="account")
+
+
+def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """'2h', '30m', '1d' (from now), or a date-time such as '2026-01-06 09:00' or ISO 8601;
+    a time without an offset is read in `zone`. Raises ValueError, also for the past."""
+    cleaned = text.strip()
+    try:
+        moment = now + parse_duration(cleaned)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(cleaned)
+        except ValueError:
+            raise ValueError(
+                f"--until {text!r} is neither a duration (2h, 30m, 1d) nor a date-time "
+                "such as '2026-01-06 09:00'"
+            ) from None
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    if moment <= now:
+        raise ValueError(f"--until {text!r} is not in the future")
+    return moment
+
+
+def _check_account(context: AppContext, platform: str, account: str) -> None:
+    configured = context.settings.account_ids(platform)
+    if account not in configured:
+        fail(
+            f"account {account!r} is not configured for platform {platform!r} "
+            f"(configured: {', '.join(configured) or 'none'})"
+        )
+
+
+def _now() -> datetime:
+    from upload_scheduler.clock import SystemClock
+
+    return SystemClock().now()
+
+
+def pause(
+    ctx: typer.Context,
+    account: AccountOpt,
+    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            help="When the pause ends: a duration (2h, 1d) or a date-time ('2026-01-06 09:00', "
+            "read in the configured zone). Default: until `account resume`.",
+            metavar="TIME",
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, shown by status commands.")
+    ] = None,
+) -> None:
+    """Stop starting uploads for an account. Its daemon finishes the current item and
+    stays alive, waiting; the pause survives restarts."""
+    from upload_scheduler.operations import pauses
+
+    context = app_context(ctx)
+    _check_account(context, platform, account)
+    now = _now()
+    zone = context.settings.account(platform, account).zone
+    try:
+        end = parse_until(until, now, zone) if until else None
+    except ValueError as exc:
+        fail(str(exc))
+    done = pauses.pause(context.engine, platform, account, until=end, reason=reason, now=now)
+    console.print(f"Paused {platform}/{account} {_until_text(done, zone)}: {done.reason}")
+
+
+def resume(
+    ctx: typer.Context,
+    account: AccountOpt,
+    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+) -> None:
+    """Lift an account's pause, whether the operator or a rate limit, quota or refused
+    token set it. Its daemon starts again within its check interval."""
+    from upload_scheduler.operations import pauses
+
+    context = app_context(ctx)
+    _check_account(context, platform, account)
+    lifted = pauses.resume(context.engine, platform, account, _now())
+    if lifted is None:
+        console.print(f"{platform}/{account} was not paused.")
+        return
+    zone = context.settings.account(platform, account).zone
+    console.print(
+        f"Resumed {platform}/{account} (it was paused {_until_text(lifted, zone)}: {lifted.reason})"
+    )
+    if lifted.kind == "auth":
+        console.print(
+            "[yellow]note:[/] that pause came from a refused token; if the token is still "
+            f"bad, run `upload-scheduler token login --platform {platform} --account {account}`."
+        )
+
+
+def list_accounts(
+    ctx: typer.Context,
+    platform: Annotated[
+        str | None, typer.Option("--platform", help="Only this platform (default: all).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Each configured account: paused or not, today's usage against every limit, token
+    state and queue counts."""
+    from upload_scheduler.operations.accounts import account_overviews
+
+    context = app_context(ctx)
+    now = _now()
+    overviews = account_overviews(context.settings, context.engine, now, platform)
+    if as_json:
+        typer.echo(json.dumps({"accounts": [o.to_json() for o in overviews]}, ensure_ascii=False))
+        return
+    if not overviews:
+        console.print("No accounts are configured under \\[accounts].")
+        return
+    table = Table(
+        title="Accounts",
+        title_justify="left",
+        caption=f"Usage is today's (the account's local day); hour calls are this clock hour. "
+        f"Times are in {context.settings.timezone}.",
+        caption_justify="left",
+    )
+    for column in ("platform", "account", "paused", "hour calls", "day calls", "creations"):
+        table.add_column(column, no_wrap=column != "paused")
+    table.add_column("token", min_width=14)
+    table.add_column("queue", min_width=12)
+    zone = context.settings.zone
+    for o in overviews:
+        paused = "no" if o.pause is None else f"yes, {_until_text(o.pause, zone)}: {o.pause.reason}"
+        token = "-" if o.token is None else o.token.status
+        if o.token is not None and o.token.message:
+            token += f" ({o.token.message})"
+        queue = ", ".join(f"{n} {s}" for s, n in o.queue.items() if n and s != "total")
+        table.add_row(
+            o.platform,
+            o.account_id,
+            paused,
+            *(f"{u.used}/{u.limit}" for u in o.usage),
+            token,
+            queue or "empty",
+        )
+    console.print(table)
+
+
+def _until_text(pause: Pause, zone: ZoneInfo) -> str:
+    if pause.until is None:
+        return "until resumed"
+    return f"until {local_time(pause.until, zone)}"

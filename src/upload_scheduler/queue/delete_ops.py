@@ -1,0 +1,71 @@
+"""Queue transitions of delete jobs (kind 'delete'), each guarded by the lease owner as
+in `worker_ops`. A delete job changes its listing only when it is done: the item left
+the shop, so the listing is `delisted`. A failed or cancelled delete leaves the listing
+`listed`, which is what the shop still shows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, update
+
+from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.store.tables import listings, upload_queue
+
+
+def _owned(item: QueueItem, owner: str) -> Any:
+    return and_(
+        upload_queue.c.id == item.id,
+        upload_queue.c.status == "uploading",
+        upload_queue.c.lease_owner == owner,
+    )
+
+
+def mark_deleted(conn: Connection, item: QueueItem, owner: str, note: str, now: datetime) -> bool:
+    """uploading -> success, listing -> delisted, in one transaction."""
+    changed = conn.execute(
+        update(upload_queue)
+        .where(_owned(item, owner))
+        .values(
+            status="success",
+            error_message=note or None,
+            lease_owner=None,
+            lease_expires_at=None,
+            processed_at=now,
+            updated_at=now,
+        )
+    ).rowcount
+    if changed:
+        conn.execute(
+            update(listings)
+            .where(listings.c.id == item.listing_id)
+            .values(status="delisted", updated_at=now)
+        )
+    return bool(changed)
+
+
+def mark_delete_failed(
+    conn: Connection,
+    item: QueueItem,
+    owner: str,
+    message: str,
+    now: datetime,
+    *,
+    keep_call_marker: bool,
+) -> bool:
+    """uploading -> failed; the listing stays as it is. The call marker stays when the
+    delete may have happened, so a requeued job checks the item before deleting."""
+    values: dict[str, Any] = {
+        "status": "failed",
+        "error_message": message,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "processed_at": now,
+        "updated_at": now,
+    }
+    if not keep_call_marker:
+        values["call_started_at"] = None
+    return bool(
+        conn.execute(update(upload_queue).where(_owned(item, owner)).values(values)).rowcount
+    )

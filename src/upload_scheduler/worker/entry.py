@@ -1,0 +1,140 @@
+"""Running one daemon, shared by `upload-scheduler daemon` and the light entry point
+`python -m upload_scheduler.worker` that the manager starts its children with.
+
+The light entry point takes the same arguments as the command (`--config PATH daemon
+--platform P [--account A] [--interval S] [--batch-size N] [--start-hour H]
+[--end-hour H]`) and behaves the same: same checks, messages, exit codes and log file.
+It parses with argparse, so a daemon process never imports Typer or Rich, which the
+benchmark issue's memory target (45 MB per daemon process) leaves no room for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from upload_scheduler.config import Settings
+
+PROG = "python -m upload_scheduler.worker"
+
+
+class DaemonRequestError(Exception):
+    """A daemon cannot run as asked; `code` is the process exit code (2: a usage
+    problem, 1: anything else, such as another daemon holding the account)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def run_daemon(
+    settings: Settings,
+    platform: str,
+    account: str | None = None,
+    *,
+    interval: float | None = None,
+    batch_size: int | None = None,
+    start_hour: int | None = None,
+    end_hour: int | None = None,
+) -> None:
+    """Check the request, log to the daemon's file, and work until stopped (the first
+    SIGINT/SIGTERM finishes the current item). Raises DaemonRequestError."""
+    from upload_scheduler.config.model import check_window
+    from upload_scheduler.worker.daemon import AlreadyRunning, DaemonOptions, UploadDaemon
+    from upload_scheduler.worker.logs import log_file_name, setup_daemon_logging
+    from upload_scheduler.worker.signals import stop_on_signals
+
+    if platform not in settings.accounts:
+        raise DaemonRequestError(f"platform {platform!r} has no accounts in {settings.source}", 2)
+    if account is not None and account not in settings.account_ids(platform):
+        raise DaemonRequestError(
+            f"account {account!r} is not configured for platform {platform!r} "
+            f"(configured: {', '.join(settings.account_ids(platform))})",
+            2,
+        )
+    if start_hour is not None or end_hour is not None:
+        try:
+            check_window(
+                start_hour if start_hour is not None else settings.file.daemon.business_hours_start,
+                end_hour if end_hour is not None else settings.file.daemon.business_hours_end,
+            )
+        except ValueError as exc:
+            raise DaemonRequestError(str(exc), 2) from None
+    options = DaemonOptions(interval, batch_size, start_hour, end_hour)
+    setup_daemon_logging(settings.log_dir, log_file_name(platform, account), settings.zone)
+    try:
+        worker = UploadDaemon(settings, platform, [account] if account else None, options=options)
+    except (LookupError, ValueError) as exc:
+        raise DaemonRequestError(str(exc), 2) from None
+    with stop_on_signals(worker.stop):
+        try:
+            worker.run()
+        except AlreadyRunning as exc:
+            raise DaemonRequestError(str(exc), 1) from None
+    # Nothing is printed: under a service stdout may be closed. The log says it all.
+
+
+# ---------------------------------------------------------------------- light entry point
+
+
+def _bounded(kind: type, low: float, high: float | None = None):  # type: ignore[no-untyped-def]
+    def convert(text: str):  # type: ignore[no-untyped-def]
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"{low}<=x<={high}" if high is not None else f"x>={low}"
+            raise argparse.ArgumentTypeError(f"{value} is not in the range {bound}")
+        return value
+
+    return convert
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run one upload daemon (what `upload-scheduler daemon` runs), without "
+        "loading the command line's libraries.",
+    )
+    root.add_argument("--config", metavar="PATH", default=None)
+    commands = root.add_subparsers(dest="command", required=True)
+    daemon = commands.add_parser("daemon", help="Upload due items until stopped.")
+    daemon.add_argument("--platform", required=True)
+    daemon.add_argument("--account", default=None)
+    daemon.add_argument("--interval", type=_bounded(float, 0.01), default=None)
+    daemon.add_argument("--batch-size", type=_bounded(int, 1), default=None)
+    daemon.add_argument("--start-hour", type=_bounded(int, 0, 24), default=None)
+    daemon.add_argument("--end-hour", type=_bounded(int, 0, 24), default=None)
+    return root
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from upload_scheduler.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        _fail(str(exc), 1)
+    try:
+        run_daemon(
+            settings,
+            args.platform,
+            args.account,
+            interval=args.interval,
+            batch_size=args.batch_size,
+            start_hour=args.start_hour,
+            end_hour=args.end_hour,
+        )
+    except DaemonRequestError as exc:
+        _fail(str(exc), exc.code)
+    return 0
