@@ -1,0 +1,175 @@
+"""The demo's products, generated deterministically from the catalog shipped in
+`demo/data/catalog.json`, and written as Excel in Japan writes a CSV: CP932, CRLF.
+
+The file holds the valid items (the last one is held back as the urgent item), two
+items that the NG-word rules block, and three rows the import rejects.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import astuple, dataclass, fields
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+# A reserved top-level domain: the URLs are well formed (BASE's add_image takes them)
+# and can never reach a real host. The sandbox records them without fetching.
+IMAGE_BASE = "https://example.invalid/upload-scheduler-demo/images"
+ENCODING = "cp932"
+ASIN_PREFIX = "B0DEMO"
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One CSV row, as text: prices as an operator's sheet shows them."""
+
+    asin: str
+    title: str
+    description: str
+    price: str
+    stock: str
+    images: str
+    brand: str
+    category: str
+
+
+@dataclass(frozen=True)
+class SampleFile:
+    rows: list[SampleRow]
+    valid: list[str]  # in file order; the last is the urgent one
+    blocked: list[str]
+    invalid_lines: list[int]  # physical lines, the header being line 1
+
+    @property
+    def urgent(self) -> str:
+        return self.valid[-1]
+
+
+@cache
+def catalog() -> dict[str, Any]:
+    text = (
+        resources.files("upload_scheduler.demo")
+        .joinpath("data/catalog.json")
+        .read_text(encoding="utf-8")
+    )
+    return dict(json.loads(text))
+
+
+def ng_words() -> list[str]:
+    return list(catalog()["ng_words"])
+
+
+def remove_phrases() -> list[str]:
+    return list(catalog()["remove_phrases"])
+
+
+def build_sample(items: int) -> SampleFile:
+    """`items` valid products, the blocked ones a third and two thirds of the way through,
+    the invalid rows in between, and the urgent item last (so `--limit` leaves it out)."""
+    valid = [_product(i) for i in range(items)]
+    blocked = [_blocked(n, t) for n, t in enumerate(catalog()["blocked"], start=1)]
+    invalid = _invalid_rows()
+    body = valid[:-1]
+    inserts = [
+        (len(body) // 3, blocked[0]),
+        (len(body) // 3, invalid[0]),
+        (len(body) // 2, invalid[1]),
+        (2 * len(body) // 3, blocked[1]),
+        (2 * len(body) // 3, invalid[2]),
+    ]
+    rows = list(body)
+    for position, row in sorted(inserts, key=lambda pair: pair[0], reverse=True):
+        rows.insert(position, row)
+    rows.append(valid[-1])
+    invalid_asins = {r.asin for r in invalid}
+    valid_asins = {r.asin for r in valid}
+    lines = [n for n, row in enumerate(rows, start=2) if row.asin in invalid_asins]
+    return SampleFile(
+        rows=rows,
+        valid=[r.asin for r in rows if r.asin in valid_asins],
+        blocked=[r.asin for r in blocked],
+        invalid_lines=lines,
+    )
+
+
+def write_csv(sample: SampleFile, path: Path) -> None:
+    """Raises UnicodeEncodeError if a text is not CP932 (the catalog's test guards it)."""
+    with path.open("w", encoding=ENCODING, newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow([f.name for f in fields(SampleRow)])
+        for row in sample.rows:
+            writer.writerow(astuple(row))
+
+
+def _product(index: int) -> SampleRow:
+    templates = catalog()["templates"]
+    variants = catalog()["variants"]
+    template = templates[index % len(templates)]
+    round_no = index // len(templates)
+    variant = variants[round_no % len(variants)]
+    title = f"{template['name']} {variant}"
+    if round_no >= len(variants):
+        title += f" ({round_no // len(variants) + 1}個セット)"
+    price = int(template["price"]) + 100 * (round_no % 3)
+    asin = f"{ASIN_PREFIX}{index:04d}"
+    return SampleRow(
+        asin=asin,
+        title=title,
+        description=str(template["description"]),
+        # Every third price as a sheet formats it: full-width yen sign and a comma.
+        price=f"\uffe5{price:,}" if index % 3 == 2 else str(price),
+        stock=str(1 + index * 7 % 20),
+        images=_images(asin, int(template["images"])),
+        brand=str(template["brand"]),
+        category=str(template["category"]),
+    )
+
+
+def _blocked(number: int, template: dict[str, Any]) -> SampleRow:
+    asin = f"{ASIN_PREFIX}X{number:03d}"
+    return SampleRow(
+        asin=asin,
+        title=str(template["name"]),
+        description=str(template["description"]),
+        price=str(template["price"]),
+        stock="3",
+        images=_images(asin, int(template["images"])),
+        brand=str(template["brand"]),
+        category=str(template["category"]),
+    )
+
+
+def _invalid_rows() -> list[SampleRow]:
+    """Three mistakes a real sheet has: a price not yet decided, a missing title, and an
+    image path pasted without its scheme."""
+    first = catalog()["templates"][0]
+    base = SampleRow(
+        asin="",
+        title=f"{first['name']} 新色",
+        description=str(first["description"]),
+        price=str(first["price"]),
+        stock="5",
+        images="",
+        brand=str(first["brand"]),
+        category=str(first["category"]),
+    )
+    return [
+        _replace(base, asin=f"{ASIN_PREFIX}E001", price="未定"),
+        _replace(base, asin=f"{ASIN_PREFIX}E002", title=""),
+        _replace(base, asin=f"{ASIN_PREFIX}E003", images="example.invalid/images/new.jpg"),
+    ]
+
+
+def _replace(row: SampleRow, **changes: str) -> SampleRow:
+    values = {f.name: getattr(row, f.name) for f in fields(SampleRow)}
+    values.update(changes)
+    if not values["images"]:
+        values["images"] = _images(values["asin"], 1)
+    return SampleRow(**values)
+
+
+def _images(asin: str, count: int) -> str:
+    return "|".join(f"{IMAGE_BASE}/{asin}/{n}.jpg" for n in range(1, count + 1))

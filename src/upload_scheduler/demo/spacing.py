@@ -1,0 +1,56 @@
+"""Spacing as the platform saw it, robust to the machine's scheduling jitter.
+
+The daemon spaces its item creations start to start on its own clock; the sandbox
+stamps each request when its handler runs, which on a machine whose cores are all busy
+was measured up to 0.13 s later for one request than for the next. So one gap may look
+shorter than the interval without any fault of the pacing. Jitter does not add up,
+though: over k consecutive creations the span must still be k intervals, less one
+jitter. Checking every run of up to `SPAN` creations catches a pace a few percent too
+fast, while a single late stamp passes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+ADD_PATH = "/1/items/add"
+REFUSED_TOKEN = "invalid_request"  # starts nothing: the adapter refreshes and resends
+JITTER_SECONDS = 0.2
+SPAN = 20
+MAX_REPORTED = 10
+
+
+def spacing_problems(
+    calls: Iterable[dict[str, Any]],
+    min_interval_seconds: float,
+    *,
+    jitter_seconds: float = JITTER_SECONDS,
+    span: int = SPAN,
+) -> list[str]:
+    """One line per run of creations of one shop that came closer than the interval
+    allows; at most MAX_REPORTED lines."""
+    starts: dict[str, list[datetime]] = defaultdict(list)
+    for call in calls:
+        if call.get("path") == ADD_PATH and call.get("outcome") != REFUSED_TOKEN:
+            starts[str(call.get("shop"))].append(datetime.fromisoformat(call["time"]))
+    problems: list[str] = []
+    for shop, times in sorted(starts.items()):
+        times.sort()
+        for i, first in enumerate(times):
+            for k in range(1, span + 1):
+                if i + k >= len(times):
+                    break
+                took = (times[i + k] - first).total_seconds()
+                allowed = k * min_interval_seconds - jitter_seconds
+                if took < allowed:
+                    problems.append(
+                        f"shop {shop}: {k + 1} items/add from {first.isoformat()} within "
+                        f"{took:.3f} s (at least {k * min_interval_seconds:.3f} s expected)"
+                    )
+                    break
+            if len(problems) >= MAX_REPORTED:
+                return problems
+    return problems

@@ -1,0 +1,236 @@
+"""Helpers for the seed's workflows and the demo, run as a user runs them: the BASE
+sandbox as a process (its output in a file, never an unread pipe), a config pointing at
+it, shops logged in with `token login --code`, a product CSV as Excel writes it, and
+bounded waits."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import psutil
+
+from tests.acceptance.cli import run_cli
+from upload_scheduler.platforms.thebase.sandbox import load_calls
+from upload_scheduler.platforms.thebase.sandbox.login import authorize_code
+
+CONFIG_NAME = "upload-scheduler.toml"
+CLIENT_ID = "acceptance-client"
+CLIENT_SECRET = "acceptance-secret-41c7e9"
+REDIRECT_URI = "http://127.0.0.1:8765/callback"
+ACCOUNTS = ("shop_a", "shop_b")
+ZONE = "Asia/Tokyo"
+ADD_PATH = "/1/items/add"
+CREATED = frozenset({"ok", "fault:lost_response"})
+SANDBOX_START_SECONDS = 20.0
+
+T = TypeVar("T")
+
+
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, poll: float = 0.1) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s")
+        time.sleep(poll)
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+def processes_of(folder: Path) -> list[psutil.Process]:
+    """Live processes whose command line names `folder` (the manager, the daemons, the
+    demo's sandbox): none may outlive a test."""
+    marker = str(folder)
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
+        if process.info.get("status") == psutil.STATUS_ZOMBIE:
+            continue
+        if any(marker in part for part in process.info.get("cmdline") or []):
+            found.append(process)
+    return found
+
+
+def kill_leftovers(folder: Path) -> None:
+    """After a test, whatever happened: each process of this folder is killed by PID."""
+    victims = processes_of(folder)
+    for process in victims:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(victims, timeout=5)
+
+
+@dataclass
+class Sandbox:
+    url: str
+    record: Path
+
+    def calls(self) -> list[dict[str, Any]]:
+        return load_calls(self.record) if self.record.exists() else []
+
+    def created(self) -> Counter[tuple[str, str]]:
+        """How many times each (shop, identifier) was created, answered or not."""
+        return Counter(
+            (str(c.get("shop")), str(c.get("identifier")))
+            for c in self.calls()
+            if c.get("path") == ADD_PATH and c.get("outcome") in CREATED
+        )
+
+
+@contextmanager
+def sandbox_process(folder: Path, *options: str) -> Iterator[Sandbox]:
+    """`python -m upload_scheduler.platforms.thebase.sandbox --port 0 OPTIONS`, stopped
+    (SIGTERM, then kill) whatever the test did."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / "calls.jsonl"
+    out_path = folder / "sandbox.out"
+    command = [
+        sys.executable,
+        "-m",
+        "upload_scheduler.platforms.thebase.sandbox",
+        "--port",
+        "0",
+        "--record",
+        str(record),
+        *options,
+    ]
+    with out_path.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        first = wait_for(
+            lambda: _first_line(out_path) or process.poll() is not None,
+            SANDBOX_START_SECONDS,
+            "the sandbox's URL",
+        )
+        assert isinstance(first, str), out_path.read_text(encoding="utf-8", errors="replace")
+        yield Sandbox(first.rsplit(" ", 1)[1], record)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _first_line(path: Path) -> str | None:
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    line, newline, _ = text.partition("\n")
+    return line.strip() if newline and line.startswith("Sandbox listening on ") else None
+
+
+def write_config(
+    workdir: Path,
+    sandbox_url: str,
+    *,
+    hours: tuple[int, int] = (0, 24),
+    interval_seconds: float = 1.0,
+    platform: dict[str, Any] | None = None,
+) -> Path:
+    values = {
+        "api_base_url": sandbox_url,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "redirect_uri": REDIRECT_URI,
+        "min_interval_seconds": 0.2,
+        "retry_delay_seconds": 0.5,
+        **(platform or {}),
+    }
+    lines = [
+        'database = "sqlite:///data/us.db"',
+        f'timezone = "{ZONE}"',
+        'log_dir = "logs"',
+        "",
+        "[accounts]",
+        f"base = {json.dumps(list(ACCOUNTS))}",
+        "",
+        "[daemon]",
+        f"interval_seconds = {interval_seconds}",
+        f"business_hours_start = {hours[0]}",
+        f"business_hours_end = {hours[1]}",
+        "",
+        "[cluster]",
+        "lease_ttl_seconds = 5",
+        "",
+        "[platforms.base]",
+        *(f"{key} = {json.dumps(value)}" for key, value in values.items()),
+    ]
+    path = workdir / CONFIG_NAME
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("--config", str((workdir / CONFIG_NAME).resolve()), *args, cwd=workdir)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, output(result)
+    return result.stdout
+
+
+def login_all(workdir: Path, sandbox_url: str) -> None:
+    """The seed's Phase 2, once per shop: a code from the authorize page, then
+    `token login --code`."""
+    for account in ACCOUNTS:
+        code = authorize_code(sandbox_url, CLIENT_ID, REDIRECT_URI, account)
+        ok(cli(workdir, "token", "login", "--account", account, "--code", code))
+
+
+def write_products(path: Path, count: int, prefix: str = "B0WORK") -> list[str]:
+    """`count` products as Excel in Japan saves them: CP932, CRLF, no images."""
+    asins = [f"{prefix}{n:04d}" for n in range(count)]
+    with path.open("w", encoding="cp932", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(["asin", "title", "description", "price", "stock"])
+        for n, asin in enumerate(asins):
+            writer.writerow([asin, f"テスト商品 {n} ブラック", "説明文です。", f"{1000 + n}", "3"])
+    return asins
+
+
+def queue_json(workdir: Path, *args: str) -> dict[str, Any]:
+    return dict(json.loads(ok(cli(workdir, "check-queue", "--json", *args))))
+
+
+def current_window(zone: str = ZONE, length: int = 2) -> tuple[int, int]:
+    """Business hours that hold the next hour but not the whole day, so a call outside
+    them would show in the record."""
+    hour = datetime.now(ZoneInfo(zone)).hour
+    return hour, (hour + length) % 24
+
+
+def wait_until_drained(workdir: Path, timeout: float) -> dict[str, int]:
+    def drained() -> dict[str, int] | None:
+        stats = queue_json(workdir, "--limit", "0")["statistics"]
+        return stats if stats["pending"] + stats["uploading"] == 0 else None
+
+    return wait_for(drained, timeout, "the queue to drain", poll=1.0)
+
+
+def log_has(workdir: Path, account: str, text: str) -> bool:
+    path = workdir / "logs" / f"upload_scheduler_base_{account}.log"
+    return path.exists() and text in path.read_text(encoding="utf-8", errors="replace")
+
+
+def monotonic() -> float:
+    return time.monotonic()
