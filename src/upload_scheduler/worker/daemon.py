@@ -27,7 +27,8 @@ from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.worker import account_state
 from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.identity import Identity
-from upload_scheduler.worker.uploader import Notifier, Uploader, load_product
+from upload_scheduler.worker.notifying import Notifier
+from upload_scheduler.worker.uploader import Uploader, load_product
 
 log = logging.getLogger("upload_scheduler.worker")
 

@@ -13,20 +13,18 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
-
-from upload_scheduler.clock import Clock
 from upload_scheduler.config import AccountSettings
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.errors import Permanent, PlatformError, Transient
-from upload_scheduler.platforms.interface import Account, Platform
+from upload_scheduler.platforms.interface import Account
 from upload_scheduler.queue import delete_ops, worker_ops
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.worker import account_state
 
 # One pause rule for uploads and deletes: the uploader's.
-from upload_scheduler.worker.uploader import Notifier, NullNotifier, Outcome, _pause_for
+from upload_scheduler.worker.job_runner import JobRunner
+from upload_scheduler.worker.uploader import Outcome, _pause_for
 
 log = logging.getLogger("upload_scheduler.worker")
 
@@ -36,22 +34,8 @@ def delete_cost(item: QueueItem) -> int:
     return 2 if item.call_started_at is not None else 1
 
 
-class Deleter:
+class Deleter(JobRunner):
     """Runs one delete job for one daemon."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        platform: Platform,
-        owner: str,
-        clock: Clock,
-        notifier: Notifier | None = None,
-    ) -> None:
-        self.engine = engine
-        self.platform = platform
-        self.owner = owner
-        self.clock = clock
-        self.notifier = notifier or NullNotifier()
 
     def process(
         self,
@@ -89,7 +73,7 @@ class Deleter:
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
             delete_ops.mark_deleted(conn, item, self.owner, note, now)
-            self._settle(conn, account, limits, now, calls, reserved_calls)
+            self.settle_calls(conn, account, limits, now, calls, reserved_calls)
         log.info(
             "delete success: ASIN %s item %s%s (attempt %d, %d call(s))",
             item.asin,
@@ -117,7 +101,7 @@ class Deleter:
         nothing_done = checked and not isinstance(exc, Transient)
         pause = _pause_for(exc)
         with write_transaction(self.engine) as conn:
-            self._settle(conn, account, limits, now, calls, reserved)
+            self.settle_calls(conn, account, limits, now, calls, reserved)
             if pause is not None:
                 until, reason, detail = pause
                 account_state.set_pause(
@@ -168,23 +152,3 @@ class Deleter:
         elif status == "paused":
             self.notifier.notify("account_paused", key, detail)
         return Outcome(status, detail, calls)
-
-    def _settle(
-        self,
-        conn: Connection,
-        account: AccountSettings,
-        limits: LimitSettings,
-        now: datetime,
-        calls: int,
-        reserved: int,
-    ) -> None:
-        if calls != reserved:
-            account_state.record_calls(
-                conn,
-                account.platform,
-                account.account_id,
-                limits,
-                now,
-                calls - reserved,
-                started_item=False,
-            )

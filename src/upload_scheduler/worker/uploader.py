@@ -12,11 +12,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from upload_scheduler.clock import Clock
 from upload_scheduler.config import AccountSettings
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.errors import (
@@ -28,24 +27,15 @@ from upload_scheduler.platforms.errors import (
     RateLimited,
     Transient,
 )
-from upload_scheduler.platforms.interface import Account, Platform, Product
+from upload_scheduler.platforms.interface import Account, Product
 from upload_scheduler.queue import worker_ops
-from upload_scheduler.queue.manager import add_usage
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import products
 from upload_scheduler.worker import account_state
+from upload_scheduler.worker.job_runner import JobRunner
 
 log = logging.getLogger("upload_scheduler.worker")
-
-
-class Notifier(Protocol):
-    def notify(self, kind: str, account_key: str, message: str) -> None: ...
-
-
-class NullNotifier:
-    def notify(self, kind: str, account_key: str, message: str) -> None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -82,22 +72,8 @@ def load_product(engine: Engine, asin: str) -> Product | None:
     )
 
 
-class Uploader:
+class Uploader(JobRunner):
     """Runs one item through the platform for one daemon."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        platform: Platform,
-        owner: str,
-        clock: Clock,
-        notifier: Notifier | None = None,
-    ) -> None:
-        self.engine = engine
-        self.platform = platform
-        self.owner = owner
-        self.clock = clock
-        self.notifier = notifier or NullNotifier()
 
     def process(
         self,
@@ -158,14 +134,8 @@ class Uploader:
         with write_transaction(self.engine) as conn:
             worker_ops.mark_success(conn, item, self.owner, item_id, images_done, now)
             if created_here:
-                add_usage(
-                    conn,
-                    account.platform,
-                    account.account_id,
-                    now.astimezone(limits.zone).date().isoformat(),
-                    creations=1,
-                )
-            self._settle_calls(conn, account, limits, now, calls, reserved_calls)
+                self.count_creation(conn, account, limits, now)
+            self.settle_calls(conn, account, limits, now, calls, reserved_calls)
         log.info(
             "upload success: ASIN %s -> %s (attempt %d, %d call(s))",
             item.asin,
@@ -191,15 +161,9 @@ class Uploader:
         message = f"{missing} of {exc.images_total} images missing: {exc.cause.message}"
         key = f"{account.platform}/{account.account_id}"
         with write_transaction(self.engine) as conn:
-            self._settle_calls(conn, account, limits, now, calls, reserved)
+            self.settle_calls(conn, account, limits, now, calls, reserved)
             if item.platform_item_id is None:
-                add_usage(
-                    conn,
-                    account.platform,
-                    account.account_id,
-                    now.astimezone(limits.zone).date().isoformat(),
-                    creations=1,
-                )
+                self.count_creation(conn, account, limits, now)
             if isinstance(exc.cause, RateLimited | QuotaExhausted | AuthExpired):
                 # The platform said when to come back: pause, spend no attempt.
                 known = _Known(exc.platform_item_id, exc.images_done, True)
@@ -269,16 +233,10 @@ class Uploader:
         # A failed first call is one call spent; what was reserved beyond it is given back.
         spent = max(calls, 1)
         with write_transaction(self.engine) as conn:
-            self._settle_calls(conn, account, limits, now, spent, reserved)
+            self.settle_calls(conn, account, limits, now, spent, reserved)
             if known.platform_item_id is not None and item.platform_item_id is None:
                 # The lookup found the item this attempt: it was created, count it.
-                add_usage(
-                    conn,
-                    account.platform,
-                    account.account_id,
-                    now.astimezone(limits.zone).date().isoformat(),
-                    creations=1,
-                )
+                self.count_creation(conn, account, limits, now)
             status, detail = self._record_failure(conn, item, account, exc, now, known)
         log_fn = {"failed": log.error, "paused": log.warning}.get(status, log.warning)
         log_fn(
@@ -345,26 +303,6 @@ class Uploader:
             **keep,
         )
         return "retry", exc.message
-
-    def _settle_calls(
-        self,
-        conn: Connection,
-        account: AccountSettings,
-        limits: LimitSettings,
-        now: datetime,
-        calls: int,
-        reserved: int,
-    ) -> None:
-        if calls != reserved:
-            account_state.record_calls(
-                conn,
-                account.platform,
-                account.account_id,
-                limits,
-                now,
-                calls - reserved,
-                started_item=False,
-            )
 
 
 def _pause_for(exc: PlatformError) -> tuple[datetime | None, str, str] | None:
