@@ -8,25 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, update
+from sqlalchemy import Connection, update
 
 from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.queue.worker_ops import _owned
 from upload_scheduler.store.tables import listings, upload_queue
-
-
-def _owned(item: QueueItem, owner: str) -> Any:
-    return and_(
-        upload_queue.c.id == item.id,
-        upload_queue.c.status == "uploading",
-        upload_queue.c.lease_owner == owner,
-    )
 
 
 def mark_deleted(conn: Connection, item: QueueItem, owner: str, note: str, now: datetime) -> bool:
     """uploading -> success, listing -> delisted, in one transaction."""
     changed = conn.execute(
         update(upload_queue)
-        .where(_owned(item, owner))
+        .where(_owned(item.id, owner))
         .values(
             status="success",
             error_message=note or None,
@@ -67,5 +60,5 @@ def mark_delete_failed(
     if not keep_call_marker:
         values["call_started_at"] = None
     return bool(
-        conn.execute(update(upload_queue).where(_owned(item, owner)).values(values)).rowcount
+        conn.execute(update(upload_queue).where(_owned(item.id, owner)).values(values)).rowcount
     )

@@ -95,7 +95,6 @@ class Deleter(JobRunner):
         checked: bool,
     ) -> Outcome:
         now = self.clock.now()
-        key = f"{account.platform}/{account.account_id}"
         # A transient error may come after the platform acted (a lost answer): keep the
         # call marker so the next attempt checks the item before deleting again.
         nothing_done = checked and not isinstance(exc, Transient)
@@ -147,8 +146,5 @@ class Deleter(JobRunner):
             item.attempts,
             calls,
         )
-        if status == "failed":
-            self.notifier.notify("item_failed", key, f"delete {item.asin}: {detail}")
-        elif status == "paused":
-            self.notifier.notify("account_paused", key, detail)
+        self.notify_outcome(account, status, f"delete {item.asin}", detail)
         return Outcome(status, detail, calls)

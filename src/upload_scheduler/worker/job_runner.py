@@ -54,6 +54,16 @@ class JobRunner:
                 started_item=False,
             )
 
+    def notify_outcome(
+        self, account: AccountSettings, status: str, subject: str, detail: str
+    ) -> None:
+        """An item failed for good, or the account paused: tell the operator."""
+        key = f"{account.platform}/{account.account_id}"
+        if status == "failed":
+            self.notifier.notify("item_failed", key, f"{subject}: {detail}")
+        elif status == "paused":
+            self.notifier.notify("account_paused", key, detail)
+
     @staticmethod
     def count_creation(
         conn: Connection, account: AccountSettings, limits: LimitSettings, now: datetime

@@ -159,7 +159,6 @@ class Uploader(JobRunner):
         now = self.clock.now()
         missing = exc.images_total - exc.images_done
         message = f"{missing} of {exc.images_total} images missing: {exc.cause.message}"
-        key = f"{account.platform}/{account.account_id}"
         with write_transaction(self.engine) as conn:
             self.settle_calls(conn, account, limits, now, calls, reserved)
             if item.platform_item_id is None:
@@ -177,7 +176,7 @@ class Uploader(JobRunner):
                     item.attempts,
                     calls,
                 )
-                self.notifier.notify("account_paused", key, detail)
+                self.notify_outcome(account, "paused", item.asin, detail)
                 return Outcome(status, detail, calls)
             if item.attempts >= account.max_attempts or isinstance(exc.cause, Permanent):
                 worker_ops.mark_failed(
@@ -214,8 +213,7 @@ class Uploader(JobRunner):
             item.attempts,
             calls,
         )
-        if status == "failed":
-            self.notifier.notify("item_failed", key, f"{item.asin}: {message}")
+        self.notify_outcome(account, status, item.asin, message)
         return Outcome(status, message, calls)
 
     def _failure(
@@ -229,7 +227,6 @@ class Uploader(JobRunner):
         known: _Known,
     ) -> Outcome:
         now = self.clock.now()
-        key = f"{account.platform}/{account.account_id}"
         # A failed first call is one call spent; what was reserved beyond it is given back.
         spent = max(calls, 1)
         with write_transaction(self.engine) as conn:
@@ -247,10 +244,7 @@ class Uploader(JobRunner):
             item.attempts,
             spent,
         )
-        if status == "failed":
-            self.notifier.notify("item_failed", key, f"{item.asin}: {detail}")
-        elif status == "paused":
-            self.notifier.notify("account_paused", key, detail)
+        self.notify_outcome(account, status, item.asin, detail)
         return Outcome(status, detail, spent)
 
     def _record_failure(
