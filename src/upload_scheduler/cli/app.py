@@ -14,6 +14,7 @@ from upload_scheduler.cli import (
     db_cmd,
     delist_cmd,
     demo_cmd,
+    legacy_cmd,
     logs_cmd,
     manager_cmd,
     products_cmd,
@@ -72,6 +73,7 @@ logs_cmd.register(app)
 account_cmd.register(app)
 delist_cmd.register(app)
 demo_cmd.register(app)
+legacy_cmd.register(app)
 
 
 def main() -> None:

@@ -88,7 +88,7 @@ def login(
     with _manager(context, platform) as manager:
         try:
             settings = manager.account_settings(account)
-            manager.client_secret()  # fail before the browser opens, not after
+            manager.client_secret(account)  # fail before the browser opens, not after
         except PlatformError as exc:
             fail(exc.message)
         if code is None:

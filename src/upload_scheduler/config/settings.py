@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from upload_scheduler.config.model import FileConfig, PlatformConfig
 
+_SECRET_KEYS = frozenset({"client_secret", "client_secret_env"})
+
 
 @dataclass(frozen=True)
 class AccountSettings:
@@ -87,18 +89,36 @@ class Settings:
         for private in ("client_secret", "client_secret_env", "rules"):
             pconf.pop(private)
         values.update(pconf)
-        overrides = self.file.account_overrides.get(account_id, {})
+        # A per-account secret (shops registered under different OAuth apps) is read by
+        # client_secret(); it is no field of AccountSettings, which is shown to users.
+        overrides = {
+            k: v
+            for k, v in self.file.account_overrides.get(account_id, {}).items()
+            if k not in _SECRET_KEYS
+        }
         values.update(overrides)
         return AccountSettings(
             platform=platform, account_id=account_id, overridden=tuple(sorted(overrides)), **values
         )
 
-    def client_secret(self, platform: str) -> str:
-        """The OAuth client secret, from the file or from the variable it names."""
+    def client_secret(self, platform: str, account_id: str | None = None) -> str:
+        """The OAuth client secret, from the file or from the variable it names; an
+        account's own (in [account_overrides]) wins over the platform's."""
+        env_name, value = self.client_secret_source(platform, account_id)
+        return os.environ.get(env_name, "") if env_name else value
+
+    def client_secret_source(self, platform: str, account_id: str | None = None) -> tuple[str, str]:
+        """(variable name, "") when the secret comes from the environment, else ("", the
+        secret written in the file)."""
+        overrides = self.file.account_overrides.get(account_id, {}) if account_id else {}
+        if overrides.get("client_secret_env"):
+            return str(overrides["client_secret_env"]), ""
+        if overrides.get("client_secret"):
+            return "", str(overrides["client_secret"])
         pconf = self.platform_config(platform)
         if pconf.client_secret_env:
-            return os.environ.get(pconf.client_secret_env, "")
-        return pconf.client_secret
+            return pconf.client_secret_env, ""
+        return "", pconf.client_secret
 
     def chatwork_token(self) -> str:
         notify = self.file.notify

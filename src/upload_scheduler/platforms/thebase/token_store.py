@@ -96,6 +96,40 @@ class TokenStore:
                 )
         return self._must_get(account_id)
 
+    def import_token(
+        self,
+        account_id: str,
+        *,
+        access_token: str,
+        refresh_token: str | None,
+        token_type: str,
+        expires_at: datetime,
+        obtained_at: datetime,
+        refresh_token_obtained_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Store tokens brought from another system unless the account already has some:
+        tokens here may be newer (a refresh rotates the refresh token), so they are never
+        replaced. True when the row was written."""
+        with write_transaction(self.engine) as conn:
+            if conn.execute(select(oauth_tokens.c.version).where(self._key(account_id))).first():
+                return False
+            conn.execute(
+                oauth_tokens.insert().values(
+                    platform=self.platform,
+                    account_id=account_id,
+                    access_token=access_token,
+                    refresh_token=refresh_token,
+                    token_type=token_type,
+                    expires_at=expires_at,
+                    obtained_at=obtained_at,
+                    refresh_token_obtained_at=refresh_token_obtained_at,
+                    version=1,
+                    updated_at=now,
+                )
+            )
+        return True
+
     def claim_refresh(
         self, record: TokenRecord, *, owner: str, until: datetime, now: datetime
     ) -> TokenRecord | None:

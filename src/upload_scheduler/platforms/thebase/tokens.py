@@ -106,7 +106,7 @@ class TokenManager:
                 self.client,
                 account.api_base_url,
                 client_id=account.client_id,
-                client_secret=self.client_secret(),
+                client_secret=self.client_secret(account_id),
                 code=code,
                 redirect_uri=account.redirect_uri,
             )
@@ -133,12 +133,9 @@ class TokenManager:
         for account_id in self.settings.account_ids(self.platform):
             try:
                 self.account_settings(account_id)
+                self.client_secret(account_id)
             except Permanent as exc:
                 problems.append(exc.message)
-        try:
-            self.client_secret()
-        except Permanent as exc:
-            problems.append(exc.message)
         if problems:
             raise ValueError("; ".join(dict.fromkeys(problems)))
 
@@ -157,13 +154,14 @@ class TokenManager:
             )
         return account
 
-    def client_secret(self) -> str:
-        secret = self.settings.client_secret(self.platform)
+    def client_secret(self, account_id: str | None = None) -> str:
+        """The account's own secret if [account_overrides] gives one, else the platform's."""
+        secret = self.settings.client_secret(self.platform, account_id)
         if not secret:
-            pconf = self.settings.platform_config(self.platform)
+            env_name, _ = self.settings.client_secret_source(self.platform, account_id)
             where = (
-                f"the environment variable {pconf.client_secret_env} is empty or unset"
-                if pconf.client_secret_env
+                f"the environment variable {env_name} is empty or unset"
+                if env_name
                 else f"set client_secret_env (or client_secret) in [platforms.{self.platform}]"
             )
             raise Permanent(f"{self.platform}: no OAuth client secret: {where}")
@@ -219,7 +217,7 @@ class TokenManager:
                 self.client,
                 account.api_base_url,
                 client_id=account.client_id,
-                client_secret=self.client_secret(),
+                client_secret=self.client_secret(account_id),
                 refresh_token=claimed.refresh_token or "",
                 redirect_uri=account.redirect_uri,
             )

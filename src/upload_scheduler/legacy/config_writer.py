@@ -1,0 +1,405 @@
+"""Our configuration file, from the old accounts (account_config.json) and scheduler
+settings (accounts_config.py).
+
+Our file has one OAuth app per platform, the old system one set of credentials per
+account: the first account's become `[platforms.base]`, and an account whose values
+differ gets them in `[account_overrides.<id>]`. Every value is checked against our
+schema before it is written; one we cannot use is left out and reported, so the file
+always passes `upload-scheduler config check`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from upload_scheduler import defaults
+from upload_scheduler.config import ConfigError, settings_from_dict
+from upload_scheduler.config.model import DAEMON_KEYS, OVERRIDE_KEYS
+from upload_scheduler.legacy.old_files import OldAccounts
+from upload_scheduler.legacy.settings_parse import SchedulerSettings
+from upload_scheduler.legacy.values import integer
+
+BASE = "base"
+SECRET_ENV = "BASE_CLIENT_SECRET"
+# The old names of keys that mean the same as ours.
+RENAMED_KEYS = {"daily_upload_limit": "daily_limit", "rate_limit_per_hour": "hour_call_limit"}
+# account_config.json field -> our [platforms.base] key.
+_ACCOUNT_FIELDS = (
+    ("client_id", ("credentials", "client_id")),
+    ("redirect_uri", ("credentials", "redirect_uri")),
+    ("client_secret", ("credentials", "client_secret")),
+    ("daily_limit", ("daily_upload_limit",)),
+    ("hour_call_limit", ("rate_limit_per_hour",)),
+)
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@dataclass
+class ConfigPlan:
+    raw: dict[str, Any]
+    text: str
+    accounts: dict[str, list[str]]
+    left_out: list[tuple[str, str, str]] = field(default_factory=list)
+    secrets: str = "none"  # file, environment or none
+    secret_variables: dict[str, str] = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list)
+
+
+def plan_config(
+    old_accounts: OldAccounts,
+    scheduler: SchedulerSettings | None,
+    *,
+    installed: Iterable[str],
+    secrets_to_env: bool,
+    config_path: Path,
+    old_root: Path,
+) -> ConfigPlan:
+    """The file to write, with what was left out and why. Raises ConfigError only on a
+    bug: every value has been checked on its own before."""
+    builder = _Builder(frozenset(installed), config_path)
+    accounts, left_out = builder.accounts(old_accounts, scheduler)
+    raw: dict[str, Any] = {
+        "database": defaults.DATABASE_URL,
+        "timezone": defaults.TIMEZONE,
+        "log_dir": defaults.LOG_DIR,
+        "accounts": accounts,
+        "daemon": builder.daemon(scheduler.mapping("DAEMON_CONFIG") if scheduler else {}),
+    }
+    included = [a for a in old_accounts.accounts if str(a["id"]).strip() in accounts.get(BASE, [])]
+    platform, overrides, secrets, variables = builder.platform(included, secrets_to_env)
+    if BASE in accounts or platform:
+        raw["platforms"] = {BASE: platform}
+    specific = scheduler.mapping("ACCOUNT_SPECIFIC_CONFIG") if scheduler else {}
+    raw["account_overrides"] = builder.overrides(overrides, specific, accounts, raw["daemon"])
+    if not raw["account_overrides"]:
+        del raw["account_overrides"]
+    text = render_toml(raw, header=_header(old_root))
+    if tomllib.loads(text) != raw:  # pragma: no cover - a rendering bug
+        raise ConfigError(config_path, ["the written configuration does not read back"])
+    settings_from_dict(raw, config_path)  # the same check `config check` makes
+    return ConfigPlan(
+        raw=raw,
+        text=text,
+        accounts=accounts,
+        left_out=left_out,
+        secrets=secrets,
+        secret_variables=variables,
+        notes=builder.notes,
+    )
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only (it may hold a client secret); never
+    overwrite a file. Windows ignores the mode; the file inherits the folder's ACL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def secret_lines(variables: Mapping[str, str], *, windows: bool | None = None) -> list[str]:
+    """The shell lines that set the secret variables (cmd.exe's `set` on Windows)."""
+    windows = os.name == "nt" if windows is None else windows
+    if windows:
+        return [f"set {name}={value}" for name, value in variables.items()]
+    return [f"export {name}={_sh_quote(value)}" for name, value in variables.items()]
+
+
+class _Builder:
+    def __init__(self, installed: frozenset[str], config_path: Path) -> None:
+        self.installed = installed
+        self.config_path = config_path
+        self.notes: list[str] = []
+
+    # ------------------------------------------------------------------ [accounts]
+
+    def accounts(
+        self, old: OldAccounts, scheduler: SchedulerSettings | None
+    ) -> tuple[dict[str, list[str]], list[tuple[str, str, str]]]:
+        by_id: dict[str, dict[str, Any]] = {}
+        for account in old.accounts:
+            account_id = str(account["id"]).strip()
+            if account_id in by_id:
+                self.notes.append(f"account_config.json lists {account_id!r} twice; first kept")
+            by_id.setdefault(account_id, account)
+        upload = scheduler.mapping("UPLOAD_ACCOUNTS") if scheduler else {}
+        if not upload:
+            upload = {BASE: list(by_id)}
+        accounts: dict[str, list[str]] = {}
+        left_out: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
+        for platform, ids in upload.items():
+            platform = str(platform).strip().lower()
+            if not isinstance(ids, list | tuple):
+                self.notes.append(f"UPLOAD_ACCOUNTS[{platform!r}] is not a list; ignored")
+                continue
+            for account_id in (str(i).strip() for i in ids):
+                reason = self._left_out_reason(platform, account_id, by_id, seen, old.found)
+                if reason:
+                    left_out.append((platform, account_id, reason))
+                else:
+                    accounts.setdefault(platform, []).append(account_id)
+                seen.add(account_id)
+        for account_id, account in by_id.items():
+            if account_id in seen:
+                continue
+            reason = (
+                "inactive in account_config.json"
+                if account.get("active") is False
+                else "not in UPLOAD_ACCOUNTS: the old scheduler did not upload for it"
+            )
+            left_out.append((BASE, account_id, reason))
+        return accounts, left_out
+
+    def _left_out_reason(
+        self,
+        platform: str,
+        account_id: str,
+        by_id: Mapping[str, dict[str, Any]],
+        seen: set[str],
+        have_account_file: bool,
+    ) -> str:
+        if not account_id:
+            return "empty account id"
+        if account_id in seen:
+            return "listed twice in UPLOAD_ACCOUNTS"
+        if platform not in self.installed:
+            return f"no adapter is installed for platform {platform!r}"
+        if platform == BASE and by_id.get(account_id, {}).get("active") is False:
+            return "inactive in account_config.json"
+        if platform == BASE and account_id not in by_id and have_account_file:
+            self.notes.append(
+                f"{account_id} has no entry in account_config.json: it uses the platform's "
+                "OAuth app"
+            )
+        return ""
+
+    # ------------------------------------------------------------------ [daemon]
+
+    def daemon(self, old: Mapping[str, Any]) -> dict[str, Any]:
+        known: dict[str, Any] = {}
+        for key, value in old.items():
+            if key in DAEMON_KEYS:
+                known[key] = value
+            else:
+                self.notes.append(f"DAEMON_CONFIG {key!r} has no equivalent here; ignored")
+        if not self._problem({"daemon": known}):
+            return known
+        # Some value is unusable: keep the others, one at a time.
+        daemon: dict[str, Any] = {}
+        for key, value in known.items():
+            problem = self._problem({"daemon": {**daemon, key: value}})
+            if problem:
+                self.notes.append(f"DAEMON_CONFIG {key!r}: {problem}; the default is used")
+            else:
+                daemon[key] = value
+        return daemon
+
+    # ------------------------------------------------------------------ [platforms.base]
+
+    def platform(
+        self, included: list[dict[str, Any]], secrets_to_env: bool
+    ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], str, dict[str, str]]:
+        """[platforms.base], the per-account differences, where the secrets went, and
+        the variables to set with --secrets-to-env."""
+        platform: dict[str, Any] = {}
+        overrides: dict[str, dict[str, Any]] = {}
+        for account in included:
+            account_id = str(account["id"]).strip()
+            for key, path in _ACCOUNT_FIELDS:
+                value = _dig(account, path)
+                if key in ("daily_limit", "hour_call_limit") and value is not None:
+                    value = integer(value) if integer(value) is not None else value
+                if value is None or value == "":
+                    continue
+                problem = self._problem({"platforms": {BASE: {key: value}}})
+                if problem:
+                    shown = "" if key == "client_secret" else f" {problem}"
+                    self.notes.append(
+                        f"account_config.json {account_id} {'.'.join(path)}: not usable"
+                        f"{shown}; ignored"
+                    )
+                    continue
+                if key not in platform:
+                    platform[key] = value
+                elif platform[key] != value:
+                    overrides.setdefault(account_id, {})[key] = value
+        secret = platform.pop("client_secret", None)
+        variables: dict[str, str] = {}
+        if secret is None:
+            platform["client_secret_env"] = SECRET_ENV
+            self.notes.append(
+                f"no client secret in account_config.json: set {SECRET_ENV} before "
+                "`upload-scheduler token login`"
+            )
+            return platform, overrides, "none", variables
+        if not secrets_to_env:
+            platform["client_secret"] = secret
+            return platform, overrides, "file", variables
+        platform["client_secret_env"] = SECRET_ENV
+        variables[SECRET_ENV] = secret
+        for account_id, values in overrides.items():
+            if "client_secret" in values:
+                name = f"{SECRET_ENV}_{_env_suffix(account_id)}"
+                variables[name] = values.pop("client_secret")
+                values["client_secret_env"] = name
+        return platform, overrides, "environment", variables
+
+    # ------------------------------------------------------------------ [account_overrides]
+
+    def overrides(
+        self,
+        from_accounts: dict[str, dict[str, Any]],
+        specific: Mapping[str, Any],
+        accounts: Mapping[str, list[str]],
+        daemon: Mapping[str, Any],
+    ) -> dict[str, dict[str, Any]]:
+        configured = {a for ids in accounts.values() for a in ids}
+        result = {a: dict(v) for a, v in from_accounts.items() if a in configured}
+        for account_id, values in specific.items():
+            account_id = str(account_id).strip()
+            if account_id not in configured:
+                self.notes.append(
+                    f"ACCOUNT_SPECIFIC_CONFIG for {account_id!r} is left out: the account is "
+                    "not under [accounts]"
+                )
+                continue
+            if not isinstance(values, dict):
+                self.notes.append(f"ACCOUNT_SPECIFIC_CONFIG[{account_id!r}] is not a dict")
+                continue
+            known = result.setdefault(account_id, {})
+            for old_key, value in values.items():
+                key = RENAMED_KEYS.get(old_key, old_key)
+                if key in OVERRIDE_KEYS:
+                    known[key] = value  # the scheduler's own setting wins over the account file's
+                else:
+                    self.notes.append(
+                        f"ACCOUNT_SPECIFIC_CONFIG {account_id} {old_key!r} has no equivalent "
+                        "here; ignored"
+                    )
+        for account_id, values in result.items():
+            result[account_id] = self._usable_overrides(accounts, daemon, account_id, values)
+        return {a: v for a, v in result.items() if v}
+
+    def _usable_overrides(
+        self,
+        accounts: Mapping[str, list[str]],
+        daemon: Mapping[str, Any],
+        account_id: str,
+        values: dict[str, Any],
+    ) -> dict[str, Any]:
+        if not self._problem(self._override_fragment(accounts, daemon, account_id, values)):
+            return values
+        usable: dict[str, Any] = {}
+        for key, value in values.items():
+            fragment = self._override_fragment(accounts, daemon, account_id, {**usable, key: value})
+            problem = self._problem(fragment)
+            if problem:
+                shown = "not usable" if "secret" in key else problem
+                self.notes.append(f"[account_overrides.{account_id}] {key}: {shown}; left out")
+            else:
+                usable[key] = value
+        return usable
+
+    def _override_fragment(
+        self,
+        accounts: Mapping[str, list[str]],
+        daemon: Mapping[str, Any],
+        account_id: str,
+        values: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        platform = next(p for p, ids in accounts.items() if account_id in ids)
+        return {
+            "accounts": {platform: [account_id]},
+            "daemon": dict(daemon),
+            "account_overrides": {account_id: dict(values)},
+        }
+
+    def _problem(self, fragment: dict[str, Any]) -> str:
+        """Why our schema refuses this piece of a configuration, or "" when it accepts it."""
+        try:
+            settings_from_dict(fragment, self.config_path)
+        except ConfigError as exc:
+            return "; ".join(exc.problems)
+        return ""
+
+
+# ---------------------------------------------------------------------- TOML
+
+
+def render_toml(raw: Mapping[str, Any], *, header: str = "") -> str:
+    """Our configuration's shape as TOML: top-level values, then one table per section
+    (two levels deep for [platforms.X] and [account_overrides.X])."""
+    lines = [header] if header else []
+    scalars = {k: v for k, v in raw.items() if not isinstance(v, dict)}
+    for key, value in scalars.items():
+        lines.append(f"{_key(key)} = {_value(value)}")
+    for section, body in raw.items():
+        if not isinstance(body, dict):
+            continue
+        nested = all(isinstance(v, dict) for v in body.values()) and body
+        if section in ("platforms", "account_overrides") and nested:
+            for name, values in body.items():
+                lines += ["", f"[{_key(section)}.{_key(name)}]"]
+                lines += [f"{_key(k)} = {_value(v)}" for k, v in values.items()]
+        else:
+            lines += ["", f"[{_key(section)}]"]
+            lines += [f"{_key(k)} = {_value(v)}" for k, v in body.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _key(name: str) -> str:
+    return name if _BARE_KEY.fullmatch(name) else _string(name)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def _string(value: str) -> str:
+    # A JSON string is a TOML basic string, but for DEL, which TOML wants escaped.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _header(old_root: Path) -> str:
+    return (
+        f"# Written by `upload-scheduler import-legacy` from {old_root}\n"
+        "# (its accounts_config.py and account_config.json). Keep this file private if it\n"
+        "# holds a client secret. `upload-scheduler config check` shows every account's\n"
+        "# effective settings; the README's configuration reference lists every key.\n"
+    )
+
+
+def _dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    current: Any = data
+    for part in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current.strip() if isinstance(current, str) else current
+
+
+def _env_suffix(account_id: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", account_id.upper()).strip("_") or "ACCOUNT"
+
+
+def _sh_quote(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./:@%+=,-]+", value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"

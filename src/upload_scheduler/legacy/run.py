@@ -1,0 +1,176 @@
+"""import-legacy from start to end: read the old files, settle the configuration, copy
+the rows and the tokens, and count what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from upload_scheduler.config import ConfigError, Settings, load_settings, settings_from_dict
+from upload_scheduler.legacy.config_writer import ConfigPlan, plan_config, write_private
+from upload_scheduler.legacy.copy_rows import Progress, copy_rows, table_counts
+from upload_scheduler.legacy.old_files import LegacyError, LegacyRoot
+from upload_scheduler.legacy.plan_rows import plan_rows
+from upload_scheduler.legacy.report import ROWS, ConfigOutcome, ImportReport
+from upload_scheduler.legacy.tokens import plan_tokens, store_tokens
+from upload_scheduler.platforms.registry import installed_platforms
+from upload_scheduler.store.database import open_database
+from upload_scheduler.store.engine import create_db_engine, sqlite_path
+from upload_scheduler.store.migrate import current_revision
+
+Phase = Callable[[str], None]
+
+
+def import_legacy(
+    old_root: Path,
+    config_path: Path,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    secrets_to_env: bool = False,
+    on_phase: Phase | None = None,
+    on_progress: Progress | None = None,
+) -> ImportReport:
+    """Bring the old system at `old_root` over; with `dry_run`, write nothing (no
+    config, no database file, no rows) and report the same. Raises LegacyError when
+    the old root or an existing configuration cannot be used."""
+    phase = on_phase or (lambda _name: None)
+    root = LegacyRoot(old_root)
+    root.check()
+    phase("Reading the old files")
+    old_db = root.read_database()
+    old_accounts = root.read_accounts()
+    scheduler = root.read_settings()
+    token_files = root.read_tokens()
+
+    phase("Settling the configuration")
+    config_path = config_path.resolve()
+    planned = plan_config(
+        old_accounts,
+        scheduler,
+        installed=installed_platforms(),
+        secrets_to_env=secrets_to_env,
+        config_path=config_path,
+        old_root=old_root,
+    )
+    existed = config_path.is_file()
+    report = ImportReport(
+        old_root=old_root.resolve(),
+        dry_run=dry_run,
+        config=ConfigOutcome(config_path, existed, secrets="existing" if existed else "none"),
+    )
+    report.notes += old_db.notes + old_accounts.problems
+    if scheduler is not None:
+        report.notes += scheduler.problems
+    else:
+        report.notes.append(
+            "no scheduler/config/accounts_config.py: accounts come from "
+            "account_config.json, daemon settings are the defaults"
+        )
+    settings = _settings(report, planned, dry_run)
+
+    phase("Planning the rows")
+    rows = plan_rows(old_db, zone=settings.zone, configured=settings.accounts, now=now)
+    report.notes += rows.notes
+    for skip in rows.skipped:
+        report.skip(skip)
+    for table in ("products", "listings", "upload_queue"):
+        report.tables[table].old.update(rows.old[table])
+    report.tables["upload_queue"].left_behind.update(rows.left_behind)
+
+    engine = _engine(settings, dry_run)
+    report.database = make_url(settings.database_url).render_as_string(hide_password=True)
+    before = table_counts(engine) if dry_run else {}
+    phase("Copying products, listings and queue rows")
+    counts = copy_rows(engine, rows.groups, dry_run=dry_run, on_progress=on_progress)
+    for table in ("products", "listings", "upload_queue"):
+        report.tables[table].added.update(counts.added[table])
+        report.tables[table].already.update(counts.already[table])
+    for skip in counts.skipped:
+        report.skip(skip)
+
+    phase("Storing tokens")
+    tokens = plan_tokens(token_files, settings.zone, now)
+    report.notes += tokens.notes
+    report.tables["oauth_tokens"].old[ROWS] = len(token_files)
+    for skip in tokens.skipped:
+        report.skip(skip)
+    stored = store_tokens(engine, tokens.tokens, now=now, dry_run=dry_run)
+    tokens_added = sum(stored.values())
+    if tokens_added:
+        report.tables["oauth_tokens"].added[ROWS] = tokens_added
+    if len(stored) - tokens_added:
+        report.tables["oauth_tokens"].already[ROWS] = len(stored) - tokens_added
+
+    if dry_run:
+        for table, by_status in before.items():
+            projected = dict(by_status)
+            added = counts.added_as.get(table, {}) if table != "oauth_tokens" else {}
+            if table == "oauth_tokens" and tokens_added:
+                added = {ROWS: tokens_added}
+            for status, count in added.items():
+                projected[status] = projected.get(status, 0) + count
+            report.tables[table].new = projected
+    else:
+        for table, by_status in table_counts(engine).items():
+            report.tables[table].new = by_status
+    if engine is not None:
+        engine.dispose()
+    return report
+
+
+def _settings(report: ImportReport, planned: ConfigPlan, dry_run: bool) -> Settings:
+    """The existing configuration (never overwritten), else the planned one, written
+    unless this is a dry run."""
+    outcome = report.config
+    if outcome.existed:
+        try:
+            settings = load_settings(outcome.path)
+        except ConfigError as exc:
+            raise LegacyError(
+                f"the existing configuration is not valid; fix it (or move it away to have "
+                f"one written from the old files):\n{exc}"
+            ) from None
+        outcome.accounts = {p: list(ids) for p, ids in settings.accounts.items()}
+        report.notes.insert(0, f"using the existing configuration {outcome.path}; not changed")
+        missing = sorted(
+            {a for ids in planned.accounts.values() for a in ids}
+            - {a for ids in settings.accounts.values() for a in ids}
+        )
+        if missing:
+            report.notes.append(
+                f"the old system's active account(s) {', '.join(missing)} are not under "
+                "[accounts] in the existing configuration: their queue rows stay behind"
+            )
+        return settings
+    outcome.accounts = planned.accounts
+    outcome.left_out = planned.left_out
+    outcome.secrets = planned.secrets
+    outcome.secret_variables = planned.secret_variables
+    report.notes += planned.notes
+    if not dry_run:
+        try:
+            write_private(outcome.path, planned.text)
+        except OSError as exc:
+            raise LegacyError(f"cannot write {outcome.path}: {exc}") from None
+        outcome.written = True
+    return settings_from_dict(planned.raw, outcome.path)
+
+
+def _engine(settings: Settings, dry_run: bool) -> Engine | None:
+    """Our database; for a dry run, only if it already exists (a dry run creates no
+    file and applies no migration), else None."""
+    if not dry_run:
+        return open_database(settings.database_url)
+    path = sqlite_path(settings.database_url)
+    if path is not None and not path.is_file():
+        return None
+    engine = create_db_engine(settings.database_url)
+    if current_revision(engine) is None:
+        engine.dispose()
+        return None
+    return engine
