@@ -340,3 +340,32 @@ def test_thousands_of_rows_and_duplicates_span_many_chunks(tmp_path: Path) -> No
             select(upload_queue.c.asin).where(upload_queue.c.status == "pending")
         ).all()
     assert len(live) == len({a for (a,) in live}) == 1200 + 5
+
+
+def test_on_sqlite_and_postgresql_alike(tmp_path: Path, database_url: str) -> None:
+    """Our writes are dialect-neutral: the same rows and counts, and nothing twice."""
+    old = build_old_root(tmp_path, extra_products=3)
+    config = tmp_path / "upload-scheduler.toml"
+    config.write_text(
+        f'database = "{database_url}"\n[accounts]\nbase = ["{ACCOUNT_1}", "{ACCOUNT_2}"]\n',
+        encoding="utf-8",
+    )
+    dry = run(tmp_path, old.root, dry_run=True)
+    first = run(tmp_path, old.root)
+    second = run(tmp_path, old.root)
+    assert first.rows_added == dry.rows_added == 3 * 3 + 12 + 11 + 5 + 1
+    assert second.rows_added == 0
+    assert first.tables["upload_queue"].new == {"pending": 8}
+    assert first.tables["listings"].new == {"queued": 8, "pending": 3, "listed": 2, "delisted": 1}
+    engine = open_database(database_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(upload_queue.c.scheduled_time, upload_queue.c.call_started_at).where(
+                upload_queue.c.asin == "B0UPLOADIN"
+            )
+        ).one()
+    engine.dispose()
+    assert row == (
+        datetime(2025, 11, 28, 5, 24, 10, tzinfo=UTC),
+        datetime(2025, 11, 27, 11, 0, tzinfo=UTC),
+    )
