@@ -26,10 +26,13 @@ from tests.legacy_fixtures import (
     build_old_root,
     snapshot,
 )
+from upload_scheduler.clock import SystemClock
 from upload_scheduler.config import load_settings
 from upload_scheduler.legacy import ImportReport, LegacyError, import_legacy
 from upload_scheduler.legacy.config_writer import secret_lines
+from upload_scheduler.platforms.thebase.client import BaseClient
 from upload_scheduler.platforms.thebase.token_store import TokenStore
+from upload_scheduler.platforms.thebase.tokens import TokenManager
 from upload_scheduler.store.database import open_database
 from upload_scheduler.store.tables import listings, oauth_tokens, products, upload_queue
 
@@ -124,7 +127,7 @@ def test_rows_come_along_with_their_statuses_times_and_ids(tmp_path: Path) -> No
         ("oauth_tokens", "base_account_9_token.json", "unusable token file"),
     }
     assert any(s.old_id == "6" and s.reason.startswith("account not under") for s in report.skipped)
-    assert any(s.old_id == "B0NOPRICE2" and s.reason.startswith("no price") for s in report.skipped)
+    assert ("products", "B0NOPRICE2", "no price") in reasons(report)
     # Every old row is accounted for: added, already here, not carried or left behind.
     for name, counts in report.tables.items():
         for status, old_count in counts.old.items():
@@ -157,6 +160,12 @@ def test_the_written_config_is_private_valid_and_per_account(tmp_path: Path) -> 
     assert settings.client_secret("base", ACCOUNT_1) == SECRET_1
     assert settings.client_secret("base", ACCOUNT_2) == SECRET_2
     assert "client_secret" not in two.public_dict()
+    client = BaseClient()
+    tokens = TokenManager(settings, engine_for(tmp_path), SystemClock(), client)
+    tokens.check_configuration()
+    assert tokens.client_secret(ACCOUNT_2) == SECRET_2  # what login and refresh send
+    assert tokens.client_secret(ACCOUNT_1) == SECRET_1
+    client.close()
     assert any("log_level" in note for note in report.notes)
     # The old settings module was read as data, never run.
     assert not (old.settings_file.parent / MARKER).exists()

@@ -156,14 +156,14 @@ class _Planner:
         self.zone = zone
         self.configured = {p: set(ids) for p, ids in configured.items()}
         self.now = now
-        self.plan_ = RowPlan()
+        self.result = RowPlan()
         self.tallies: Counter[str] = Counter()
         self.examples: dict[str, list[str]] = defaultdict(list)
 
     # ------------------------------------------------------------------ the whole plan
 
     def plan(self, old: OldDatabase) -> RowPlan:
-        plan = self.plan_
+        plan = self.result
         plan.old = {
             "products": Counter({ROWS: len(old.products)}),
             "listings": Counter(text(r.get("status")).lower() or "(empty)" for r in old.listings),
@@ -246,7 +246,7 @@ class _Planner:
             account = optional_text(row.get("account_id"))
             what = _what(asin, platform, account)
             if status in HISTORY_QUEUE_STATUSES:
-                self.plan_.left_behind[status] += 1
+                self.result.left_behind[status] += 1
                 if status in DONE_QUEUE_STATUSES and asin and platform:
                     when = self._earliest(row) or _EARLIEST
                     key = (asin, platform, account)
@@ -356,27 +356,25 @@ class _Planner:
     ) -> None:
         title = text(row.get("title_ja")) or text(row.get("title_en"))
         price, stock = self._price_and_stock(row, old_listings)
-        problem = "no title" if not title else None if price else "no price"
-        if problem:
-            if problem == "no price":
-                problem = "no price: no listing has a selling_price and amazon_price_jpy is empty"
-            self._skip("products", asin, ROWS, asin, problem)
+        if not title or price is None:
+            short = "no title" if not title else "no price"
+            detail = "" if not title else "no listing has a selling_price, nor amazon_price_jpy"
+            self._skip("products", asin, ROWS, asin, short, detail)
             for listing in old_listings:
                 self._skip(
                     "listings",
                     listing.old_id,
                     listing.status,
                     _what(asin, listing.platform, listing.account_id),
-                    f"its product was not carried ({problem.split(':')[0]})",
+                    f"its product was not carried ({short})",
                 )
             return
-        assert price is not None
         group = ProductGroup(asin, self._product_values(asin, row, title, price, stock))
         for listing in old_listings:
             planned = self._listing(listing, queue, uploaded)
             if planned is not None:
                 group.listings.append(planned)
-        self.plan_.groups.append(group)
+        self.result.groups.append(group)
 
     def _price_and_stock(
         self, row: dict[str, Any], old_listings: list[_OldListing]
@@ -564,7 +562,7 @@ class _Planner:
     def _skip(
         self, table: str, old_id: Any, status: str, what: str, reason: str, detail: str = ""
     ) -> None:
-        self.plan_.skipped.append(Skip(table, text(old_id), status, what, reason, detail))
+        self.result.skipped.append(Skip(table, text(old_id), status, what, reason, detail))
 
     def _skip_queue(self, candidate: _QueueCandidate, reason: str) -> None:
         self._skip(
@@ -614,7 +612,7 @@ class _Planner:
                 message = messages[name]
             examples = self.examples.get(name)
             shown = f" (e.g. {', '.join(examples)})" if examples else ""
-            self.plan_.notes.append(f"{count} {message}{shown}")
+            self.result.notes.append(f"{count} {message}{shown}")
 
 
 def _what(asin: str, platform: str, account: str | None) -> str:
