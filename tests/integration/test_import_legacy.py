@@ -9,6 +9,7 @@ import stat
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, select
@@ -30,6 +31,8 @@ from upload_scheduler.clock import SystemClock
 from upload_scheduler.config import load_settings
 from upload_scheduler.legacy import ImportReport, LegacyError, import_legacy
 from upload_scheduler.legacy.config_writer import secret_lines
+from upload_scheduler.legacy.settings_parse import parse_settings
+from upload_scheduler.legacy.values import BadTime, local_time
 from upload_scheduler.platforms.thebase.client import BaseClient
 from upload_scheduler.platforms.thebase.token_store import TokenStore
 from upload_scheduler.platforms.thebase.tokens import TokenManager
@@ -378,3 +381,36 @@ def test_on_sqlite_and_postgresql_alike(tmp_path: Path, database_url: str) -> No
         datetime(2025, 11, 28, 5, 24, 10, tzinfo=UTC),
         datetime(2025, 11, 27, 11, 0, tzinfo=UTC),
     )
+
+
+def test_the_settings_module_is_read_as_literals_only() -> None:
+    parsed = parse_settings(
+        "import os\n"
+        "DAEMON_CONFIG = {'batch_size': 5}\n"
+        "DAEMON_CONFIG = {'batch_size': 7}\n"  # the last assignment wins, as when run
+        "UPLOAD_ACCOUNTS = dict(base=[os.environ['SHOP']])\n"
+        "ACCOUNT_SPECIFIC_CONFIG: dict = {'a': {'interval_seconds': 30}}\n"
+    )
+    assert parsed.values == {
+        "DAEMON_CONFIG": {"batch_size": 7},
+        "ACCOUNT_SPECIFIC_CONFIG": {"a": {"interval_seconds": 30}},
+    }
+    assert parsed.problems == [
+        "accounts_config.py line 4: UPLOAD_ACCOUNTS is not a plain literal; ignored"
+    ]
+    broken = parse_settings("UPLOAD_ACCOUNTS = {")
+    assert broken.values == {} and "not valid Python" in broken.problems[0]
+
+
+def test_old_times_read_in_the_zone_unless_they_carry_an_offset() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert local_time("2025-11-28 14:24:10", tokyo) == datetime(2025, 11, 28, 5, 24, 10, tzinfo=UTC)
+    assert local_time("2025-11-28T14:24:10.5", tokyo) == datetime(
+        2025, 11, 28, 5, 24, 10, 500000, tzinfo=UTC
+    )
+    assert local_time("2025-11-28T14:24:10+00:00", tokyo) == datetime(
+        2025, 11, 28, 14, 24, 10, tzinfo=UTC
+    )
+    assert local_time("", tokyo) is None
+    with pytest.raises(BadTime):
+        local_time("28/11/2025", tokyo)

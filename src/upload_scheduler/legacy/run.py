@@ -72,6 +72,8 @@ def import_legacy(
             "account_config.json, daemon settings are the defaults"
         )
     settings = _settings(report, planned, dry_run)
+    if existed and secrets_to_env:
+        report.notes.append("--secrets-to-env changed nothing: the existing configuration is kept")
 
     phase("Planning the rows")
     rows = plan_rows(old_db, zone=settings.zone, configured=settings.accounts, now=now)
