@@ -1,4 +1,5 @@
-"""Helpers for the queue integration tests: a real SQLite file, real settings, a fake clock.
+"""Helpers for the queue integration tests: a real database (SQLite file or PostgreSQL,
+from the `database_url` fixture), real settings, a fake clock.
 
 Products and listings are inserted with SQLAlchemy Core, as an import would leave them,
 so these tests depend on the queue layer and the schema only.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing.queues
 import multiprocessing.synchronize
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, RowMapping, select
+from sqlalchemy.engine import make_url
 
 from upload_scheduler.clock import FakeClock
 from upload_scheduler.config import Settings, load_settings, settings_from_dict
@@ -33,22 +36,24 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 
 
-def config_dict(tmp_path: Path, **extra: Any) -> dict[str, Any]:
+def config_dict(database_url: str, **extra: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
-        "database": f"sqlite:///{tmp_path}/q.db",
+        "database": database_url,
         "accounts": {PLATFORM: list(ACCOUNTS)},
     }
     raw.update(extra)
     return raw
 
 
-def make_settings(tmp_path: Path, **extra: Any) -> Settings:
-    return settings_from_dict(config_dict(tmp_path, **extra), tmp_path / "upload-scheduler.toml")
+def make_settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
+    return settings_from_dict(
+        config_dict(database_url, **extra), tmp_path / "upload-scheduler.toml"
+    )
 
 
 @dataclass
 class QueueEnv:
-    """One queue on one SQLite file, driven by a fake clock."""
+    """One queue on one database, driven by a fake clock."""
 
     settings: Settings
     engine: Engine
@@ -148,12 +153,32 @@ class QueueEnv:
         return [r for r in self.queue_rows() if r["status"] in ("pending", "uploading")]
 
 
-def open_queue(tmp_path: Path, **config: Any) -> QueueEnv:
-    settings = make_settings(tmp_path, **config)
+def open_queue(tmp_path: Path, database_url: str, **config: Any) -> QueueEnv:
+    settings = make_settings(tmp_path, database_url, **config)
     engine = open_database(settings.database_url)
     clock = FakeClock(START)
     manager = UploadQueueManager(settings, engine=engine, clock=clock)
     return QueueEnv(settings, engine, clock, manager)
+
+
+def run_plain_script(database_url: str, sql: str) -> None:
+    """Run `sql` as an operator's script would: the bare driver, none of our settings
+    (on SQLite that means foreign keys off)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None
+        script = sqlite3.connect(url.database)
+        try:
+            with script:
+                script.execute(sql)
+        finally:
+            script.close()
+        return
+    import psycopg
+
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as conn:
+        conn.execute(sql.encode())
 
 
 def asins_for(prefix: str, count: int) -> list[str]:

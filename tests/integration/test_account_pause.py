@@ -22,7 +22,6 @@ from upload_scheduler.store.tables import account_state
 from upload_scheduler.worker import account_state as state_ops
 
 # The daemon tests' fixtures: a migrated database copied per test, a scripted platform.
-migrated_db = test_daemon.migrated_db
 make_env = test_daemon.make_env
 env = test_daemon.env
 

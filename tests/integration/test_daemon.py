@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
 import sys
 import threading
@@ -71,12 +70,13 @@ def tokyo(*parts: int) -> datetime:
 
 def config(
     tmp_path: Path,
+    database_url: str,
     overrides: dict[str, Any] | None = None,
     accounts: tuple[str, ...] = (ACCOUNT,),
     **platform: Any,
 ) -> dict[str, Any]:
     return {
-        "database": f"sqlite:///{tmp_path}/q.db",
+        "database": database_url,
         "timezone": "Asia/Tokyo",
         "log_dir": str(tmp_path / "logs"),
         "accounts": {PLATFORM: list(accounts)},
@@ -92,15 +92,6 @@ def config(
             }
         },
     }
-
-
-@pytest.fixture(scope="module")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database file, copied for each test (migrations take ~0.4 s)."""
-    path = tmp_path_factory.mktemp("template") / "q.db"
-    engine = open_database(f"sqlite:///{path}")
-    engine.dispose()
-    return path
 
 
 class Notes:
@@ -240,7 +231,7 @@ class Env:
 
 
 @pytest.fixture
-def make_env(tmp_path: Path, migrated_db: Path) -> Iterator[Callable[..., Env]]:
+def make_env(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Env]]:
     engines: list[Engine] = []
 
     def make(
@@ -250,9 +241,9 @@ def make_env(tmp_path: Path, migrated_db: Path) -> Iterator[Callable[..., Env]]:
         accounts: tuple[str, ...] = (ACCOUNT,),
         **platform: Any,
     ) -> Env:
-        shutil.copy(migrated_db, tmp_path / "q.db")
         settings = settings_from_dict(
-            config(tmp_path, overrides, accounts, **platform), tmp_path / "upload-scheduler.toml"
+            config(tmp_path, database_url, overrides, accounts, **platform),
+            tmp_path / "upload-scheduler.toml",
         )
         engine = open_database(settings.database_url)
         engines.append(engine)

@@ -29,7 +29,6 @@ from upload_scheduler.platforms.thebase.rules import Rules
 from upload_scheduler.store.tables import account_usage, listings, products, upload_queue
 from upload_scheduler.worker.identity import host_id
 
-migrated_db = test_daemon.migrated_db
 make_env = test_daemon.make_env
 
 LOST = "lost"  # a scripted delete that deletes, then loses the answer

@@ -1,7 +1,7 @@
-"""Housekeeping on a real SQLite file: `queue purge` deletes only finished rows older
-than the cutoff, in batches that are separate transactions; `db backup` makes a
-consistent, private copy while another connection keeps writing; `config check`'s
-audit finds queued work of accounts that left the config."""
+"""Housekeeping on a real database: `queue purge` deletes only finished rows older than
+the cutoff, in batches that are separate transactions; `db backup` (SQLite) makes a
+consistent, private copy while another connection keeps writing; `config check`'s audit
+finds queued work of accounts that left the config."""
 
 from __future__ import annotations
 
@@ -16,15 +16,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select, update
 
+from tests.backends import sqlite_only
 from tests.integration import test_daemon
 from tests.integration.test_daemon import ACCOUNT, PLATFORM, START, Env
 from upload_scheduler.config import settings_from_dict
 from upload_scheduler.operations.backup import BackupError, backup_database
 from upload_scheduler.operations.config_audit import OrphanWork, unconfigured_queue_accounts
 from upload_scheduler.operations.purge import PurgeError, purge_queue
+from upload_scheduler.store.engine import create_db_engine
 from upload_scheduler.store.tables import listings, upload_queue
 
-migrated_db = test_daemon.migrated_db
 make_env = test_daemon.make_env
 env = test_daemon.env
 
@@ -100,25 +101,29 @@ def test_purge_commits_batch_by_batch(env: Env) -> None:
         _finish(env, queue_id, "success", 40 * DAY)
     commits: list[int] = []
     seen_by_other: list[int] = []
+    other = create_db_engine(env.settings.database_url)
+    count_rows = select(func.count()).select_from(upload_queue)
 
     def on_commit(conn: object) -> None:
         commits.append(1)
         # As each batch is about to commit, another connection reads the table without
         # waiting, and sees every earlier batch already gone.
-        with sqlite3.connect(env.settings.database_url.removeprefix("sqlite:///")) as other:
-            seen_by_other.append(other.execute("SELECT count(*) FROM upload_queue").fetchone()[0])
+        with other.connect() as reader:
+            seen_by_other.append(reader.execute(count_rows).scalar_one())
 
     event.listen(env.engine, "commit", on_commit)
     try:
         report = purge_queue(env.engine, cutoff=env.clock.now() - DAY, batch_rows=10)
     finally:
         event.remove(env.engine, "commit", on_commit)
+        other.dispose()
 
     assert report.total == 25 and report.batches == 3
     assert len(commits) == 4  # three batches that deleted, one that found nothing
     assert seen_by_other == [25, 15, 5, 0]
 
 
+@sqlite_only
 def test_backup_is_a_consistent_private_copy_made_while_another_process_writes(
     env: Env, tmp_path: Path
 ) -> None:
@@ -170,6 +175,7 @@ def test_backup_is_a_consistent_private_copy_made_while_another_process_writes(
         assert stat.S_IMODE(os.stat(report.destination).st_mode) == 0o600
 
 
+@sqlite_only
 def test_backup_never_overwrites_and_names_pg_dump_for_other_databases(
     env: Env, tmp_path: Path
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.synchronize
 import os
 import stat
 import sys
@@ -24,24 +26,53 @@ def test_head_constant_matches_the_migration_scripts() -> None:
     assert script.get_current_head() == HEAD_REVISION
 
 
-def test_migrations_equal_the_declared_schema(tmp_path: Path) -> None:
-    engine = create_db_engine(f"sqlite:///{tmp_path}/m.db")
+def test_migrations_equal_the_declared_schema(unmigrated_database_url: str) -> None:
+    engine = create_db_engine(unmigrated_database_url)
     upgrade(engine)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     indexes = {i["name"] for i in inspect(engine).get_indexes("upload_queue")}
     assert {"ix_upload_queue_claim", "uq_upload_queue_active"} <= indexes
+    engine.dispose()
 
 
-def test_first_use_migrates_and_second_use_is_a_no_op(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/first.db"
-    engine = open_database(url)
+def test_first_use_migrates_and_second_use_is_a_no_op(unmigrated_database_url: str) -> None:
+    engine = open_database(unmigrated_database_url)
     assert current_revision(engine) == HEAD_REVISION
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE marker (x INTEGER)"))
-    again = open_database(url)
+    again = open_database(unmigrated_database_url)
     assert "marker" in inspect(again).get_table_names()
+    engine.dispose()
+    again.dispose()
+
+
+def _first_use(url: str, barrier: multiprocessing.synchronize.Barrier) -> None:
+    barrier.wait(timeout=60)
+    open_database(url).dispose()
+
+
+def test_concurrent_first_uses_migrate_once(unmigrated_database_url: str) -> None:
+    """Several hosts starting at once on a new database: the migration lock lets one
+    migrate while the others wait, then find the schema ready."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    processes = [
+        context.Process(target=_first_use, args=(unmigrated_database_url, barrier))
+        for _ in range(4)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+    engine = create_db_engine(unmigrated_database_url)
+    assert current_revision(engine) == HEAD_REVISION
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    assert versions == [(HEAD_REVISION,)]
+    engine.dispose()
 
 
 def test_sqlite_pragmas_are_on(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ against a real SQLite file to show it cannot happen again."""
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 import threading
 import tomllib
 from collections import Counter
@@ -27,14 +26,15 @@ from tests.integration.queue_fixtures import (
     asins_for,
     config_dict,
     open_queue,
+    run_plain_script,
 )
 from upload_scheduler.queue.manager import UploadQueueManager
 from upload_scheduler.store.tables import listings, products, upload_queue
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[QueueEnv]:
-    queue = open_queue(tmp_path)
+def env(tmp_path: Path, database_url: str) -> Iterator[QueueEnv]:
+    queue = open_queue(tmp_path, database_url)
     yield queue
     queue.engine.dispose()
 
@@ -87,22 +87,15 @@ def test_deleting_a_listing_takes_its_queue_rows_along(env: QueueEnv) -> None:
     assert _claim(env, None) == []
 
 
-def test_a_clean_up_script_with_a_plain_sqlite_connection_also_cascades(env: QueueEnv) -> None:
+def test_a_clean_up_script_with_a_plain_driver_connection_also_cascades(env: QueueEnv) -> None:
     """The old clean-up ran as a bare script; SQLite leaves foreign keys off on every new
     connection unless asked, so the cascade must not depend on the script asking."""
     env.add_products(["GONE", "KEPT"])
     gone = env.manager.add_to_queue("GONE", PLATFORM, account_id=ACCOUNT_1)
     kept = env.manager.add_to_queue("KEPT", PLATFORM, account_id=ACCOUNT_1)
     assert gone is not None and kept is not None
-    database = env.engine.url.database
-    assert database is not None
 
-    script = sqlite3.connect(database)
-    try:
-        with script:
-            script.execute("DELETE FROM products WHERE asin = 'GONE'")
-    finally:
-        script.close()
+    run_plain_script(env.settings.database_url, "DELETE FROM products WHERE asin = 'GONE'")
 
     assert env.listings_of("GONE") == []
     assert env.queue_rows("GONE") == []
@@ -180,7 +173,7 @@ def test_add_to_queue_from_two_processes_creates_no_second_row(
     asins = asins_for("P", 30)
     env.add_products(asins)
     config = tmp_path / "upload-scheduler.toml"
-    raw = config_dict(tmp_path)
+    raw = config_dict(env.settings.database_url)
     accounts = ", ".join(f'"{a}"' for a in raw["accounts"][PLATFORM])
     config.write_text(
         f'database = "{raw["database"]}"\n\n[accounts]\n{PLATFORM} = [{accounts}]\n', "utf-8"

@@ -48,8 +48,8 @@ DEFAULT_WINDOW_SECONDS = 17 * 3600
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[QueueEnv]:
-    queue = open_queue(tmp_path)
+def env(tmp_path: Path, database_url: str) -> Iterator[QueueEnv]:
+    queue = open_queue(tmp_path, database_url)
     yield queue
     queue.engine.dispose()
 
@@ -563,10 +563,11 @@ def test_distribute_spreads_tomorrow_inside_business_hours(env: QueueEnv) -> Non
     ],
 )
 def test_distribute_honours_an_accounts_overridden_window(
-    tmp_path: Path, start_hour: int, end_hour: int, allowed_hours: set[int]
+    tmp_path: Path, database_url: str, start_hour: int, end_hour: int, allowed_hours: set[int]
 ) -> None:
     env = open_queue(
         tmp_path,
+        database_url,
         account_overrides={
             ACCOUNT_2: {"business_hours_start": start_hour, "business_hours_end": end_hour}
         },
@@ -590,12 +591,12 @@ def test_distribute_honours_an_accounts_overridden_window(
         env.engine.dispose()
 
 
-def _daily_limit_env(tmp_path: Path) -> QueueEnv:
-    return open_queue(tmp_path, platforms={PLATFORM: {"daily_limit": 5}})
+def _daily_limit_env(tmp_path: Path, database_url: str) -> QueueEnv:
+    return open_queue(tmp_path, database_url, platforms={PLATFORM: {"daily_limit": 5}})
 
 
-def test_daily_limit_spills_to_the_next_days(tmp_path: Path) -> None:
-    env = _daily_limit_env(tmp_path)
+def test_daily_limit_spills_to_the_next_days(tmp_path: Path, database_url: str) -> None:
+    env = _daily_limit_env(tmp_path, database_url)
     try:
         asins = asins_for("L", 13)
         env.add_products(asins)
@@ -618,9 +619,9 @@ def test_daily_limit_spills_to_the_next_days(tmp_path: Path) -> None:
 
 
 def test_what_does_not_fit_within_max_days_is_reported_and_stays_pending(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    env = _daily_limit_env(tmp_path)
+    env = _daily_limit_env(tmp_path, database_url)
     try:
         asins = asins_for("M", 13)
         env.add_products(asins)
@@ -658,9 +659,12 @@ def test_adding_twice_on_one_day_spreads_the_union_evenly(env: QueueEnv) -> None
         _assert_evenly_spread(account_times, six, DEFAULT_WINDOW_SECONDS)
 
 
-def test_success_counts_against_the_days_quota(tmp_path: Path) -> None:
+def test_success_counts_against_the_days_quota(tmp_path: Path, database_url: str) -> None:
     env = open_queue(
-        tmp_path, accounts={PLATFORM: [ACCOUNT_1]}, platforms={PLATFORM: {"daily_limit": 5}}
+        tmp_path,
+        database_url,
+        accounts={PLATFORM: [ACCOUNT_1]},
+        platforms={PLATFORM: {"daily_limit": 5}},
     )
     try:
         env.add_product("DONE")
@@ -692,8 +696,10 @@ def test_success_counts_against_the_days_quota(tmp_path: Path) -> None:
         env.engine.dispose()
 
 
-def test_adding_twice_with_a_full_first_day_keeps_quota_and_spread(tmp_path: Path) -> None:
-    env = _daily_limit_env(tmp_path)
+def test_adding_twice_with_a_full_first_day_keeps_quota_and_spread(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _daily_limit_env(tmp_path, database_url)
     try:
         first, second = asins_for("H", 13), asins_for("K", 4)
         env.add_products(first + second)
@@ -719,9 +725,9 @@ def test_adding_twice_with_a_full_first_day_keeps_quota_and_spread(tmp_path: Pat
 
 
 def test_shared_listings_go_to_the_shop_that_does_not_list_them_even_when_it_spills(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
-    env = _daily_limit_env(tmp_path)
+    env = _daily_limit_env(tmp_path, database_url)
     try:
         asins = asins_for("X", 10)
         for asin in asins:
@@ -754,9 +760,11 @@ def test_tomorrow_is_the_local_tomorrow_just_after_midnight_in_tokyo(env: QueueE
         assert 6 <= local(row["scheduled_time"]).hour < 23
 
 
-def test_an_accounts_own_time_zone_decides_its_tomorrow(tmp_path: Path) -> None:
+def test_an_accounts_own_time_zone_decides_its_tomorrow(tmp_path: Path, database_url: str) -> None:
     new_york = ZoneInfo("America/New_York")
-    env = open_queue(tmp_path, account_overrides={ACCOUNT_2: {"timezone": "America/New_York"}})
+    env = open_queue(
+        tmp_path, database_url, account_overrides={ACCOUNT_2: {"timezone": "America/New_York"}}
+    )
     try:
         asins = asins_for("Y", 6)
         env.add_products(asins)

@@ -378,7 +378,9 @@ class UploadQueueManager:
         """Atomically take up to `limit` due items (pending → uploading) with a lease.
 
         One UPDATE ... WHERE id IN (due ids) RETURNING, so two workers can never take
-        the same row; on PostgreSQL the inner select skips rows another claim locked.
+        the same row; on PostgreSQL the due ids are locked with SKIP LOCKED in a CTE,
+        which runs once: as a plain IN subquery its LIMIT is not kept when PostgreSQL
+        rechecks the locked rows.
         """
         now = self.clock.now()
         due = _filter(
@@ -391,9 +393,10 @@ class UploadQueueManager:
         due = due.limit(limit)
         if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
+        due_ids = due.cte("due_ids")
         statement = (
             update(upload_queue)
-            .where(upload_queue.c.id.in_(due.scalar_subquery()), upload_queue.c.status == "pending")
+            .where(upload_queue.c.id.in_(select(due_ids.c.id)), upload_queue.c.status == "pending")
             .values(
                 status="uploading",
                 lease_owner=owner,

@@ -26,8 +26,25 @@ def current_revision(engine: Engine) -> str | None:
         return None
 
 
+# pg_advisory_lock key: "upload-scheduler migrate" as a 63-bit integer, fixed for ever so
+# that every version of the product takes the same lock.
+PG_MIGRATION_LOCK = 0x7573_6D69_6772_6174
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision`, one process at a time."""
+    """Apply migrations up to `revision`, one process at a time: a file lock beside an
+    SQLite file, a PostgreSQL advisory lock across hosts."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as lock_conn:
+            lock_conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+            try:
+                _run_alembic_upgrade(engine, revision)
+            finally:
+                lock_conn.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": PG_MIGRATION_LOCK}
+                )
+                lock_conn.commit()
+        return
     path = sqlite_path(engine.url.render_as_string(hide_password=False))
     if path is None:
         _run_alembic_upgrade(engine, revision)
