@@ -3,7 +3,7 @@ restart the server (connection loss).
 
 Standard library only: `.ci/run` calls it before the product is installed.
 
-    python tests/pg_cluster.py start --dir /tmp/pg --port 55432   # prints the URL
+    python tests/pg_cluster.py start --dir /tmp/pg [--port N]   # prints the URL
     python tests/pg_cluster.py stop --dir /tmp/pg
 
 PostgreSQL refuses to run as root, so as root every server command runs as the
@@ -160,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", required=True, type=Path)
-    parser.add_argument("--port", type=int, default=55432)
+    parser.add_argument("--port", type=int, default=0, help="0: any free port")
     args = parser.parse_args(argv)
-    cluster = Cluster(args.dir, args.port)
+    cluster = Cluster(args.dir, args.port or free_port())
     if args.action == "start":
         cluster.init()
         cluster.start()

@@ -31,6 +31,12 @@ REDIRECT_URI: Final = "http://127.0.0.1:8765/callback"
 MIN_PRICE: Final = 50
 
 LEASE_TTL_SECONDS: Final = 30.0
+# A standby daemon (`daemon --standby`) looks at the held lease this often, at most.
+STANDBY_POLL_SECONDS: Final = 1.0
+# A daemon that lost its database connection retries after this long, doubling up to the
+# maximum (a PostgreSQL restart takes a few seconds).
+DB_RETRY_MIN_SECONDS: Final = 0.5
+DB_RETRY_MAX_SECONDS: Final = 15.0
 
 # Queue priorities (seed PRIORITY_* constants).
 PRIORITY_LOW: Final = 1

@@ -38,6 +38,14 @@ def daemon(
     end_hour: Annotated[
         int | None, typer.Option("--end-hour", min=0, max=24, help="Business hours end.")
     ] = None,
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="If another host's daemon holds the account, wait and take over when its "
+            "lease expires ([cluster] lease_ttl_seconds) instead of exiting.",
+        ),
+    ] = False,
 ) -> None:
     """Upload due items, paced within the platform's limits, until stopped (Ctrl+C or
     SIGTERM finishes the current item first). The flags override the config for this
@@ -54,6 +62,7 @@ def daemon(
             batch_size=batch_size,
             start_hour=start_hour,
             end_hour=end_hour,
+            standby=standby,
         )
     except DaemonRequestError as exc:
         fail(str(exc), code=exc.code)

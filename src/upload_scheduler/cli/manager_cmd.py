@@ -553,6 +553,12 @@ def _process_lines(process: ProcessStatus, zone: ZoneInfo) -> list[str]:
             lines.append(f"    Next item: {item.asin} at {when} (priority {item.priority})")
         else:
             lines.append("    Next item: -")
+    lease = process.lease
+    if lease is not None:
+        holder = f"host {lease.host}, PID {lease.pid}"
+        if process.standby:
+            holder += "; this host's daemon waits as standby"
+        lines.append(f"    Worked by: {holder}")
     if process.pause_reason:
         until = local_time(process.paused_until, zone) if process.paused_until else "resumed"
         lines.append(f"    Paused: until {until} ({process.pause_reason})")

@@ -237,5 +237,20 @@ def stale_items(
     return [QueueItem.from_row(r) for r in rows]
 
 
+def own_items(
+    conn: Connection, platform: str, account_ids: list[str], owner: str
+) -> list[QueueItem]:
+    """Rows `owner` holds `uploading`: after a lost connection, none is really in work."""
+    rows = conn.execute(
+        select(upload_queue).where(
+            upload_queue.c.platform == platform,
+            upload_queue.c.account_id.in_(account_ids),
+            upload_queue.c.status == "uploading",
+            upload_queue.c.lease_owner == owner,
+        )
+    ).mappings()
+    return [QueueItem.from_row(r) for r in rows]
+
+
 def lease_deadline(now: datetime, ttl_seconds: float) -> datetime:
     return now + timedelta(seconds=ttl_seconds)

@@ -24,12 +24,16 @@ CommandFactory = Callable[[str, str], Sequence[str]]
 STDERR_MAX_BYTES = 1024 * 1024
 
 
-def daemon_command_tail(config: Path, platform: str, account_id: str) -> list[str]:
+def daemon_command_tail(
+    config: Path, platform: str, account_id: str, *, standby: bool = False
+) -> list[str]:
     """Everything after the interpreter: also how leftover daemons are recognised.
 
     The light entry point takes the same arguments as `upload-scheduler daemon` and
-    behaves the same, without loading Typer and Rich (a daemon's memory is counted)."""
-    return [
+    behaves the same, without loading Typer and Rich (a daemon's memory is counted).
+    `--standby` (config `[cluster] standby`): another host's daemon may hold the
+    account; this one waits to take over instead of exiting."""
+    tail = [
         "-m",
         "upload_scheduler.worker",
         "--config",
@@ -40,6 +44,7 @@ def daemon_command_tail(config: Path, platform: str, account_id: str) -> list[st
         "--account",
         account_id,
     ]
+    return [*tail, "--standby"] if standby else tail
 
 
 class ChildProcess:
@@ -153,8 +158,9 @@ def _keep_small(path: Path) -> None:
         pass
 
 
-def default_command(config: Path) -> CommandFactory:
+def default_command(config: Path, *, standby: bool = False) -> CommandFactory:
     def command(platform: str, account_id: str) -> list[str]:
-        return [sys.executable, *daemon_command_tail(config, platform, account_id)]
+        tail = daemon_command_tail(config, platform, account_id, standby=standby)
+        return [sys.executable, *tail]
 
     return command

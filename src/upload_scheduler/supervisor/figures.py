@@ -21,6 +21,14 @@ class NextItem:
 
 
 @dataclass(frozen=True)
+class Lease:
+    owner: str
+    host: str | None
+    pid: int | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
 class AccountFigures:
     today_success: int = 0
     today_failed: int = 0
@@ -28,14 +36,7 @@ class AccountFigures:
     next_item: NextItem | None = None
     paused_until: datetime | None = None
     pause_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Lease:
-    owner: str
-    host: str | None
-    pid: int | None
-    expires_at: datetime | None
+    lease: Lease | None = None  # who works the account now, on which host
 
 
 def local_day_bounds(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -78,10 +79,22 @@ def account_figures(
         .limit(1)
     ).first()
     pause = conn.execute(
-        select(account_state.c.paused_until, account_state.c.pause_reason).where(
-            account_state.c.platform == platform, account_state.c.account_id == account_id
-        )
+        select(
+            account_state.c.paused_until,
+            account_state.c.pause_reason,
+            account_state.c.lease_owner,
+            account_state.c.lease_host,
+            account_state.c.lease_pid,
+            account_state.c.lease_expires_at,
+        ).where(account_state.c.platform == platform, account_state.c.account_id == account_id)
     ).first()
+    lease = None
+    if (
+        pause is not None
+        and pause.lease_owner
+        and (pause.lease_expires_at is None or pause.lease_expires_at > now)
+    ):
+        lease = Lease(pause.lease_owner, pause.lease_host, pause.lease_pid, pause.lease_expires_at)
     return AccountFigures(
         today_success=int(counts.get("success", 0)),
         today_failed=int(counts.get("failed", 0)),
@@ -89,6 +102,7 @@ def account_figures(
         next_item=NextItem(row.id, row.asin, row.scheduled_time, row.priority) if row else None,
         paused_until=pause.paused_until if pause and pause.pause_reason else None,
         pause_reason=pause.pause_reason if pause else None,
+        lease=lease,
     )
 
 

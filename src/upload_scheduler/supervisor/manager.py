@@ -88,7 +88,9 @@ class MultiAccountUploadManager:
         self.poll_seconds = poll_seconds
         self.stop_timeout = stop_timeout
         self.check_interval = defaults.MANAGER_CHECK_INTERVAL_SECONDS
-        factory = command or default_command(self.settings.source)
+        factory = command or default_command(
+            self.settings.source, standby=self.settings.file.cluster.standby
+        )
         self.children: dict[str, ChildProcess] = {}
         for platform, account_id in self.settings.all_accounts():
             record = ChildRecord(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from upload_scheduler.config import Settings
 from upload_scheduler.supervisor import procs
-from upload_scheduler.supervisor.figures import AccountFigures, NextItem, account_figures
+from upload_scheduler.supervisor.figures import AccountFigures, Lease, NextItem, account_figures
 from upload_scheduler.supervisor.lock import running_manager
 from upload_scheduler.supervisor.paths import ManagerPaths
 from upload_scheduler.supervisor.state import (
@@ -55,6 +55,16 @@ class ProcessStatus:
     def running(self) -> bool:
         return self.state == RUNNING
 
+    @property
+    def lease(self) -> Lease | None:
+        return self.figures.lease if self.figures else None
+
+    @property
+    def standby(self) -> bool:
+        """Running here while another process (on another host) holds the account."""
+        lease = self.lease
+        return self.running and lease is not None and lease.pid != self.pid
+
     def to_json(self) -> dict[str, Any]:
         """The contract keys first, in the documented order; extras after them."""
         next_item: NextItem | None = self.figures.next_item if self.figures else None
@@ -85,6 +95,10 @@ class ProcessStatus:
             },
             "stderr_path": self.stderr_path,
             "log_path": self.log_path,
+            "lease_host": self.lease.host if self.lease else None,
+            "lease_pid": self.lease.pid if self.lease else None,
+            "lease_expires_at": iso(self.lease.expires_at) if self.lease else None,
+            "standby": self.standby,
         }
 
 

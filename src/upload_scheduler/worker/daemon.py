@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from upload_scheduler import defaults
 from upload_scheduler.clock import Clock, SystemClock
 from upload_scheduler.config import AccountSettings, Settings
 from upload_scheduler.limits import Admit, LimitSettings, admit
@@ -32,6 +34,8 @@ from upload_scheduler.worker.uploader import Uploader, load_product
 
 log = logging.getLogger("upload_scheduler.worker")
 
+# What a lost or refused database connection raises (psycopg, sqlite3 "locked" included).
+_CONNECTION_ERRORS = (OperationalError, InterfaceError)
 WAKE_POLL_SECONDS = 0.25  # how often an idle daemon looks for newly due items
 SHORT_WAIT_SECONDS = 1.0  # waits up to this long keep the chosen item (spacing)
 
@@ -83,8 +87,10 @@ class UploadDaemon:
         adapter: Platform | None = None,
         notifier: Notifier | None = None,
         identity: Identity | None = None,
+        standby: bool = False,
     ) -> None:
         self.settings = settings
+        self.standby = standby
         self.platform_name = platform
         self.account_ids = list(account_ids or settings.account_ids(platform))
         if not self.account_ids:
@@ -126,9 +132,30 @@ class UploadDaemon:
 
     # ------------------------------------------------------------------ life cycle
 
-    def start(self) -> None:
-        """Take every account's lease (or raise AlreadyRunning) and recover what a
-        previous worker left in flight."""
+    def start(self) -> bool:
+        """Take every account's lease and recover what a previous worker left in flight.
+
+        A held lease raises AlreadyRunning, or, in standby, is waited for: the holder on
+        another host may die, and its lease then expires. False if stopped meanwhile."""
+        announced: str | None = None
+        while True:
+            try:
+                self._take_leases()
+                break
+            except AlreadyRunning as exc:
+                if not self.standby:
+                    raise
+                if announced != exc.holder.owner:
+                    announced = exc.holder.owner
+                    log.info("standby: %s; taking over when that lease ends", exc)
+                poll = min(defaults.STANDBY_POLL_SECONDS, self.lease_seconds / 4)
+                if self.clock.wait(poll, self.stop_event):
+                    return False
+        self.recover()
+        return True
+
+    def _take_leases(self) -> None:
+        """All of this daemon's leases in one transaction: a held one rolls back all."""
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
             for account_id in self.account_ids:
@@ -148,16 +175,18 @@ class UploadDaemon:
             ",".join(self.account_ids),
             self.identity.owner,
         )
-        self.recover()
 
     def stop(self) -> None:
         """Ask for a warm stop: the current item finishes, then the loop exits."""
         self.stop_event.set()
 
     def shutdown(self) -> None:
-        with write_transaction(self.engine) as conn:
-            for account_id in self.account_ids:
-                account_state.release_lease(conn, self.platform_name, account_id, self.identity)
+        try:
+            with write_transaction(self.engine) as conn:
+                for account_id in self.account_ids:
+                    account_state.release_lease(conn, self.platform_name, account_id, self.identity)
+        except _CONNECTION_ERRORS:
+            log.warning("could not release the leases (database unavailable); they expire")
         for resource in (self.adapter, self.notifier):
             close = getattr(resource, "close", None)
             if close is not None:
@@ -165,13 +194,35 @@ class UploadDaemon:
         log.info("daemon stopped after %d upload(s)", self.uploaded)
 
     def run(self) -> None:
-        """Work until `stop()`; leases are renewed by a heartbeat thread meanwhile."""
-        self.start()
+        """Work until `stop()`; leases are renewed by a heartbeat thread meanwhile.
+
+        A lost database connection (a PostgreSQL restart, a network cut) is waited out
+        with backoff; afterwards our own in-flight item goes back to the queue with its
+        call marker, so whether it reached the platform is looked up, not guessed."""
+        if not self.start():
+            return
         heartbeat = threading.Thread(target=self._heartbeat, name="lease-heartbeat", daemon=True)
         heartbeat.start()
+        delay = 0.0
         try:
             while not self.stop_event.is_set() and not self.lease_lost.is_set():
-                self.step()
+                try:
+                    if delay:
+                        self._recover_own()
+                        log.info("database reachable again")
+                        delay = 0.0
+                    self.step()
+                except _CONNECTION_ERRORS as exc:
+                    delay = min(
+                        max(delay * 2, defaults.DB_RETRY_MIN_SECONDS),
+                        defaults.DB_RETRY_MAX_SECONDS,
+                    )
+                    log.warning(
+                        "database unavailable (%s); retrying in %.1f s",
+                        type(exc.orig).__name__ if exc.orig else type(exc).__name__,
+                        delay,
+                    )
+                    self.clock.wait(delay, self.stop_event)
         finally:
             self.stop_event.set()
             heartbeat.join(timeout=5)
@@ -397,6 +448,31 @@ class UploadDaemon:
                     item.lease_owner,
                 )
         return len(stale)
+
+    def _recover_own(self) -> None:
+        """After a lost connection: an item of ours left `uploading` may or may not have
+        reached the platform. It goes back to the queue with its call marker (looked up
+        before any creation), and the next start waits one interval, as after a crash."""
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            mine = worker_ops.own_items(
+                conn, self.platform_name, self.account_ids, self.identity.owner
+            )
+            for item in mine:
+                # The lost connection is not the item's fault: its attempt is given back.
+                worker_ops.release(
+                    conn,
+                    item,
+                    None,
+                    now,
+                    retry_at=min(item.scheduled_time, now),
+                    refund_attempt=True,
+                )
+                log.warning("ASIN %s was in flight when the database went away", item.asin)
+        for account_id, limits in self.limits.items():
+            self.restart_not_before[account_id] = now + timedelta(
+                seconds=limits.min_interval_seconds
+            )
 
     def _heartbeat(self) -> None:
         period = max(0.5, self.lease_seconds / 3)

@@ -3,7 +3,7 @@
 
 The light entry point takes the same arguments as the command (`--config PATH daemon
 --platform P [--account A] [--interval S] [--batch-size N] [--start-hour H]
-[--end-hour H]`) and behaves the same: same checks, messages, exit codes and log file.
+[--end-hour H] [--standby]`) and behaves the same: same checks, messages, exit codes and log file.
 It parses with argparse, so a daemon process never imports Typer or Rich, which the
 benchmark issue's memory target (45 MB per daemon process) leaves no room for.
 """
@@ -39,6 +39,7 @@ def run_daemon(
     batch_size: int | None = None,
     start_hour: int | None = None,
     end_hour: int | None = None,
+    standby: bool = False,
 ) -> None:
     """Check the request, log to the daemon's file, and work until stopped (the first
     SIGINT/SIGTERM finishes the current item). Raises DaemonRequestError."""
@@ -66,7 +67,9 @@ def run_daemon(
     options = DaemonOptions(interval, batch_size, start_hour, end_hour)
     setup_daemon_logging(settings.log_dir, log_file_name(platform, account), settings.zone)
     try:
-        worker = UploadDaemon(settings, platform, [account] if account else None, options=options)
+        worker = UploadDaemon(
+            settings, platform, [account] if account else None, options=options, standby=standby
+        )
     except (LookupError, ValueError) as exc:
         raise DaemonRequestError(str(exc), 2) from None
     with stop_on_signals(worker.stop):
@@ -109,6 +112,7 @@ def parser() -> argparse.ArgumentParser:
     daemon.add_argument("--batch-size", type=_bounded(int, 1), default=None)
     daemon.add_argument("--start-hour", type=_bounded(int, 0, 24), default=None)
     daemon.add_argument("--end-hour", type=_bounded(int, 0, 24), default=None)
+    daemon.add_argument("--standby", action="store_true")
     return root
 
 
@@ -134,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             start_hour=args.start_hour,
             end_hour=args.end_hour,
+            standby=args.standby,
         )
     except DaemonRequestError as exc:
         _fail(str(exc), exc.code)
