@@ -1,20 +1,21 @@
 """Shared by the BASE tests: an in-process sandbox, settings pointing at it, a logged-in
-adapter, and a fake clock that the sandbox and the adapter share."""
+adapter, and a fake clock that the sandbox and the adapter share.
+
+The database is the `database_url` fixture's (tests/conftest.py): the tokens live there,
+so these tests run on SQLite and PostgreSQL alike.
+"""
 
 from __future__ import annotations
 
-import atexit
-import shutil
 import socket
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from upload_scheduler.clock import FakeClock
@@ -33,12 +34,17 @@ SHOP_B = "shop_b"
 # Monday 2026-01-05 09:00 in Tokyo: inside business hours.
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 
+# For the adapter's checks that stop before it reads or writes anything (content rules,
+# its settings): they need a database only to build the adapter, so one kind is enough.
+# Not `sqlite_only`: nothing in them is about SQLite.
+no_storage = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 def base_config(
-    tmp_path: Path, api_url: str, *, rules: dict[str, Any] | None = None, **platform: Any
+    database_url: str, api_url: str, *, rules: dict[str, Any] | None = None, **platform: Any
 ) -> dict[str, Any]:
     return {
-        "database": f"sqlite:///{tmp_path}/base.db",
+        "database": database_url,
         "accounts": {"base": [SHOP_A, SHOP_B]},
         "platforms": {
             "base": {
@@ -69,22 +75,6 @@ def product(asin: str = "B000000001", images: int = 3, **fields: Any) -> Product
     }
     values.update(fields)
     return Product(**values)
-
-
-@cache
-def _template_database() -> Path:
-    """One migrated database per test session, copied for each test: running the
-    migrations costs more than the rest of a typical test."""
-    folder = Path(tempfile.mkdtemp(prefix="base-template-"))
-    atexit.register(shutil.rmtree, folder, True)
-    engine = open_database(f"sqlite:///{folder}/template.db")
-    engine.dispose()
-    return folder / "template.db"
-
-
-def fresh_database(tmp_path: Path) -> None:
-    """Put a migrated copy where `base_config` points the settings."""
-    shutil.copyfile(_template_database(), tmp_path / "base.db")
 
 
 def free_port() -> int:
@@ -124,6 +114,7 @@ class BaseEnv:
 @contextmanager
 def base_env(
     tmp_path: Path,
+    database_url: str,
     *,
     rules: dict[str, Any] | None = None,
     read_timeout: float = 2.0,
@@ -135,8 +126,7 @@ def base_env(
     engine = None
     platform = None
     try:
-        raw = base_config(tmp_path, sandbox.url, rules=rules)
-        fresh_database(tmp_path)
+        raw = base_config(database_url, sandbox.url, rules=rules)
         settings = settings_from_dict(raw, tmp_path / "upload-scheduler.toml")
         engine = open_database(settings.database_url)
         context = PlatformContext("base", settings, engine, clock)

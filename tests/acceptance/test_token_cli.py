@@ -1,5 +1,6 @@
 """`token login|status|refresh` and `rules check` as a user runs them: real processes, a
-sandbox started with `upload-scheduler sandbox serve`, and a browser played by httpx."""
+sandbox started with `upload-scheduler sandbox serve`, and a browser played by httpx.
+The database is the `database_url` fixture's, SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.acceptance.cli import run_cli
 from tests.base_helpers import CLIENT_ID, free_port, obtain_code
 from upload_scheduler.platforms.thebase.sandbox import load_calls
 from upload_scheduler.store.database import open_database
+from upload_scheduler.store.engine import sqlite_path
 from upload_scheduler.store.tables import (
     account_state,
     listings,
@@ -61,11 +63,13 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
         process.stdout.close()
 
 
-def write_config(workdir: Path, sandbox_url: str, port: int, rules: str = "") -> Path:
+def write_config(
+    workdir: Path, database_url: str, sandbox_url: str, port: int, rules: str = ""
+) -> Path:
     config = workdir / "upload-scheduler.toml"
     config.write_text(
         f"""\
-database = "sqlite:///data/us.db"
+database = "{database_url}"
 
 [accounts]
 base = ["shop_a", "shop_b"]
@@ -87,8 +91,8 @@ def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli("--config", config, *args, cwd=workdir, env={SECRET_ENV: SECRET})
 
 
-def stored_tokens(workdir: Path) -> dict[str, tuple[str, str]]:
-    engine = open_database(f"sqlite:///{workdir}/data/us.db")
+def stored_tokens(database_url: str) -> dict[str, tuple[str, str]]:
+    engine = open_database(database_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(select(oauth_tokens)).mappings().all()
@@ -98,11 +102,11 @@ def stored_tokens(workdir: Path) -> dict[str, tuple[str, str]]:
 
 
 def test_login_with_the_loopback_listener_then_status_then_refresh(
-    tmp_path: Path, sandbox: tuple[str, Path]
+    tmp_path: Path, database_url: str, sandbox: tuple[str, Path]
 ) -> None:
     url, record = sandbox
     port = free_port()
-    write_config(tmp_path, url, port)
+    write_config(tmp_path, database_url, url, port)
     outputs: list[str] = []
 
     before = cli(tmp_path, "token", "status")
@@ -111,7 +115,7 @@ def test_login_with_the_loopback_listener_then_status_then_refresh(
     assert "no tokens stored" in before.stdout
     assert "token login --platform base --account shop_a" in before.stderr
 
-    engine = open_database(f"sqlite:///{tmp_path}/data/us.db")
+    engine = open_database(database_url)
     with engine.begin() as conn:
         conn.execute(
             insert(account_state).values(
@@ -165,8 +169,8 @@ def test_login_with_the_loopback_listener_then_status_then_refresh(
         state = conn.execute(select(account_state)).mappings().one()
     engine.dispose()
     assert state["pause_reason"] is None  # the login lifted the auth pause
-    if sys.platform != "win32":
-        database = tmp_path / "data" / "us.db"
+    database = sqlite_path(database_url)
+    if database is not None and sys.platform != "win32":  # PostgreSQL has no file to check
         assert stat.S_IMODE(database.stat().st_mode) == 0o600  # it holds tokens
 
     code = obtain_code(url, "shop_b", redirect_uri=f"http://127.0.0.1:{port}/callback")
@@ -182,7 +186,7 @@ def test_login_with_the_loopback_listener_then_status_then_refresh(
     outputs += [status.stdout, status.stderr]
     assert status.returncode == 0, status.stderr
     accounts = {a["account_id"]: a for a in json.loads(status.stdout)["accounts"]}
-    logged_in = stored_tokens(tmp_path)
+    logged_in = stored_tokens(database_url)
     for account_id in ("shop_a", "shop_b"):
         assert accounts[account_id]["status"] == "ok"
         assert accounts[account_id]["access_token"] == "…" + logged_in[account_id][0][-4:]
@@ -192,7 +196,7 @@ def test_login_with_the_loopback_listener_then_status_then_refresh(
     outputs += [refreshed.stdout, refreshed.stderr]
     assert refreshed.returncode == 0, refreshed.stderr
     assert refreshed.stdout.count("refreshed, valid until") == 2
-    after = stored_tokens(tmp_path)
+    after = stored_tokens(database_url)
     assert all(after[a][0] != logged_in[a][0] for a in after)
     grants = [
         c for c in load_calls(record) if c["path"] == "/1/oauth/token" and c["outcome"] == "ok"
@@ -206,7 +210,7 @@ def test_login_with_the_loopback_listener_then_status_then_refresh(
 
 
 def test_rules_check_lists_the_queued_items_that_would_be_blocked(
-    tmp_path: Path, sandbox: tuple[str, Path]
+    tmp_path: Path, database_url: str, sandbox: tuple[str, Path]
 ) -> None:
     rules = """
 [platforms.base.rules]
@@ -215,8 +219,8 @@ blocked_categories = ["医薬品"]
 remove_phrases = ["【Amazon.co.jp限定】"]
 min_price = 300
 """
-    write_config(tmp_path, sandbox[0], free_port(), rules)
-    engine = open_database(f"sqlite:///{tmp_path}/data/us.db")
+    write_config(tmp_path, database_url, sandbox[0], free_port(), rules)
+    engine = open_database(database_url)
     now = datetime.now(UTC)
     rows = [
         ("B0CLEAN001", "【Amazon.co.jp限定】 革財布", "", 1980),

@@ -19,6 +19,7 @@ from tests.base_helpers import (
     START,
     base_config,
     base_env,
+    no_storage,
     product,
 )
 from upload_scheduler.clock import FakeClock
@@ -51,8 +52,8 @@ TOKEN = "/1/oauth/token"
 # ---------------------------------------------------------------------------- happy path
 
 
-def test_upload_creates_the_item_then_its_images(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_upload_creates_the_item_then_its_images(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url) as env:
         item = product("B0HAPPY001", images=3)
         assert isinstance(env.platform, Platform)
         assert env.platform.calls_for(item) == 4
@@ -75,8 +76,8 @@ def test_upload_creates_the_item_then_its_images(tmp_path: Path) -> None:
         assert env.calls()[-1]["path"] == f"/1/items/detail/{result.platform_item_id}"
 
 
-def test_entry_point_builds_the_adapter(tmp_path: Path) -> None:
-    with base_env(tmp_path, login=()) as env:
+def test_entry_point_builds_the_adapter(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, login=()) as env:
         factory = platform_factory("base")
         assert factory is create_platform
         adapter = factory(PlatformContext("base", env.settings, env.engine, env.clock))
@@ -90,8 +91,10 @@ def test_entry_point_builds_the_adapter(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- error classes
 
 
-def test_validation_error_is_permanent_with_the_japanese_text(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_validation_error_is_permanent_with_the_japanese_text(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         with pytest.raises(Permanent) as caught:
             env.platform.upload(product(stock=-1), env.account())
         assert "validation_error" in caught.value.message
@@ -99,8 +102,10 @@ def test_validation_error_is_permanent_with_the_japanese_text(tmp_path: Path) ->
         assert env.items() == []
 
 
-def test_bad_params_and_bad_item_id_on_images_keep_the_item(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_bad_params_and_bad_item_id_on_images_keep_the_item(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         item = product("B0PARAMS01", images=0)
         item = type(item)(**{**item.__dict__, "images": ("https://images.example/1.jpg", "")})
         with pytest.raises(PartialUpload) as caught:
@@ -120,8 +125,8 @@ def test_bad_params_and_bad_item_id_on_images_keep_the_item(tmp_path: Path) -> N
             env.platform.delete_item("987654", env.account())
 
 
-def test_hour_api_limit_pauses_until_the_next_full_hour(tmp_path: Path) -> None:
-    with base_env(tmp_path, hour_call_limit=2) as env:
+def test_hour_api_limit_pauses_until_the_next_full_hour(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, hour_call_limit=2) as env:
         env.clock.set(START + timedelta(minutes=17, seconds=5))
         with pytest.raises(PartialUpload) as caught:
             env.platform.upload(product("B0HOUR0001", images=3), env.account())
@@ -144,8 +149,8 @@ def test_hour_api_limit_pauses_until_the_next_full_hour(tmp_path: Path) -> None:
         assert resumed.images_added == 2
 
 
-def test_day_api_limit_pauses_until_local_midnight(tmp_path: Path) -> None:
-    with base_env(tmp_path, day_call_limit=1) as env:
+def test_day_api_limit_pauses_until_local_midnight(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, day_call_limit=1) as env:
         env.platform.upload(product("B0DAY00001", images=0), env.account())
         with pytest.raises(RateLimited) as caught:
             env.platform.upload(product("B0DAY00002", images=0), env.account())
@@ -153,8 +158,8 @@ def test_day_api_limit_pauses_until_local_midnight(tmp_path: Path) -> None:
         assert caught.value.until == datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 
 
-def test_daily_creation_limit_is_a_quota(tmp_path: Path) -> None:
-    with base_env(tmp_path, daily_item_limit=1) as env:
+def test_daily_creation_limit_is_a_quota(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, daily_item_limit=1) as env:
         env.platform.upload(product("B0QUOTA001", images=0), env.account())
         with pytest.raises(QuotaExhausted) as caught:
             env.platform.upload(product("B0QUOTA002", images=0), env.account())
@@ -166,9 +171,9 @@ def test_daily_creation_limit_is_a_quota(tmp_path: Path) -> None:
     [("server_error", True), ("reset", True), ("timeout", True)],
 )
 def test_network_faults_on_items_add_are_transient_and_may_have_created(
-    tmp_path: Path, fault: str, maybe_created: bool
+    tmp_path: Path, database_url: str, fault: str, maybe_created: bool
 ) -> None:
-    with base_env(tmp_path, read_timeout=0.3, timeout_hang=1.0) as env:
+    with base_env(tmp_path, database_url, read_timeout=0.3, timeout_hang=1.0) as env:
         env.sandbox.faults.inject(fault, path=ADD)
         with pytest.raises(Transient) as caught:
             env.platform.upload(product(), env.account())
@@ -177,16 +182,20 @@ def test_network_faults_on_items_add_are_transient_and_may_have_created(
         assert env.calls(ADD)[-1]["outcome"] == f"fault:{fault}"
 
 
-def test_a_server_error_on_a_read_is_transient_without_creation(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_a_server_error_on_a_read_is_transient_without_creation(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         env.sandbox.faults.inject("server_error", path="/1/items")
         with pytest.raises(Transient) as caught:
             env.platform.find_existing("B0NOTHERE1", env.account())
         assert caught.value.maybe_created is False
 
 
-def test_an_unreachable_api_is_transient_and_nothing_was_sent(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_an_unreachable_api_is_transient_and_nothing_was_sent(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         env.sandbox.stop()
         with pytest.raises(Transient) as caught:
             env.platform.upload(product(), env.account())
@@ -204,12 +213,12 @@ def test_an_unreachable_api_is_transient_and_nothing_was_sent(tmp_path: Path) ->
     ],
 )
 def test_unusual_answers_map_to_their_obvious_class(
-    tmp_path: Path, status: int, body: object, expected: type[Exception]
+    tmp_path: Path, database_url: str, status: int, body: object, expected: type[Exception]
 ) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(status, json=body)
 
-    with base_env(tmp_path) as env:
+    with base_env(tmp_path, database_url) as env:
         adapter = env.adapter(transport=httpx.MockTransport(handler))
         try:
             with pytest.raises(expected):
@@ -221,8 +230,10 @@ def test_unusual_answers_map_to_their_obvious_class(
 # ---------------------------------------------------------------------------- tokens
 
 
-def test_token_expiry_in_the_middle_of_a_batch_refreshes_and_continues(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_token_expiry_in_the_middle_of_a_batch_refreshes_and_continues(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         first = env.platform.upload(product("B0BATCH001", images=1), env.account())
         env.sandbox.state.expire_tokens(SHOP_A)
         second = env.platform.upload(product("B0BATCH002", images=1), env.account())
@@ -238,8 +249,8 @@ def test_token_expiry_in_the_middle_of_a_batch_refreshes_and_continues(tmp_path:
         assert check_calls(env.sandbox.calls()).ok
 
 
-def test_tokens_are_refreshed_before_they_run_out(tmp_path: Path) -> None:
-    with base_env(tmp_path, token_lifetime=600) as env:
+def test_tokens_are_refreshed_before_they_run_out(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, token_lifetime=600) as env:
         env.platform.upload(product("B0EARLY001", images=0), env.account())
         env.clock.advance(299)  # 301 s left: more than min(5 min, half of 10 min)
         env.platform.upload(product("B0EARLY002", images=0), env.account())
@@ -252,8 +263,10 @@ def test_tokens_are_refreshed_before_they_run_out(tmp_path: Path) -> None:
         assert all(c["outcome"] == "ok" for c in env.calls(ADD))  # never refused
 
 
-def test_a_refused_refresh_token_is_auth_expired_and_needs_a_login(tmp_path: Path) -> None:
-    with base_env(tmp_path, login=(SHOP_A, SHOP_B)) as env:
+def test_a_refused_refresh_token_is_auth_expired_and_needs_a_login(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url, login=(SHOP_A, SHOP_B)) as env:
         env.sandbox.state.revoke_refresh_tokens(SHOP_A)
         env.sandbox.state.expire_tokens(SHOP_A)
         with pytest.raises(AuthExpired) as caught:
@@ -270,16 +283,16 @@ def test_a_refused_refresh_token_is_auth_expired_and_needs_a_login(tmp_path: Pat
         env.platform.upload(product(), env.account(SHOP_A))
 
 
-def test_no_tokens_at_all_is_auth_expired(tmp_path: Path) -> None:
-    with base_env(tmp_path, login=()) as env:
+def test_no_tokens_at_all_is_auth_expired(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, login=()) as env:
         with pytest.raises(AuthExpired, match="no tokens are stored"):
             env.platform.upload(product(), env.account())
         assert env.sandbox.calls() == []
 
 
-def test_two_processes_refresh_one_account_once(tmp_path: Path) -> None:
+def test_two_processes_refresh_one_account_once(tmp_path: Path, database_url: str) -> None:
     """Both see the token refused at once; one refreshes, the other uses its token."""
-    with base_env(tmp_path) as env:
+    with base_env(tmp_path, database_url) as env:
         store = TokenStore(env.engine, "base")
         rejected = store.get(SHOP_A).access_token  # type: ignore[union-attr]
         env.sandbox.state.expire_tokens(SHOP_A)
@@ -315,8 +328,10 @@ def test_two_processes_refresh_one_account_once(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- recovery
 
 
-def test_lost_response_then_recovery_through_find_existing(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_lost_response_then_recovery_through_find_existing(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         env.platform.upload(product("B0OTHER001", images=1), env.account())
         item = product("B0LOST0001", images=2)
         first_attempt = env.clock.now()
@@ -337,8 +352,8 @@ def test_lost_response_then_recovery_through_find_existing(tmp_path: Path) -> No
         assert env.platform.find_existing("B0NEVER001", env.account()) is None
 
 
-def test_find_existing_pages_and_stops_at_older_items(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_find_existing_pages_and_stops_at_older_items(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url) as env:
         state = env.sandbox.state
         with state.lock:
             state.add_item(
@@ -362,8 +377,10 @@ def test_find_existing_pages_and_stops_at_older_items(tmp_path: Path) -> None:
         assert query["outcome"] == "ok"
 
 
-def test_partial_image_failure_then_only_the_missing_images(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_partial_image_failure_then_only_the_missing_images(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         item = product("B0PARTIAL1", images=4)
         env.sandbox.faults.inject("server_error", path=IMAGE, after=1)
         with pytest.raises(PartialUpload) as caught:
@@ -393,6 +410,7 @@ def test_partial_image_failure_then_only_the_missing_images(tmp_path: Path) -> N
 # ---------------------------------------------------------------------------- rules
 
 
+@no_storage
 @pytest.mark.parametrize(
     ("rules", "item", "rule"),
     [
@@ -408,26 +426,28 @@ def test_partial_image_failure_then_only_the_missing_images(tmp_path: Path) -> N
     ],
 )
 def test_a_blocked_item_is_never_sent(
-    tmp_path: Path, rules: dict[str, object], item: object, rule: str
+    tmp_path: Path, database_url: str, rules: dict[str, object], item: object, rule: str
 ) -> None:
-    with base_env(tmp_path, rules=rules, login=()) as env:
+    with base_env(tmp_path, database_url, rules=rules, login=()) as env:
         with pytest.raises(Permanent) as caught:
             env.platform.upload(item, env.account())  # type: ignore[arg-type]
         assert f"rule {rule}" in caught.value.message
         assert env.sandbox.calls() == []  # not even a token request
 
 
-def test_ng_words_file_is_read(tmp_path: Path) -> None:
+def test_ng_words_file_is_read(tmp_path: Path, database_url: str) -> None:
     (tmp_path / "ng.txt").write_text("# 禁止\nナイフ\n", encoding="utf-8")
-    with base_env(tmp_path, rules={"ng_words_file": "ng.txt"}) as env:
+    with base_env(tmp_path, database_url, rules={"ng_words_file": "ng.txt"}) as env:
         with pytest.raises(Permanent, match="ng_words"):
             env.platform.upload(product(title="万能ナイフ"), env.account())
         assert env.calls(ADD) == []
 
 
-def test_amazon_phrase_is_removed_whole_and_emoji_stripped(tmp_path: Path) -> None:
+def test_amazon_phrase_is_removed_whole_and_emoji_stripped(
+    tmp_path: Path, database_url: str
+) -> None:
     rules = {"remove_phrases": ["Amazon", "【Amazon.co.jp限定】"]}
-    with base_env(tmp_path, rules=rules) as env:
+    with base_env(tmp_path, database_url, rules=rules) as env:
         item = product(title="【Amazon.co.jp限定】 ワイヤレス イヤホン 🎧 Amazon ベーシック")
         env.platform.upload(item, env.account())
         [stored] = env.items()
@@ -439,7 +459,7 @@ def test_amazon_phrase_is_removed_whole_and_emoji_stripped(tmp_path: Path) -> No
 
 
 def test_no_token_or_secret_in_debug_logs_or_errors(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     log_file = tmp_path / "debug.log"
     handler = logging.FileHandler(log_file, encoding="utf-8")
@@ -448,7 +468,7 @@ def test_no_token_or_secret_in_debug_logs_or_errors(
     root.addHandler(handler)
     messages: list[str] = []
     try:
-        with caplog.at_level(logging.DEBUG), base_env(tmp_path) as env:
+        with caplog.at_level(logging.DEBUG), base_env(tmp_path, database_url) as env:
             env.platform.upload(product("B0SECRET01"), env.account())
             env.sandbox.state.expire_tokens()
             env.platform.upload(product("B0SECRET02"), env.account())
@@ -479,6 +499,7 @@ def test_no_token_or_secret_in_debug_logs_or_errors(
 # ---------------------------------------------------------------------------- set-up
 
 
+@no_storage
 @pytest.mark.parametrize(
     ("platform", "message"),
     [
@@ -492,9 +513,9 @@ def test_no_token_or_secret_in_debug_logs_or_errors(
     ],
 )
 def test_configuration_problems_stop_the_adapter_at_start(
-    tmp_path: Path, platform: dict[str, object], message: str
+    tmp_path: Path, database_url: str, platform: dict[str, object], message: str
 ) -> None:
-    raw = base_config(tmp_path, "https://api.thebase.in")
+    raw = base_config(database_url, "https://api.thebase.in")
     raw["platforms"]["base"].update(platform)
     settings = settings_from_dict(raw, tmp_path / "upload-scheduler.toml")
     engine = open_database(settings.database_url)
@@ -505,8 +526,8 @@ def test_configuration_problems_stop_the_adapter_at_start(
         engine.dispose()
 
 
-def test_sandbox_login_helper_for_the_demo(tmp_path: Path) -> None:
-    with base_env(tmp_path, login=()) as env:
+def test_sandbox_login_helper_for_the_demo(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, login=()) as env:
         record = sandbox_login(env.settings, env.engine, SHOP_B, clock=env.clock)
         assert record.expires_at == START + timedelta(hours=1)
         env.platform.upload(product(images=0), env.account(SHOP_B))

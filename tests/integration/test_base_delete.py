@@ -15,8 +15,10 @@ from upload_scheduler.platforms.interface import DeleteResult, Platform
 DELETE = "/1/items/delete"
 
 
-def test_delete_removes_the_item_and_a_second_delete_finds_it_gone(tmp_path: Path) -> None:
-    with base_env(tmp_path) as env:
+def test_delete_removes_the_item_and_a_second_delete_finds_it_gone(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env:
         assert isinstance(env.platform, Platform)
         created = env.platform.upload(product("B0BDEL0001", images=1), env.account())
         item_id = created.platform_item_id
@@ -32,16 +34,16 @@ def test_delete_removes_the_item_and_a_second_delete_finds_it_gone(tmp_path: Pat
         assert env.calls()[-2]["path"] == f"/1/items/detail/{item_id}"
 
 
-def test_another_shops_item_is_gone_for_this_shop(tmp_path: Path) -> None:
-    with base_env(tmp_path, login=("shop_a", SHOP_B)) as env:
+def test_another_shops_item_is_gone_for_this_shop(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, login=("shop_a", SHOP_B)) as env:
         theirs = env.platform.upload(product("B0BDEL0002", images=0), env.account(SHOP_B))
         result = env.platform.delete(theirs.platform_item_id, env.account())
         assert result.already_gone
         assert len(env.items(SHOP_B)) == 1  # untouched
 
 
-def test_a_rate_limited_delete_raises_the_pause_error(tmp_path: Path) -> None:
-    with base_env(tmp_path, hour_call_limit=1) as env:
+def test_a_rate_limited_delete_raises_the_pause_error(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url, hour_call_limit=1) as env:
         created = env.platform.upload(product("B0BDEL0003", images=0), env.account())
         with pytest.raises(RateLimited, match="hour_api_limit"):
             env.platform.delete(created.platform_item_id, env.account())
