@@ -31,12 +31,15 @@ from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.identity import Identity
 from upload_scheduler.worker.notifying import Notifier
 from upload_scheduler.worker.uploader import Uploader, load_product
+from upload_scheduler.worker.wakeup import DueListener
 
 log = logging.getLogger("upload_scheduler.worker")
 
 # What a lost or refused database connection raises (psycopg, sqlite3 "locked" included).
 _CONNECTION_ERRORS = (OperationalError, InterfaceError)
 WAKE_POLL_SECONDS = 0.25  # how often an idle daemon looks for newly due items
+# PostgreSQL: how long one LISTEN wait lasts before the loop checks for a stop request.
+LISTEN_SLICE_SECONDS = 0.5
 SHORT_WAIT_SECONDS = 1.0  # waits up to this long keep the chosen item (spacing)
 
 
@@ -121,6 +124,9 @@ class UploadDaemon:
         self.notifier = notifier
         self.uploader = Uploader(engine, self.adapter, self.identity.owner, self.clock, notifier)
         self.deleter = Deleter(engine, self.adapter, self.identity.owner, self.clock, notifier)
+        self.listener: DueListener | None = None
+        if engine.dialect.name == "postgresql" and isinstance(self.clock, SystemClock):
+            self.listener = DueListener(engine, platform, self.account_ids)
         self.stop_event = threading.Event()
         self.lease_lost = threading.Event()
         self.restart_not_before: dict[str, datetime] = {}
@@ -187,7 +193,7 @@ class UploadDaemon:
                     account_state.release_lease(conn, self.platform_name, account_id, self.identity)
         except _CONNECTION_ERRORS:
             log.warning("could not release the leases (database unavailable); they expire")
-        for resource in (self.adapter, self.notifier):
+        for resource in (self.adapter, self.notifier, self.listener):
             close = getattr(resource, "close", None)
             if close is not None:
                 close()
@@ -404,8 +410,14 @@ class UploadDaemon:
             remaining = (deadline - self.clock.now()).total_seconds()
             if remaining <= 0:
                 return
-            if self.clock.wait(min(remaining, WAKE_POLL_SECONDS), self.stop_event):
-                return
+            notified = False
+            if self.listener is not None:
+                notified = self.listener.wait(min(remaining, LISTEN_SLICE_SECONDS))
+            if self.listener is not None and self.listener.listening:
+                if not notified:
+                    continue  # a quiet slice: look at stop and the deadline again
+            elif self.clock.wait(min(remaining, WAKE_POLL_SECONDS), self.stop_event):
+                return  # no notifications here (SQLite, or the listener is down): poll
             with self.engine.connect() as conn:
                 upcoming = worker_ops.next_scheduled_time(
                     conn, self.platform_name, self.account_ids
