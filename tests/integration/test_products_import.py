@@ -1,5 +1,6 @@
-"""`products import` against a real SQLite file: upserts, the listing rules, --strict,
-chunking, and the command line's messages and exit codes."""
+"""`products import` against a real database, SQLite and PostgreSQL (the `database_url`
+fixture): upserts, the listing rules, --strict, chunking, and the command line's messages
+and exit codes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, select, update
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select, update
 from typer.testing import CliRunner
 
 from tests.acceptance.cli import run_cli
@@ -24,15 +25,18 @@ HEADER = "asin,title,description,price,stock,images,brand,category"
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 T1 = T0 + timedelta(days=1)
 CONFIG = """\
-database = "sqlite:///data/t.db"
+database = "{database_url}"
 [accounts]
 base = ["base_account_1", "base_account_2"]
 """
+# For the command line's checks of its arguments and of the file, which fail before the
+# import writes anything: one database is enough for them.
+one_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path}/t.db")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = open_database(database_url)
     yield engine
     engine.dispose()
 
@@ -226,7 +230,9 @@ def test_chunks_use_a_few_bulk_statements_each(
     body[1200] = "P1200,t,,-5"  # rejected, inside the third chunk
     path = write_csv(tmp_path, *body)
     statements: list[str] = []
+    commits: list[object] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    event.listen(engine, "commit", commits.append)
     progress: list[tuple[int, int]] = []
 
     report = run(engine, path, on_progress=lambda done, total: progress.append((done, total)))
@@ -234,7 +240,9 @@ def test_chunks_use_a_few_bulk_statements_each(
     assert (report.products_created, report.products_updated) == (1_998, 1)
     assert report.listings_created == 1_998
     assert [str(e) for e in report.errors] == ["line 1202: price: not a positive integer ('-5')"]
-    assert statements.count("BEGIN IMMEDIATE") == 4  # one write transaction per chunk
+    assert len(commits) == 4  # one write transaction per chunk
+    if engine.dialect.name == "sqlite":  # which holds SQLite's write lock from the start
+        assert statements.count("BEGIN IMMEDIATE") == 4
     bulk = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "SELECT"))]
     assert len(bulk) == 4 * 4  # per chunk: products lookup, upsert, listings lookup, insert
     assert len(product_rows(engine)) == 1_999
@@ -252,22 +260,28 @@ def test_a_naive_now_is_refused_before_any_write(engine: Engine, tmp_path: Path)
 # --- command line ------------------------------------------------------------------
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
+def write_config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "upload-scheduler.toml"
-    path.write_text(CONFIG, encoding="utf-8")
+    path.write_text(CONFIG.format(database_url=database_url), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Path:
+    return write_config(tmp_path, database_url)
 
 
 def cli(config: Path, *args: str) -> Any:
     return CliRunner().invoke(app, ["--config", str(config), "products", "import", *args])
 
 
-def cli_db(config: Path) -> Engine:
-    return open_database(f"sqlite:///{config.parent}/data/t.db")
+def cli_db(database_url: str) -> Engine:
+    return open_database(database_url)
 
 
-def test_cli_clean_import_exits_0_with_a_summary(config: Path, tmp_path: Path) -> None:
+def test_cli_clean_import_exits_0_with_a_summary(
+    config: Path, tmp_path: Path, database_url: str
+) -> None:
     path = tmp_path / "p.csv"
     path.write_bytes(f"{HEADER}\nA1,商品,,1980\nA2,t,,100\n".encode("cp932"))
 
@@ -279,12 +293,14 @@ def test_cli_clean_import_exits_0_with_a_summary(config: Path, tmp_path: Path) -
     assert "Listings created: 2" in result.stdout
     assert "Rejected: 0" in result.stdout
     assert result.stderr == ""
-    engine = cli_db(config)
+    engine = cli_db(database_url)
     assert product_rows(engine)["A1"]["title"] == "商品"
     engine.dispose()
 
 
-def test_cli_bad_rows_exit_1_and_name_line_and_field(config: Path, tmp_path: Path) -> None:
+def test_cli_bad_rows_exit_1_and_name_line_and_field(
+    config: Path, tmp_path: Path, database_url: str
+) -> None:
     path = write_csv(tmp_path, 'A1,t,"two\nlines",100', "A2,t,,100", "A3,t,,abc", "A4,t,,[x]")
 
     result = cli(config, str(path), "--account-id", "base_account_2")
@@ -296,7 +312,7 @@ def test_cli_bad_rows_exit_1_and_name_line_and_field(config: Path, tmp_path: Pat
     ]
     assert "Imported: 2 (2 new, 0 updated)" in result.stdout
     assert "Rejected: 2" in result.stdout
-    engine = cli_db(config)
+    engine = cli_db(database_url)
     assert listing_rows(engine) == [
         ("A1", "base", "base_account_2", "pending"),
         ("A2", "base", "base_account_2", "pending"),
@@ -304,7 +320,9 @@ def test_cli_bad_rows_exit_1_and_name_line_and_field(config: Path, tmp_path: Pat
     engine.dispose()
 
 
-def test_cli_strict_reports_and_imports_nothing(config: Path, tmp_path: Path) -> None:
+def test_cli_strict_reports_and_imports_nothing(
+    config: Path, tmp_path: Path, database_url: str
+) -> None:
     path = write_csv(tmp_path, "A1,t,,100", "A2,t,,-3")
 
     result = cli(config, str(path), "--strict")
@@ -312,7 +330,7 @@ def test_cli_strict_reports_and_imports_nothing(config: Path, tmp_path: Path) ->
     assert result.exit_code == 1
     assert "line 3: price: not a positive integer ('-3')" in result.stderr
     assert "nothing was imported" in result.stdout
-    engine = cli_db(config)
+    engine = cli_db(database_url)
     assert product_rows(engine) == {}
     engine.dispose()
 
@@ -325,16 +343,24 @@ def test_cli_strict_reports_and_imports_nothing(config: Path, tmp_path: Path) ->
     ],
 )
 def test_cli_unknown_target_exits_2_before_reading(
-    config: Path, tmp_path: Path, args: list[str], message: str
+    tmp_path: Path, unmigrated_database_url: str, args: list[str], message: str
 ) -> None:
+    config = write_config(tmp_path, unmigrated_database_url)
+
     result = cli(config, str(tmp_path / "does-not-exist.csv"), *args)
 
     assert result.exit_code == 2
     assert message in " ".join(result.stderr.split())
     assert "does-not-exist" not in result.stderr
-    assert not (tmp_path / "data" / "t.db").exists()
+    # Not even opened: opening a database applies the migrations.
+    untouched = create_engine(unmigrated_database_url)
+    try:
+        assert inspect(untouched).get_table_names() == []
+    finally:
+        untouched.dispose()
 
 
+@one_database
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
@@ -358,6 +384,7 @@ def test_cli_unreadable_file_exits_2(
     assert "Traceback" not in result.output
 
 
+@one_database
 def test_cli_messages_with_brackets_are_not_eaten_as_markup(config: Path, tmp_path: Path) -> None:
     path = tmp_path / "p[bold].csv"
     path.write_text("asin,title\n", encoding="utf-8")

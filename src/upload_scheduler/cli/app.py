@@ -57,7 +57,9 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    app_context(ctx).config_path = config
+    context = app_context(ctx)
+    context.config_path = config
+    ctx.call_on_close(context.close)
 
 
 config_cmd.register(app)

@@ -59,6 +59,14 @@ class AppContext:
             self._engine = open_database(self.settings.database_url)
         return self._engine
 
+    def close(self) -> None:
+        """Close the database's pooled connections when the command ends. Left to the
+        garbage collector, a PostgreSQL connection is dropped without a goodbye (and warns
+        where the CLI runs in-process, as in the tests)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
 
 def app_context(ctx: typer.Context) -> AppContext:
     root = ctx.find_root()

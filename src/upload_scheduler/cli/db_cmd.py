@@ -28,12 +28,16 @@ def upgrade(ctx: typer.Context) -> None:
 
     settings = app_context(ctx).settings
     engine = create_db_engine(settings.database_url)
-    before = current_revision(engine)
-    if before == HEAD_REVISION:
-        console.print(f"Already at the current schema (revision {before}).")
-        return
-    run_upgrade(engine)
-    console.print(f"Upgraded the schema from {before or 'empty'} to {current_revision(engine)}.")
+    try:
+        before = current_revision(engine)
+        if before == HEAD_REVISION:
+            console.print(f"Already at the current schema (revision {before}).")
+            return
+        run_upgrade(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    console.print(f"Upgraded the schema from {before or 'empty'} to {after}.")
 
 
 def status(
