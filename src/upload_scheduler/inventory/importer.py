@@ -15,8 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, select
 
 from upload_scheduler import defaults
 from upload_scheduler.inventory.reader import (
@@ -28,6 +27,7 @@ from upload_scheduler.inventory.reader import (
 )
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import listings, products
+from upload_scheduler.store.upsert import dialect_insert
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -157,7 +157,7 @@ def _existing_products(conn: Connection, asins: Sequence[str]) -> set[str]:
 
 def _upsert_products(conn: Connection, chunk: Sequence[ProductRow], now: datetime) -> None:
     """One executemany; created_at is only written for new rows (it is not in `set_`)."""
-    stmt = _insert(conn, products)
+    stmt = dialect_insert(conn, products)
     stmt = stmt.on_conflict_do_update(
         index_elements=[products.c.asin],
         set_={name: stmt.excluded[name] for name in (*_UPDATED_COLUMNS, "updated_at")},
@@ -203,7 +203,7 @@ def _create_listings(conn: Connection, asins: Sequence[str], target: _Target) ->
     ]
     # The write lock makes the lookup exact on SQLite; on PostgreSQL a concurrent import
     # could still win the race, and then its row stands.
-    conn.execute(_insert(conn, listings).on_conflict_do_nothing(), rows)
+    conn.execute(dialect_insert(conn, listings).on_conflict_do_nothing(), rows)
     return len(missing)
 
 
@@ -217,12 +217,6 @@ def _asins_with_listing(conn: Connection, asins: Sequence[str], target: _Target)
             query = query.where(listings.c.account_id == target.account_id)
         found.update(conn.scalars(query))
     return found
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def _batches(items: Sequence[str]) -> Iterable[Sequence[str]]:

@@ -28,6 +28,7 @@ from upload_scheduler.store.tables import (
     listings,
     upload_queue,
 )
+from upload_scheduler.store.upsert import dialect_insert
 
 STATISTIC_KEYS = (*QUEUE_STATUSES, "total")
 
@@ -457,25 +458,24 @@ def add_usage(
     creations: int = 0,
     calls: int = 0,
 ) -> None:
-    """Add to an account's per-day usage counters, creating the row on first use."""
-    key = (
-        (account_usage.c.platform == platform)
-        & (account_usage.c.account_id == account_id)
-        & (account_usage.c.day == day)
+    """Add to an account's per-day usage counters, creating the row on first use: one
+    atomic upsert, so concurrent writers (other hosts) add up instead of colliding."""
+    insert = dialect_insert(conn, account_usage).values(
+        platform=platform, account_id=account_id, day=day, creations=creations, calls=calls
     )
-    changed = conn.execute(
-        update(account_usage)
-        .where(key)
-        .values(
-            creations=account_usage.c.creations + creations, calls=account_usage.c.calls + calls
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[
+                account_usage.c.platform,
+                account_usage.c.account_id,
+                account_usage.c.day,
+            ],
+            set_={
+                "creations": account_usage.c.creations + creations,
+                "calls": account_usage.c.calls + calls,
+            },
         )
-    ).rowcount
-    if not changed:
-        conn.execute(
-            account_usage.insert().values(
-                platform=platform, account_id=account_id, day=day, creations=creations, calls=calls
-            )
-        )
+    )
 
 
 def _window(settings: Settings, platform: str, account_id: str) -> AccountWindow:

@@ -120,8 +120,17 @@ def load_state(
     settings: LimitSettings,
     now: datetime,
     not_before: datetime | None = None,
+    *,
+    lock: bool = False,
 ) -> LimitState:
-    row = conn.execute(select(account_state).where(_key(platform, account_id))).mappings().first()
+    """The account's limits state. `lock` (inside a write transaction) holds the
+    account's row until commit on PostgreSQL, so a read-decide-write of its budget is
+    never interleaved with another host's; SQLite's write transactions are already
+    exclusive."""
+    query = select(account_state).where(_key(platform, account_id))
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().first()
     today = local_day(now, settings.zone)
     usage = conn.execute(
         select(account_usage.c.calls, account_usage.c.creations).where(

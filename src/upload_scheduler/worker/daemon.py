@@ -337,6 +337,7 @@ class UploadDaemon:
                 limits,
                 now,
                 self.restart_not_before.get(peeked.account_id),
+                lock=True,
             )
             if not admit(state, now, cost, creates=peeked.platform_item_id is None).ok:
                 return False  # another step will wait for it
