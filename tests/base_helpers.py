@@ -37,7 +37,7 @@ START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
 # For the adapter's checks that stop before it reads or writes anything (content rules,
 # its settings): they need a database only to build the adapter, so one kind is enough.
 # Not `sqlite_only`: nothing in them is about SQLite.
-no_storage = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+one_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def base_config(

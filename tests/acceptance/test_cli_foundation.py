@@ -1,4 +1,5 @@
-"""The foundation commands, run as a user runs them: real processes, a real SQLite file."""
+"""The foundation commands, run as a user runs them: real processes, a real database
+(SQLite or PostgreSQL, the `database_url` fixture)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from upload_scheduler.store.database import open_database
 from upload_scheduler.store.tables import listings, products, upload_queue
 
 CONFIG = """\
-database = "sqlite:///data/us.db"
+database = "{database_url}"
 timezone = "Asia/Tokyo"
 
 [accounts]
@@ -40,9 +41,15 @@ JSON_ITEM_KEYS = [
 ]
 
 
+# For the commands that stop before the database (help, argument checks, the file's own
+# validation): one database is enough for them.
+one_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    (tmp_path / "upload-scheduler.toml").write_text(CONFIG, encoding="utf-8")
+def workdir(tmp_path: Path, database_url: str) -> Path:
+    config = CONFIG.format(database_url=database_url)
+    (tmp_path / "upload-scheduler.toml").write_text(config, encoding="utf-8")
     return tmp_path
 
 
@@ -84,6 +91,7 @@ def queue_rows(workdir: Path) -> list[dict[str, object]]:
     return rows
 
 
+@one_database
 def test_module_and_every_command_have_help(workdir: Path) -> None:
     commands = [
         [],
@@ -115,6 +123,7 @@ def test_init_writes_a_valid_file_and_refuses_to_overwrite(tmp_path: Path) -> No
     assert (tmp_path / "upload-scheduler.toml").read_text(encoding="utf-8") == written
 
 
+@one_database
 def test_config_check_shows_overrides_and_fails_on_bad_files(workdir: Path) -> None:
     good = run_cli("config", "check", cwd=workdir)
     assert good.returncode == 0, good.stderr
@@ -196,6 +205,7 @@ def test_urgent_items_are_due_now_and_come_first(workdir: Path) -> None:
     assert all(i["priority"] == 5 for i in items[2:])
 
 
+@one_database
 def test_priority_out_of_range_is_refused(workdir: Path) -> None:
     result = run_cli("add-to-queue", "--priority", "21", cwd=workdir)
     assert result.returncode == 2

@@ -19,7 +19,7 @@ from tests.base_helpers import (
     START,
     base_config,
     base_env,
-    no_storage,
+    one_database,
     product,
 )
 from upload_scheduler.clock import FakeClock
@@ -410,7 +410,7 @@ def test_partial_image_failure_then_only_the_missing_images(
 # ---------------------------------------------------------------------------- rules
 
 
-@no_storage
+@one_database
 @pytest.mark.parametrize(
     ("rules", "item", "rule"),
     [
@@ -499,7 +499,7 @@ def test_no_token_or_secret_in_debug_logs_or_errors(
 # ---------------------------------------------------------------------------- set-up
 
 
-@no_storage
+@one_database
 @pytest.mark.parametrize(
     ("platform", "message"),
     [
