@@ -255,3 +255,21 @@ def test_starter_file_is_valid_and_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         write_starter(path)
     assert path.read_text(encoding="utf-8") == "# mine\n"
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
+def test_postgresql_urls_use_psycopg_3(tmp_path: Path, scheme: str) -> None:
+    settings = settings_from_dict(
+        {"database": f"{scheme}://us:secret@db.example:5432/shop"}, tmp_path / "c.toml"
+    )
+    assert settings.database_url == "postgresql+psycopg://us:secret@db.example:5432/shop"
+
+
+def test_postgresql_without_its_driver_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from upload_scheduler.config import load
+
+    monkeypatch.setattr(load, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"upload-scheduler\[postgres\]"):
+        settings_from_dict({"database": "postgresql://us@db.example/shop"}, tmp_path / "c.toml")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,8 @@ from upload_scheduler.config.model import (
 )
 from upload_scheduler.config.settings import Settings
 from upload_scheduler.platforms.registry import installed_platforms
+
+POSTGRES_DRIVER = "postgresql+psycopg"
 
 
 class ConfigError(Exception):
@@ -87,11 +90,14 @@ def settings_from_dict(raw: dict[str, Any], source: Path) -> Settings:
 
 
 def resolve_database_url(url: str, base: Path) -> str:
-    """Make a relative SQLite path relative to the config file, not the cwd."""
+    """Make a relative SQLite path relative to the config file, not the cwd, and give a
+    bare `postgresql://` URL the psycopg 3 driver (SQLAlchemy 2.0 would pick psycopg2)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         return url  # reported by _check_semantics
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername=POSTGRES_DRIVER).render_as_string(hide_password=False)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return url
     db_path = Path(parsed.database)
@@ -103,9 +109,17 @@ def resolve_database_url(url: str, base: Path) -> str:
 def _check_semantics(file: FileConfig) -> list[str]:
     problems: list[str] = []
     try:
-        make_url(file.database)
+        parsed = make_url(file.database)
     except ArgumentError:
         problems.append(f"database: {file.database!r} is not a database URL")
+    else:
+        if parsed.drivername in ("postgresql", "postgres", POSTGRES_DRIVER) and not find_spec(
+            "psycopg"
+        ):
+            problems.append(
+                "database: PostgreSQL needs the psycopg driver; install it with "
+                'pip install "upload-scheduler[postgres]"'
+            )
     problems += _check_zone("timezone", file.timezone)
     installed = installed_platforms()
     for platform in sorted(set(file.accounts) | set(file.platforms)):
