@@ -146,6 +146,9 @@ def write_config(
     hours: tuple[int, int] = (0, 24),
     interval_seconds: float = 1.0,
     platform: dict[str, Any] | None = None,
+    accounts: tuple[str, ...] = ACCOUNTS,
+    database: str = "sqlite:///data/us.db",
+    cluster: dict[str, Any] | None = None,
 ) -> Path:
     values = {
         "api_base_url": sandbox_url,
@@ -157,12 +160,12 @@ def write_config(
         **(platform or {}),
     }
     lines = [
-        'database = "sqlite:///data/us.db"',
+        f"database = {json.dumps(database)}",
         f'timezone = "{ZONE}"',
         'log_dir = "logs"',
         "",
         "[accounts]",
-        f"base = {json.dumps(list(ACCOUNTS))}",
+        f"base = {json.dumps(list(accounts))}",
         "",
         "[daemon]",
         f"interval_seconds = {interval_seconds}",
@@ -170,7 +173,10 @@ def write_config(
         f"business_hours_end = {hours[1]}",
         "",
         "[cluster]",
-        "lease_ttl_seconds = 5",
+        *(
+            f"{key} = {json.dumps(value)}"
+            for key, value in (cluster or {"lease_ttl_seconds": 5}).items()
+        ),
         "",
         "[platforms.base]",
         *(f"{key} = {json.dumps(value)}" for key, value in values.items()),

@@ -22,13 +22,14 @@ import pytest
 from tests.acceptance.cli import run_cli
 from tests.acceptance.demo_helpers import (
     CLIENT_ID,
-    CLIENT_SECRET,
+    CONFIG_NAME,
     REDIRECT_URI,
     kill_leftovers,
     output,
     processes_of,
     sandbox_process,
     wait_for,
+    write_config,
     write_products,
 )
 from tests.backends import postgres_only
@@ -46,40 +47,18 @@ ACCOUNTS = ("shop_1", "shop_2", "shop_3")
 LEASE_TTL = 3.0
 MIN_INTERVAL = 0.3
 ITEMS = 45  # 15 per shop, spread over 30 s: uploads go on across the kill
-CONFIG_NAME = "upload-scheduler.toml"
 
 
 def _write_config(folder: Path, database_url: str, sandbox_url: str) -> None:
-    platform = {
-        "api_base_url": sandbox_url,
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "redirect_uri": REDIRECT_URI,
-        "min_interval_seconds": MIN_INTERVAL,
-        "retry_delay_seconds": 0.5,
-    }
-    lines = [
-        f"database = {json.dumps(database_url)}",
-        'timezone = "Asia/Tokyo"',
-        'log_dir = "logs"',
-        "",
-        "[accounts]",
-        f"base = {json.dumps(list(ACCOUNTS))}",
-        "",
-        "[daemon]",
-        "interval_seconds = 1",
-        "business_hours_start = 0",
-        "business_hours_end = 24",
-        "",
-        "[cluster]",
-        "standby = true",
-        f"lease_ttl_seconds = {LEASE_TTL}",
-        "",
-        "[platforms.base]",
-        *(f"{key} = {json.dumps(value)}" for key, value in platform.items()),
-    ]
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / CONFIG_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_config(
+        folder,
+        sandbox_url,
+        platform={"min_interval_seconds": MIN_INTERVAL},
+        accounts=ACCOUNTS,
+        database=database_url,
+        cluster={"standby": True, "lease_ttl_seconds": LEASE_TTL},
+    )
 
 
 def _cli(folder: Path, host: str, *args: str) -> subprocess.CompletedProcess[str]:
