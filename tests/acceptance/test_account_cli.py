@@ -1,19 +1,48 @@
 """`account pause|resume|list` as a user runs them, against a real daemon process on the
 file-backed fake platform: the paused daemon finishes its item, claims nothing more and
-stays alive; `check-queue`, `account list` and `manager status` show the pause."""
+stays alive; `check-queue`, `account list` and `manager status` show the pause.
+
+The commands alone run on SQLite and PostgreSQL (the `database_url` fixture); the test
+with a running daemon stays on SQLite: it takes a quarter of a minute, and the integration
+tests (test_account_pause.py) run the daemon's side of a pause on both.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.acceptance.cli import run_cli
-from tests.acceptance.daemon_helpers import ACCOUNT, PLATFORM, stop, wait_for, workspace
+from tests.acceptance.daemon_helpers import (
+    ACCOUNT,
+    CONFIG,
+    PLATFORM,
+    Workspace,
+    stop,
+    wait_for,
+    workspace,
+)
 
 pytestmark = pytest.mark.acceptance
+
+
+@pytest.fixture
+def database_workspace(tmp_path: Path, database_url: str) -> Iterator[Workspace]:
+    """The daemon tests' workspace with its config on the fixture's database."""
+    config = CONFIG.format(account=ACCOUNT, latency=0.0)
+    sqlite_line = 'database = "sqlite:///data/us.db"'
+    assert config.count(sqlite_line) == 1  # daemon_helpers' config changed: follow it
+    config = config.replace(sqlite_line, f'database = "{database_url}"')
+    (tmp_path / "upload-scheduler.toml").write_text(config, encoding="utf-8")
+    space = Workspace(tmp_path)
+    try:
+        yield space
+    finally:
+        space.cleanup()
 
 
 def _ok(*args: str, cwd: Path) -> str:
@@ -69,28 +98,25 @@ def test_pause_stops_a_running_daemon_after_its_item_and_resume_restarts_it(
         assert len(space.platform_items()) == 30
 
 
-def test_pause_until_a_time_and_bad_input(tmp_path: Path) -> None:
-    with workspace(tmp_path, latency=0.0):
-        out = _ok(
-            "account", "pause", "--platform", PLATFORM, "--account", ACCOUNT,
-            "--until", "2h", cwd=tmp_path,
-        )  # fmt: skip
-        assert "Paused fake/acct_1 until " in out and "operator: paused by the operator" in out
-        [account] = json.loads(_ok("account", "list", "--json", cwd=tmp_path))["accounts"]
-        assert account["paused_until"] is not None
+def test_pause_until_a_time_and_bad_input(tmp_path: Path, database_workspace: Workspace) -> None:
+    out = _ok(
+        "account", "pause", "--platform", PLATFORM, "--account", ACCOUNT,
+        "--until", "2h", cwd=tmp_path,
+    )  # fmt: skip
+    assert "Paused fake/acct_1 until " in out and "operator: paused by the operator" in out
+    [account] = json.loads(_ok("account", "list", "--json", cwd=tmp_path))["accounts"]
+    assert account["paused_until"] is not None
 
-        past = run_cli(
-            "account", "pause", "--platform", PLATFORM, "--account", ACCOUNT,
-            "--until", "2020-01-01 09:00", cwd=tmp_path,
-        )  # fmt: skip
-        assert past.returncode == 1 and "not in the future" in past.stderr
-        unknown = run_cli(
-            "account", "pause", "--platform", PLATFORM, "--account", "nope", cwd=tmp_path
-        )
-        assert unknown.returncode == 1 and "not configured" in unknown.stderr
+    past = run_cli(
+        "account", "pause", "--platform", PLATFORM, "--account", ACCOUNT,
+        "--until", "2020-01-01 09:00", cwd=tmp_path,
+    )  # fmt: skip
+    assert past.returncode == 1 and "not in the future" in past.stderr
+    unknown = run_cli("account", "pause", "--platform", PLATFORM, "--account", "nope", cwd=tmp_path)
+    assert unknown.returncode == 1 and "not configured" in unknown.stderr
 
-        _ok("account", "resume", "--platform", PLATFORM, "--account", ACCOUNT, cwd=tmp_path)
-        again = _ok("account", "resume", "--platform", PLATFORM, "--account", ACCOUNT, cwd=tmp_path)
-        assert "was not paused" in again
-        [account] = json.loads(_ok("account", "list", "--json", cwd=tmp_path))["accounts"]
-        assert account["paused"] is False
+    _ok("account", "resume", "--platform", PLATFORM, "--account", ACCOUNT, cwd=tmp_path)
+    again = _ok("account", "resume", "--platform", PLATFORM, "--account", ACCOUNT, cwd=tmp_path)
+    assert "was not paused" in again
+    [account] = json.loads(_ok("account", "list", "--json", cwd=tmp_path))["accounts"]
+    assert account["paused"] is False

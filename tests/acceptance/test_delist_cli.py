@@ -1,5 +1,8 @@
 """`delist` as a user runs it: items uploaded by a real daemon process on the file-backed
-fake platform are deleted by the same running daemon once delete jobs are queued."""
+fake platform are deleted by the same running daemon once delete jobs are queued.
+
+On SQLite only, like the other tests with a daemon process: the delist itself and the
+daemon's delete jobs run on SQLite and PostgreSQL in tests/integration/test_delist.py."""
 
 from __future__ import annotations
 
