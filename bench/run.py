@@ -3,15 +3,22 @@ real database file and the BASE sandbox on 127.0.0.1 (only the platform's latenc
 injected). Writes bench/RESULTS.md and prints, as its last line, one JSON object with
 every figure by name.
 
-Run: `python bench/run.py [--quick] [--only NAME,...] [--workdir DIR]`.
+Run: `python bench/run.py [--quick] [--only NAME,...] [--record] [--workdir DIR]
+[--postgres-url URL]`.
 `--quick` (under 5 minutes on 2 cores) shortens the timed runs: pacing 20 s, scale 20 s,
 10 urgent rounds, 2,000 jobs against Huey (its figure is a rate).
+`--only` runs the named benchmarks and leaves RESULTS.md alone, unless `--record` asks
+to write their sections into it (the other sections stay as they were).
+vs_huey_pg needs a PostgreSQL server: --postgres-url, else
+$UPLOAD_SCHEDULER_TEST_POSTGRES_URL; without one it is reported as skipped (null in the
+JSON line, the reason beside it), never with a made-up figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -35,6 +42,11 @@ import vs_huey  # noqa: E402
 
 RESULTS = HERE / "RESULTS.md"
 NOTES = HERE / "NOTES.md"  # hand-written: before/after of product changes, misses explained
+POSTGRES_URL_VAR = "UPLOAD_SCHEDULER_TEST_POSTGRES_URL"
+
+
+class Skipped(Exception):
+    """The benchmark cannot run on this machine; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class Section:
     rows: list[Row]
     details: dict[str, Any]
     seconds: float
+    recorded: str = ""  # set when written alone (--only --record): which run and when
 
 
 def bench_pacing_1(folder: Path, quick: bool) -> Section:
@@ -198,6 +211,34 @@ def bench_vs_huey(folder: Path, quick: bool) -> Section:
     )
 
 
+def bench_vs_huey_pg(folder: Path, quick: bool) -> Section:
+    url = os.environ.get(POSTGRES_URL_VAR)
+    reason = vs_huey.postgres_unavailable(url)
+    if reason or not url:
+        raise Skipped(reason or "no PostgreSQL server")
+    jobs = 2_000 if quick else 20_000
+    f = vs_huey.run_pg(folder, jobs, url)
+    server = f["server"]
+    return Section(
+        "vs_huey_pg",
+        f"{jobs:,} no-op jobs end to end, 1 worker, one PostgreSQL {server['server_version']} "
+        f"server on {server['host']} for both (fsync {server['fsync']}, synchronous_commit "
+        f"{server['synchronous_commit']}), each in a database created for the run: ours = "
+        "the vs_huey job (bulk enqueue + the daemon loop) through psycopg 3; Huey = "
+        "`huey.PostgresHuey` (psycopg 3, SKIP LOCKED dequeue, LISTEN/NOTIFY), 1 thread worker",
+        [Row("vs_huey_pg", "our jobs/s ÷ Huey's", f["ratio"], 1.0, True)],
+        {
+            "ours_jobs_per_second": f["ours"]["jobs_per_second"],
+            "huey_jobs_per_second": f["huey"]["jobs_per_second"],
+            "ours_enqueue_seconds": f["ours"]["enqueue_seconds"],
+            "huey_enqueue_seconds": f["huey"]["enqueue_seconds"],
+            "ours": f["ours"],
+            "huey": f["huey"],
+        },
+        0.0,
+    )
+
+
 BENCHMARKS: dict[str, Callable[[Path, bool], Section]] = {
     "pacing_1": bench_pacing_1,
     "pacing_8": bench_pacing_8,
@@ -207,10 +248,41 @@ BENCHMARKS: dict[str, Callable[[Path, bool], Section]] = {
     "enqueue_100k": bench_enqueue,
     "stats_1m": bench_stats,
     "vs_huey": bench_vs_huey,
+    "vs_huey_pg": bench_vs_huey_pg,
 }
 
 
-def write_results(sections: list[Section], failures: dict[str, str], quick: bool) -> None:
+def section_lines(section: Section) -> list[str]:
+    lines = [
+        f"## {section.name}",
+        "",
+        f"{section.setup}. Took {section.seconds:.0f} s.",
+        "",
+    ]
+    if section.recorded:
+        lines += [section.recorded, ""]
+    lines += [
+        "| figure | what | value | bound | ratio | met |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in section.rows:
+        sign = "=" if row.exact else "≥" if row.higher_is_better else "≤"
+        ratio = "—" if row.bound == 0 else f"{row.ratio:.3f}"
+        lines.append(
+            f"| `{row.figure}` | {row.what} | {row.value:g} | {sign} {row.bound:g} | "
+            f"{ratio} | {'yes' if row.met else '**no**'} |"
+        )
+    detail = ", ".join(f"{k} {v}" for k, v in section.details.items() if not isinstance(v, dict))
+    return [*lines, "", f"Details: {detail}.", ""]
+
+
+def skipped_lines(name: str, reason: str) -> list[str]:
+    return [f"## {name}", "", f"Skipped: {reason}.", ""]
+
+
+def write_results(
+    sections: list[Section], failures: dict[str, str], skipped: dict[str, str], quick: bool
+) -> None:
     m = harness.machine()
     lines = [
         "# Benchmark results",
@@ -226,25 +298,9 @@ def write_results(sections: list[Section], failures: dict[str, str], quick: bool
         "",
     ]
     for section in sections:
-        lines += [
-            f"## {section.name}",
-            "",
-            f"{section.setup}. Took {section.seconds:.0f} s.",
-            "",
-            "| figure | what | value | bound | ratio | met |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for row in section.rows:
-            sign = "=" if row.exact else "≥" if row.higher_is_better else "≤"
-            ratio = "—" if row.bound == 0 else f"{row.ratio:.3f}"
-            lines.append(
-                f"| `{row.figure}` | {row.what} | {row.value:g} | {sign} {row.bound:g} | "
-                f"{ratio} | {'yes' if row.met else '**no**'} |"
-            )
-        detail = ", ".join(
-            f"{k} {v}" for k, v in section.details.items() if not isinstance(v, dict)
-        )
-        lines += ["", f"Details: {detail}.", ""]
+        lines += section_lines(section)
+    for name, reason in skipped.items():
+        lines += skipped_lines(name, reason)
     for name, error in failures.items():
         lines += [f"## {name}", "", "Failed:", "", "```", error.strip(), "```", ""]
     if NOTES.exists():
@@ -252,19 +308,53 @@ def write_results(sections: list[Section], failures: dict[str, str], quick: bool
     RESULTS.write_text("\n".join(lines), encoding="utf-8")
 
 
+def record_results(sections: list[Section], skipped: dict[str, str], command: str) -> None:
+    """Put these sections into RESULTS.md in place of their earlier versions (new ones go
+    after the last benchmark section), leaving every other section as it was."""
+    text = RESULTS.read_text(encoding="utf-8")
+    notes = NOTES.read_text(encoding="utf-8").rstrip() if NOTES.exists() else ""
+    heading = "\n" + notes.splitlines()[0] if notes else ""
+    if heading and heading in text:  # the notes as last written, edited since or not
+        text = text[: text.index(heading)]
+    head, *blocks = text.rstrip("\n").split("\n## ")
+    by_name = {block.split("\n", 1)[0].strip(): ("## " + block).rstrip("\n") for block in blocks}
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for section in sections:
+        section.recorded = f"Recorded alone by `{command}` on {when}, on the machine above."
+        by_name[section.name] = "\n".join(section_lines(section)).rstrip("\n")
+    for name, reason in skipped.items():
+        if name not in by_name:  # a skip never replaces a figure measured before
+            by_name[name] = "\n".join(skipped_lines(name, reason)).rstrip("\n")
+    parts = [head.rstrip("\n"), *by_name.values()]
+    if notes:
+        parts.append(notes)
+    RESULTS.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="under 5 minutes on 2 cores")
     parser.add_argument("--only", default="", help="comma-separated benchmark names")
+    parser.add_argument(
+        "--record", action="store_true", help="with --only: write their sections into RESULTS.md"
+    )
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--postgres-url", default=None, help=f"server for vs_huey_pg (default: ${POSTGRES_URL_VAR})"
+    )
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
     unknown = set(names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    if args.record and not args.only:
+        parser.error("--record is for --only runs (a full run writes RESULTS.md anyway)")
+    if args.postgres_url:
+        os.environ[POSTGRES_URL_VAR] = args.postgres_url
     root = args.workdir or Path(tempfile.mkdtemp(prefix="us-bench-run-"))
     sections: list[Section] = []
     failures: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     figures: dict[str, Any] = {}
     began = time.monotonic()
     try:
@@ -273,6 +363,11 @@ def main() -> None:
             print(f"[{time.monotonic() - began:5.0f} s] {name} ...", flush=True)
             try:
                 section = BENCHMARKS[name](root / name, args.quick)
+            except Skipped as exc:
+                skipped[name] = str(exc)
+                figures[name] = None
+                print(f"  skipped: {exc}", flush=True)
+                continue
             except Exception:
                 failures[name] = traceback.format_exc()
                 print(f"  FAILED: {failures[name].strip().splitlines()[-1]}", flush=True)
@@ -298,11 +393,25 @@ def main() -> None:
         huey_section = next(s for s in sections if s.name == "vs_huey")
         figures["vs_huey_ours_jobs_per_second"] = huey_section.details["ours_jobs_per_second"]
         figures["vs_huey_huey_jobs_per_second"] = huey_section.details["huey_jobs_per_second"]
+    if "vs_huey_pg" in figures and figures["vs_huey_pg"] is not None:
+        pg_section = next(s for s in sections if s.name == "vs_huey_pg")
+        figures["vs_huey_pg_ours_jobs_per_second"] = pg_section.details["ours_jobs_per_second"]
+        figures["vs_huey_pg_huey_jobs_per_second"] = pg_section.details["huey_jobs_per_second"]
+    if skipped:
+        figures["skipped"] = skipped
     figures["seconds"] = round(time.monotonic() - began, 1)
     figures["quick"] = args.quick
     if not args.only:
-        write_results(sections, failures, args.quick)
-    print(f"wrote {RESULTS}" if not args.only else "(--only: RESULTS.md not written)")
+        write_results(sections, failures, skipped, args.quick)
+        print(f"wrote {RESULTS}")
+    elif args.record:
+        # Rebuilt rather than copied from argv: a --postgres-url may hold a password.
+        command = f"python bench/run.py --only {','.join(names)}"
+        command += " --quick" if args.quick else ""
+        record_results(sections, skipped, command + " --record")
+        print(f"recorded {', '.join(s.name for s in sections) or 'nothing'} in {RESULTS}")
+    else:
+        print("(--only: RESULTS.md not written; --record writes these sections)")
     print(json.dumps(figures))
 
 

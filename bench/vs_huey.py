@@ -1,13 +1,16 @@
-"""Our queue end to end beside Huey's `SqliteHuey`, in the same run, on the same disk.
+"""Our queue end to end beside Huey's `SqliteHuey`, in the same run, on the same disk;
+and the same job through PostgreSQL beside Huey's `PostgresHuey` (vs_huey_pg).
 
 Ours: `add_batch_to_queue` of N items (one bulk enqueue), then one `UploadDaemon` (the
 product's worker loop: pick, admit, claim with a lease, upload, complete; usage counters
 and the listing change with it) with a no-op platform and no pacing (limits off), until
 the queue is empty. Huey: N `enqueue`s of a no-op task, then a consumer with 1 thread
-worker until the last task has run. Both from the first enqueue to the last completion,
-both with SQLite `synchronous = NORMAL` (the product's setting) and WAL.
+worker until the last task has run. Both from the first enqueue to the last completion.
+SQLite: both with `synchronous = NORMAL` (the product's setting) and WAL. PostgreSQL: one
+server for both, each in a database of its own created for the run and dropped after it.
 
-Run: `python bench/vs_huey.py [--jobs 20000] [--workdir DIR]`.
+Run: `python bench/vs_huey.py [--jobs 20000] [--workdir DIR] [--postgres-url URL]`
+(with --postgres-url, the PostgreSQL comparison instead of the SQLite one).
 """
 
 from __future__ import annotations
@@ -20,13 +23,18 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from upload_scheduler import UploadQueueManager
 from upload_scheduler.config import settings_from_dict
@@ -91,11 +99,12 @@ class _Notifier:
         return None
 
 
-def ours(folder: Path, jobs: int) -> dict[str, Any]:
+def ours(folder: Path, jobs: int, database_url: str | None = None) -> dict[str, Any]:
+    """On `database_url`, or on an SQLite file in `folder` when there is none."""
     folder.mkdir(parents=True, exist_ok=True)
     settings = settings_from_dict(
         {
-            "database": f"sqlite:///{folder / 'ours.db'}",
+            "database": database_url or f"sqlite:///{folder / 'ours.db'}",
             "accounts": {"fake": ["acct"]},
             "daemon": {"business_hours_start": 0, "business_hours_end": 24},
             "platforms": {"fake": {"api_base_url": "fake:unused.db", **LIMITS_OFF}},
@@ -150,7 +159,6 @@ def ours(folder: Path, jobs: int) -> dict[str, Any]:
 
 def huey(folder: Path, jobs: int) -> dict[str, Any]:
     from huey import SqliteHuey
-    from huey.consumer import Consumer
     from huey.storage import SqliteStorage
 
     class Storage(SqliteStorage):
@@ -163,7 +171,24 @@ def huey(folder: Path, jobs: int) -> dict[str, Any]:
         storage_class = Storage
 
     folder.mkdir(parents=True, exist_ok=True)
-    queue = Huey("bench", filename=str(folder / "huey.db"), results=False)
+    return _time_huey(Huey("bench", filename=str(folder / "huey.db"), results=False), jobs)
+
+
+def huey_pg(jobs: int, dsn: str) -> dict[str, Any]:
+    """Huey's own PostgreSQL storage (`huey.PostgresHuey`, psycopg 3): a task table
+    dequeued with `FOR UPDATE SKIP LOCKED`, workers woken by LISTEN/NOTIFY."""
+    from huey import PostgresHuey
+
+    queue = PostgresHuey("bench", dsn=dsn, results=False)
+    try:
+        return _time_huey(queue, jobs)
+    finally:
+        queue.storage.close()
+
+
+def _time_huey(queue: Any, jobs: int) -> dict[str, Any]:
+    from huey.consumer import Consumer
+
     finished = threading.Event()
     state = {"done": 0}
 
@@ -203,17 +228,99 @@ def run(folder: Path, jobs: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------- PostgreSQL
+
+
+def postgres_unavailable(url: str | None) -> str | None:
+    """Why vs_huey_pg cannot run here, or None when it can (a configured server that
+    does not answer is not a reason to skip: the run fails and says so)."""
+    if not url:
+        return "no PostgreSQL server: set UPLOAD_SCHEDULER_TEST_POSTGRES_URL or pass --postgres-url"
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg is not installed (pip install '.[bench]')"
+    import huey as huey_module
+
+    if not hasattr(huey_module, "PostgresHuey"):
+        version = getattr(huey_module, "__version__", "?")
+        return f"huey {version} has no PostgresHuey (huey 3.1 or newer has; pip install '.[bench]')"
+    return None
+
+
+def _sqlalchemy_url(url: str) -> Any:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+@contextmanager
+def fresh_postgres_database(url: str, label: str) -> Iterator[str]:
+    """A database of its own on the server of `url`, dropped afterwards; its URL."""
+    server = _sqlalchemy_url(url)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    # Generated names only: database names cannot be bound parameters.
+    name = f"us_bench_{label}_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def server_settings(url: str) -> dict[str, str]:
+    """What decides a commit's cost on this server, for the record."""
+    parsed = _sqlalchemy_url(url)
+    engine = create_engine(parsed, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            shown = {
+                name: str(conn.execute(text(f"SHOW {name}")).scalar())
+                for name in ("server_version", "fsync", "synchronous_commit")
+            }
+        return {"host": str(parsed.host or "a local socket"), **shown}
+    finally:
+        engine.dispose()
+
+
+def run_pg(folder: Path, jobs: int, url: str) -> dict[str, Any]:
+    """The vs_huey job on PostgreSQL: ours and `PostgresHuey`, each in a fresh database."""
+    with fresh_postgres_database(url, "ours") as database:
+        our = ours(folder / "ours", jobs, database)
+    with fresh_postgres_database(url, "huey") as database:
+        dsn = make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
+        their = huey_pg(jobs, dsn)
+    return {
+        "ours": our,
+        "huey": their,
+        "ratio": round(our["jobs_per_second"] / their["jobs_per_second"], 3),
+        "server": server_settings(url),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--postgres-url", default=None, help="compare on PostgreSQL instead")
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="us-huey-"))
     try:
-        figures = run(root, args.jobs)
+        if args.postgres_url:
+            reason = postgres_unavailable(args.postgres_url)
+            if reason:
+                parser.error(reason)
+            figures = run_pg(root, args.jobs, args.postgres_url)
+        else:
+            figures = run(root, args.jobs)
         print(f"ours: {figures['ours']}")
         print(f"huey: {figures['huey']}")
-        print(json.dumps({"vs_huey": figures["ratio"]}))
+        name = "vs_huey_pg" if args.postgres_url else "vs_huey"
+        print(json.dumps({name: figures["ratio"]}))
     finally:
         if args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
