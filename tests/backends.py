@@ -10,6 +10,9 @@ from __future__ import annotations
 import pytest
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# For tests that take `database_url` but never reach storage (a refused option, a
+# content rule): one database is enough, and it is not about SQLite.
+one_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 postgres_only = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )

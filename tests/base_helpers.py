@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
 from upload_scheduler.clock import FakeClock
@@ -33,11 +32,6 @@ SHOP_A = "shop_a"
 SHOP_B = "shop_b"
 # Monday 2026-01-05 09:00 in Tokyo: inside business hours.
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
-
-# For the adapter's checks that stop before it reads or writes anything (content rules,
-# its settings): they need a database only to build the adapter, so one kind is enough.
-# Not `sqlite_only`: nothing in them is about SQLite.
-one_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def base_config(

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from tests.acceptance.cli import run_cli
+from tests.backends import one_database
 from upload_scheduler.config import load_settings
 from upload_scheduler.store.database import open_database
 from upload_scheduler.store.tables import listings, products, upload_queue
@@ -39,11 +40,6 @@ JSON_ITEM_KEYS = [
     "attempts",
     "error_message",
 ]
-
-
-# For the commands that stop before the database (help, argument checks, the file's own
-# validation): one database is enough for them.
-one_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture

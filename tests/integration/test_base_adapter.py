@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.backends import one_database
 from tests.base_helpers import (
     CLIENT_SECRET,
     SHOP_A,
@@ -19,7 +20,6 @@ from tests.base_helpers import (
     START,
     base_config,
     base_env,
-    one_database,
     product,
 )
 from upload_scheduler.clock import FakeClock

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, insert, inspect, select, up
 from typer.testing import CliRunner
 
 from tests.acceptance.cli import run_cli
+from tests.backends import one_database
 from upload_scheduler import defaults
 from upload_scheduler.cli.app import app
 from upload_scheduler.inventory.importer import ImportReport, import_products
@@ -29,9 +30,6 @@ database = "{database_url}"
 [accounts]
 base = ["base_account_1", "base_account_2"]
 """
-# For the command line's checks of its arguments and of the file, which fail before the
-# import writes anything: one database is enough for them.
-one_database = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
