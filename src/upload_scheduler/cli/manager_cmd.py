@@ -546,6 +546,7 @@ def _process_lines(process: ProcessStatus, zone: ZoneInfo) -> list[str]:
         lines.append(
             f"    Today: {figures.today_success} succeeded, {figures.today_failed} failed; "
             f"{figures.pending} pending"
+            + (f"; {figures.today_deleted} delisted" if figures.today_deleted else "")
         )
         item = figures.next_item
         if item is not None:

@@ -32,6 +32,7 @@ class Lease:
 class AccountFigures:
     today_success: int = 0
     today_failed: int = 0
+    today_deleted: int = 0  # delete jobs done (delist); not counted as uploads
     pending: int = 0
     next_item: NextItem | None = None
     paused_until: datetime | None = None
@@ -52,18 +53,19 @@ def account_figures(
 ) -> AccountFigures:
     mine = (upload_queue.c.platform == platform, upload_queue.c.account_id == account_id)
     start, end = local_day_bounds(now, zone)
-    counts = dict(
-        conn.execute(
-            select(upload_queue.c.status, func.count())
+    counts = {
+        (kind, status): count
+        for kind, status, count in conn.execute(
+            select(upload_queue.c.kind, upload_queue.c.status, func.count())
             .where(
                 *mine,
                 upload_queue.c.status.in_(("success", "failed")),
                 upload_queue.c.processed_at >= start,
                 upload_queue.c.processed_at < end,
             )
-            .group_by(upload_queue.c.status)
-        ).all()
-    )
+            .group_by(upload_queue.c.kind, upload_queue.c.status)
+        )
+    }
     pending = conn.execute(
         select(func.count()).where(*mine, upload_queue.c.status == "pending")
     ).scalar_one()
@@ -96,8 +98,9 @@ def account_figures(
     ):
         lease = Lease(pause.lease_owner, pause.lease_host, pause.lease_pid, pause.lease_expires_at)
     return AccountFigures(
-        today_success=int(counts.get("success", 0)),
-        today_failed=int(counts.get("failed", 0)),
+        today_success=int(counts.get(("upload", "success"), 0)),
+        today_failed=int(counts.get(("upload", "failed"), 0)),
+        today_deleted=int(counts.get(("delete", "success"), 0)),
         pending=int(pending),
         next_item=NextItem(row.id, row.asin, row.scheduled_time, row.priority) if row else None,
         paused_until=pause.paused_until if pause and pause.pause_reason else None,

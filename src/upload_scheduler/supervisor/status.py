@@ -99,6 +99,7 @@ class ProcessStatus:
             "lease_pid": self.lease.pid if self.lease else None,
             "lease_expires_at": iso(self.lease.expires_at) if self.lease else None,
             "standby": self.standby,
+            "today_deleted": self.figures.today_deleted if self.figures else None,
         }
 
 
