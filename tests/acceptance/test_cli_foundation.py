@@ -256,3 +256,19 @@ def test_db_status_counts_tables(workdir: Path) -> None:
     assert counts["upload_queue"] == {"pending": 2, "total": 2}
     upgrade = run_cli("db", "upgrade", cwd=workdir)
     assert upgrade.returncode == 0 and "Already at the current schema" in upgrade.stdout
+
+
+def test_config_check_names_each_accounts_secret_source(tmp_path: Path) -> None:
+    """Accounts may carry their own OAuth secret (import-legacy writes them so); config
+    check says where each one's comes from and whether it is there, never the value."""
+    (tmp_path / "upload-scheduler.toml").write_text(
+        'database = "sqlite:///q.db"\n\n[accounts]\nbase = ["shop_1", "shop_2"]\n\n'
+        '[platforms.base]\nclient_secret_env = "US_TEST_SECRET_1"\n\n'
+        '[account_overrides.shop_2]\nclient_secret_env = "US_TEST_SECRET_2"\n',
+        encoding="utf-8",
+    )
+    result = run_cli("config", "check", cwd=tmp_path, env={"US_TEST_SECRET_1": "s3cr3t-value-1"})
+    assert result.returncode == 0, result.stderr
+    assert "shop_1: from $US_TEST_SECRET_1 (set)" in result.stdout
+    assert "shop_2: from $US_TEST_SECRET_2 (not set)" in result.stdout
+    assert "s3cr3t-value-1" not in result.stdout + result.stderr

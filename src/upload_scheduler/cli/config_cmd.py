@@ -109,11 +109,21 @@ def _account_table(settings: Settings, platform: str) -> Table:
 
 
 def _secret_line(settings: Settings, platform: str) -> str:
-    pconf = settings.platform_config(platform)
-    if pconf.client_secret_env:
-        state = "set" if settings.client_secret(platform) else "[yellow]not set[/]"
-        return f"client secret: from ${pconf.client_secret_env} ({state})"
-    return f"client secret: {'set in the file' if pconf.client_secret else 'not set'}"
+    """Where each account's client secret comes from, and whether it is there: an
+    account may have its own (`[account_overrides]`, e.g. from import-legacy)."""
+    sources: dict[str, list[str]] = {}
+    for account_id in settings.account_ids(platform):
+        variable, written = settings.client_secret_source(platform, account_id)
+        if variable:
+            state = "set" if os.environ.get(variable) else "[yellow]not set[/]"
+            text = f"from ${variable} ({state})"
+        else:
+            text = "set in the file" if written else "not set"
+        sources.setdefault(text, []).append(account_id)
+    if len(sources) <= 1:
+        return f"client secret: {next(iter(sources), 'not set')}"
+    parts = [f"{', '.join(accounts)}: {text}" for text, accounts in sources.items()]
+    return "client secret: " + "; ".join(parts)
 
 
 def _safe_url(url: str) -> str:
