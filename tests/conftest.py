@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,15 @@ SKIP_REASON = (
     f"PostgreSQL tests skipped: no server (set {POSTGRES_URL_VAR}, e.g. by "
     "`python tests/pg_cluster.py start --dir /tmp/pg`; CI sets REQUIRE_POSTGRES=1)"
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests of Ctrl+C send SIGINT to the processes they start, as a terminal does. A
+    suite started as a background job of a script (`.ci/run &`) inherits SIGINT ignored,
+    and so would every process it starts (a manager rightly keeps an ignored SIGINT
+    ignored). Restore the terminal's disposition for the processes the tests start."""
+    if hasattr(signal, "SIGINT") and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def postgres_required() -> bool:
