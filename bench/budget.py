@@ -40,20 +40,26 @@ def _wait_for_room_in_the_hour(needed: float) -> float:
 
 def run(folder: Path, settle: float = 4.0) -> dict[str, Any]:
     account = "shop_001"
-    with harness.Sandbox(latency=0.03, hour_limit=HOUR_LIMIT) as sandbox:
+    with harness.phase("sandbox start"):
+        sandbox = harness.Sandbox(latency=0.03, hour_limit=HOUR_LIMIT)
+    with sandbox:
         work = harness.make_workdir(
             folder, sandbox.url, [account], interval=0.1, hour_limit=HOUR_LIMIT
         )
-        harness.seed(work, 40, images=2)
+        with harness.phase("seed"):
+            harness.seed(work, 40, images=2)
         waited = _wait_for_room_in_the_hour(60)
         process = harness.start_daemon(work, account)
         try:
-            harness.wait_for(
-                lambda: len(harness.arrivals(sandbox.calls()).get(account, [])) >= 20, 60
-            )
-            time.sleep(settle)  # the daemon must now be waiting for the next hour
+            with harness.phase("daemon start-up and 20 items"):
+                harness.wait_for(
+                    lambda: len(harness.arrivals(sandbox.calls()).get(account, [])) >= 20, 60
+                )
+            with harness.phase("settle"):
+                time.sleep(settle)  # the daemon must now be waiting for the next hour
         finally:
-            code = harness.stop_process(process)
+            with harness.phase("daemon stop"):
+                code = harness.stop_process(process)
         calls = sandbox.calls()
     items = len(harness.arrivals(calls).get(account, []))
     api = [c for c in calls if str(c.get("path", "")).startswith("/1/items")]

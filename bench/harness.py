@@ -18,6 +18,8 @@ import sys
 import time
 import urllib.request
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +64,17 @@ def machine() -> dict[str, Any]:
         "os": f"{platform_module.system()} {platform_module.release()}",
         "cpu": platform_module.processor() or platform_module.machine(),
     }
+
+
+@contextmanager
+def phase(label: str) -> Iterator[None]:
+    """Time one step of a benchmark (setup, start-up, the measurement, shutdown) and say
+    how long it took on stderr, so a run shows where its minutes go."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        print(f"    {label}: {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
 
 
 def account_names(count: int) -> list[str]:

@@ -32,15 +32,21 @@ GAP_TOLERANCE = 0.025
 
 def run_single(folder: Path, seconds: float, interval: float, latency: float) -> dict[str, Any]:
     """One daemon process, one account."""
-    with harness.Sandbox(latency=latency) as sandbox:
+    with harness.phase("sandbox start"):
+        sandbox = harness.Sandbox(latency=latency)
+    with sandbox:
         work = harness.make_workdir(folder, sandbox.url, ["shop_001"], interval=interval)
-        harness.seed(work, int(seconds / interval * 1.3) + 50)
+        with harness.phase("seed"):
+            harness.seed(work, int(seconds / interval * 1.3) + 50)
         process = harness.start_daemon(work, "shop_001")
         try:
-            harness.wait_for(lambda: harness.arrivals(sandbox.calls()), 30)
-            time.sleep(seconds)
+            with harness.phase("daemon start-up (to the first items/add)"):
+                harness.wait_for(lambda: harness.arrivals(sandbox.calls()), 30)
+            with harness.phase("measured"):
+                time.sleep(seconds)
         finally:
-            code = harness.stop_process(process)
+            with harness.phase("daemon stop"):
+                code = harness.stop_process(process)
         times = harness.arrivals(sandbox.calls()).get("shop_001", [])
     figures = harness.pacing_figures(times, interval)
     figures.update(interval=interval, seconds=seconds, exit_code=code)
@@ -53,18 +59,25 @@ def run_manager(
 ) -> dict[str, Any]:
     """`manager start --detach` with `accounts` daemons; per-account figures."""
     names = harness.account_names(accounts)
-    with harness.Sandbox(latency=latency) as sandbox:
+    with harness.phase("sandbox start"):
+        sandbox = harness.Sandbox(latency=latency)
+    with sandbox:
         work = harness.make_workdir(folder, sandbox.url, names, interval=interval)
-        harness.seed(work, int(seconds / interval * 1.3) + 100)
-        work.cli("manager", "start", "--detach")
+        with harness.phase("seed"):
+            harness.seed(work, int(seconds / interval * 1.3) + 100)
+        with harness.phase("manager start --detach"):
+            work.cli("manager", "start", "--detach")
         try:
             # Measure once every account is working: start-up is not pacing.
-            harness.wait_for(lambda: len(harness.arrivals(sandbox.calls())) == accounts, 60)
-            started = time.time()
-            time.sleep(seconds)
-            ended = time.time()
+            with harness.phase("daemons' start-up (to every account's first items/add)"):
+                harness.wait_for(lambda: len(harness.arrivals(sandbox.calls())) == accounts, 60)
+            with harness.phase("measured"):
+                started = time.time()
+                time.sleep(seconds)
+                ended = time.time()
         finally:
-            work.cli("manager", "stop", check=False)
+            with harness.phase("manager stop"):
+                work.cli("manager", "stop", check=False)
         every = harness.arrivals(sandbox.calls())
     per_account = {}
     for name in names:

@@ -331,6 +331,22 @@ def record_results(sections: list[Section], skipped: dict[str, str], command: st
     RESULTS.write_text("\n\n".join(parts) + "\n", encoding="utf-8")
 
 
+def load_average() -> str:
+    try:
+        return ", ".join(f"{n:.2f}" for n in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def print_durations(durations: dict[str, float], total: float) -> None:
+    """Where the run's time went, one line per section, on stderr."""
+    print("section times:", file=sys.stderr)
+    for name, seconds in durations.items():
+        print(f"  {name:<16} {seconds:6.1f} s", file=sys.stderr)
+    print(f"  {'total':<16} {total:6.1f} s (load average {load_average()})", file=sys.stderr)
+    sys.stderr.flush()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="under 5 minutes on 2 cores")
@@ -357,12 +373,22 @@ def main() -> None:
     skipped: dict[str, str] = {}
     figures: dict[str, Any] = {}
     began = time.monotonic()
+    durations: dict[str, float] = {}  # every section's wall time, on stderr as it ends
+    print(f"load average at the start: {load_average()}", file=sys.stderr, flush=True)
     try:
         for name in names:
             started = time.monotonic()
             print(f"[{time.monotonic() - began:5.0f} s] {name} ...", flush=True)
             try:
-                section = BENCHMARKS[name](root / name, args.quick)
+                try:
+                    section = BENCHMARKS[name](root / name, args.quick)
+                finally:
+                    durations[name] = time.monotonic() - started
+                    print(
+                        f"  {name} took {durations[name]:.1f} s (load average {load_average()})",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             except Skipped as exc:
                 skipped[name] = str(exc)
                 figures[name] = None
@@ -372,7 +398,7 @@ def main() -> None:
                 failures[name] = traceback.format_exc()
                 print(f"  FAILED: {failures[name].strip().splitlines()[-1]}", flush=True)
                 continue
-            section.seconds = time.monotonic() - started
+            section.seconds = durations[name]
             sections.append(section)
             for row in section.rows:
                 figures[row.figure] = row.value
@@ -384,6 +410,7 @@ def main() -> None:
     finally:
         if args.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
+        print_durations(durations, time.monotonic() - began)
     if "scale_100" in figures:
         scale_section = next(s for s in sections if s.name == "scale_100")
         figures["scale_100_median"] = scale_section.details["utilisation_median"]

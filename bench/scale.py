@@ -34,15 +34,20 @@ def run_scale(
     folder: Path, accounts: int, seconds: float, interval: float = 1.0, latency: float = 0.03
 ) -> dict[str, Any]:
     names = harness.account_names(accounts)
-    with harness.Sandbox(latency=latency) as sandbox:
+    with harness.phase("sandbox start"):
+        sandbox = harness.Sandbox(latency=latency)
+    with sandbox:
         work = harness.make_workdir(folder, sandbox.url, names, interval=interval)
-        harness.seed(work, int(seconds / interval * 1.5) + 120)
+        with harness.phase("seed"):
+            harness.seed(work, int(seconds / interval * 1.5) + 120)
         begun = time.monotonic()
-        work.cli("manager", "start", "--detach")
+        with harness.phase("manager start --detach"):
+            work.cli("manager", "start", "--detach")
         try:
-            everyone = harness.wait_for(
-                lambda: len(harness.arrivals(sandbox.calls())) == accounts, 300, poll=1.0
-            )
+            with harness.phase("daemons' start-up (to every account's first items/add)"):
+                everyone = harness.wait_for(
+                    lambda: len(harness.arrivals(sandbox.calls())) == accounts, 300, poll=1.0
+                )
             startup = time.monotonic() - begun
             if not everyone:
                 raise RuntimeError("not every account started working within 300 s")
@@ -50,18 +55,20 @@ def run_scale(
             manager = _manager_processes(daemons)
             sandbox_proc = psutil.Process(sandbox.process.pid)
             watched = [*daemons, *manager, sandbox_proc]
-            cpu_before = harness.cpu_seconds(watched)
-            started = time.time()
-            time.sleep(seconds / 2)
-            sizes = harness.rss_mb(daemons)
-            manager_rss = sum(harness.rss_mb(manager))
-            sandbox_rss = sum(harness.rss_mb([sandbox_proc]))
-            time.sleep(seconds / 2)
-            ended = time.time()
-            cpu = harness.cpu_seconds(watched) - cpu_before
-            daemon_cpu = harness.cpu_seconds(daemons)
+            with harness.phase("measured"):
+                cpu_before = harness.cpu_seconds(watched)
+                started = time.time()
+                time.sleep(seconds / 2)
+                sizes = harness.rss_mb(daemons)
+                manager_rss = sum(harness.rss_mb(manager))
+                sandbox_rss = sum(harness.rss_mb([sandbox_proc]))
+                time.sleep(seconds / 2)
+                ended = time.time()
+                cpu = harness.cpu_seconds(watched) - cpu_before
+                daemon_cpu = harness.cpu_seconds(daemons)
         finally:
-            work.cli("manager", "stop", check=False)
+            with harness.phase("manager stop"):
+                work.cli("manager", "stop", check=False)
         every = harness.arrivals(sandbox.calls())
     ratios = []
     for name in names:
@@ -101,37 +108,47 @@ def _manager_processes(daemons: list[psutil.Process]) -> list[psutil.Process]:
 def run_urgent(folder: Path, rounds: int, accounts: int = 2) -> dict[str, Any]:
     """Idle daemons (nothing due, check interval 60 s), then one urgent item at a time."""
     names = harness.account_names(accounts)
-    with harness.Sandbox(latency=0.03) as sandbox:
+    with harness.phase("sandbox start"):
+        sandbox = harness.Sandbox(latency=0.03)
+    with sandbox:
         work = harness.make_workdir(folder, sandbox.url, names, interval=0.5, check_interval=60)
-        harness.seed(work, 0, queue=False, extra_pending=rounds + 5)
-        work.cli("manager", "start", "--detach")
+        with harness.phase("seed"):
+            harness.seed(work, 0, queue=False, extra_pending=rounds + 5)
+        with harness.phase("manager start --detach"):
+            work.cli("manager", "start", "--detach")
         latencies = []
         from_start = []
         try:
             logs = [folder / "logs" / f"upload_scheduler_base_{n}.log" for n in names]
-            harness.wait_for(
-                lambda: all(p.exists() and "daemon started" in p.read_text() for p in logs), 60
-            )
-            time.sleep(2.0)  # idle: past the start-up interval, waiting on the check interval
-            for _ in range(rounds):
-                seen = len(sandbox.calls())
-                called = time.time()
-                work.cli("add-to-queue", "--platform", "base", "--priority", "20", "--limit", "1")
-                returned = time.time()
-                arrival = harness.wait_for(
-                    lambda seen=seen: _first_add(sandbox.calls()[seen:]), 70, 0.02
+            with harness.phase("daemons' start-up (to 'daemon started')"):
+                harness.wait_for(
+                    lambda: all(p.exists() and "daemon started" in p.read_text() for p in logs),
+                    60,
                 )
-                if arrival is None:
-                    latencies.append(70.0)
-                    from_start.append(70.0)
-                else:
-                    # The command commits, then takes a while to exit: an item can reach
-                    # the platform before the command has returned (0 here).
-                    latencies.append(max(0.0, arrival - returned))
-                    from_start.append(arrival - called)
-                time.sleep(1.2)  # past the account's interval, so the next one is not paced
+            time.sleep(2.0)  # idle: past the start-up interval, waiting on the check interval
+            with harness.phase(f"{rounds} rounds"):
+                for _ in range(rounds):
+                    seen = len(sandbox.calls())
+                    called = time.time()
+                    work.cli(
+                        "add-to-queue", "--platform", "base", "--priority", "20", "--limit", "1"
+                    )
+                    returned = time.time()
+                    arrival = harness.wait_for(
+                        lambda seen=seen: _first_add(sandbox.calls()[seen:]), 70, 0.02
+                    )
+                    if arrival is None:
+                        latencies.append(70.0)
+                        from_start.append(70.0)
+                    else:
+                        # The command commits, then takes a while to exit: an item can reach
+                        # the platform before the command has returned (0 here).
+                        latencies.append(max(0.0, arrival - returned))
+                        from_start.append(arrival - called)
+                    time.sleep(1.2)  # past the account's interval, so the next one is not paced
         finally:
-            work.cli("manager", "stop", check=False)
+            with harness.phase("manager stop"):
+                work.cli("manager", "stop", check=False)
     latencies.sort()
     from_start.sort()
     return {

@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from harness import phase
 from upload_scheduler import UploadQueueManager
 from upload_scheduler.config import settings_from_dict
 from upload_scheduler.platforms.interface import (
@@ -219,8 +220,10 @@ def _time_huey(queue: Any, jobs: int) -> dict[str, Any]:
 
 
 def run(folder: Path, jobs: int) -> dict[str, Any]:
-    our = ours(folder / "ours", jobs)
-    their = huey(folder / "huey", jobs)
+    with phase(f"ours ({jobs:,} jobs, with the catalogue insert)"):
+        our = ours(folder / "ours", jobs)
+    with phase(f"huey ({jobs:,} jobs)"):
+        their = huey(folder / "huey", jobs)
     return {
         "ours": our,
         "huey": their,
@@ -289,11 +292,17 @@ def server_settings(url: str) -> dict[str, str]:
 
 def run_pg(folder: Path, jobs: int, url: str) -> dict[str, Any]:
     """The vs_huey job on PostgreSQL: ours and `PostgresHuey`, each in a fresh database."""
-    with fresh_postgres_database(url, "ours") as database:
-        our = ours(folder / "ours", jobs, database)
-    with fresh_postgres_database(url, "huey") as database:
-        dsn = make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
-        their = huey_pg(jobs, dsn)
+    with phase(f"ours ({jobs:,} jobs, with the catalogue insert)"):
+        with fresh_postgres_database(url, "ours") as database:
+            our = ours(folder / "ours", jobs, database)
+    with phase(f"huey ({jobs:,} jobs)"):
+        with fresh_postgres_database(url, "huey") as database:
+            dsn = (
+                make_url(database)
+                .set(drivername="postgresql")
+                .render_as_string(hide_password=False)
+            )
+            their = huey_pg(jobs, dsn)
     return {
         "ours": our,
         "huey": their,
