@@ -25,6 +25,7 @@ IMAGES = "https://img.example/1.jpg|https://img.example/2.jpg"
 POLL_SECONDS = 0.02
 EXIT_TIMEOUT = 15.0
 
+SQLITE_DATABASE_LINE = 'database = "sqlite:///data/us.db"'
 CONFIG = """\
 database = "sqlite:///data/us.db"
 timezone = "Asia/Tokyo"
@@ -203,12 +204,24 @@ class Workspace:
         return [r for r in rows if kind in (None, r["kind"])]
 
 
+W = TypeVar("W", bound=Workspace)
+
+
 @contextlib.contextmanager
-def workspace(root: Path, latency: float) -> Iterator[Workspace]:
-    (root / "upload-scheduler.toml").write_text(
-        CONFIG.format(account=ACCOUNT, latency=latency), encoding="utf-8"
-    )
-    space = Workspace(root)
+def workspace(
+    root: Path,
+    latency: float,
+    *,
+    database: str | None = None,
+    make: Callable[[Path], W] = Workspace,  # type: ignore[assignment]
+) -> Iterator[W]:
+    """A config in `root` (on `database` if given, else an SQLite file in the folder),
+    and the workspace `make` builds on it; its processes end with the block."""
+    config = CONFIG.format(account=ACCOUNT, latency=latency)
+    if database is not None:
+        config = config.replace(SQLITE_DATABASE_LINE, f'database = "{database}"')
+    (root / "upload-scheduler.toml").write_text(config, encoding="utf-8")
+    space = make(root)
     try:
         yield space
     finally:

@@ -19,7 +19,6 @@ import pytest
 from tests.acceptance.cli import run_cli
 from tests.acceptance.daemon_helpers import (
     ACCOUNT,
-    CONFIG,
     PLATFORM,
     Workspace,
     stop,
@@ -33,16 +32,8 @@ pytestmark = pytest.mark.acceptance
 @pytest.fixture
 def database_workspace(tmp_path: Path, database_url: str) -> Iterator[Workspace]:
     """The daemon tests' workspace with its config on the fixture's database."""
-    config = CONFIG.format(account=ACCOUNT, latency=0.0)
-    sqlite_line = 'database = "sqlite:///data/us.db"'
-    assert config.count(sqlite_line) == 1  # daemon_helpers' config changed: follow it
-    config = config.replace(sqlite_line, f'database = "{database_url}"')
-    (tmp_path / "upload-scheduler.toml").write_text(config, encoding="utf-8")
-    space = Workspace(tmp_path)
-    try:
+    with workspace(tmp_path, latency=0.0, database=database_url) as space:
         yield space
-    finally:
-        space.cleanup()
 
 
 def _ok(*args: str, cwd: Path) -> str:

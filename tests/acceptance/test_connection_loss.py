@@ -20,12 +20,12 @@ from sqlalchemy import select
 from tests.acceptance.cli import run_cli
 from tests.acceptance.daemon_helpers import (
     ACCOUNT,
-    CONFIG,
     IMAGES,
     PLATFORM,
     Workspace,
     stop,
     wait_for,
+    workspace,
 )
 from tests.backends import postgres_only
 from tests.pg_cluster import Cluster, bin_dir, free_port
@@ -71,12 +71,7 @@ def _statuses(url: str) -> Counter[str]:
 def test_a_postgresql_restart_mid_run_loses_nothing(cluster: Cluster, tmp_path: Path) -> None:
     root = tmp_path / "work"
     root.mkdir()
-    config = CONFIG.format(account=ACCOUNT, latency=0.05).replace(
-        'database = "sqlite:///data/us.db"', f'database = "{cluster.url}"'
-    )
-    (root / "upload-scheduler.toml").write_text(config, encoding="utf-8")
-    space = Workspace(root)
-    try:
+    with workspace(root, latency=0.05, database=cluster.url) as space:
         _queue(space)
         daemon = space.start_daemon()
         wait_for(lambda: _statuses(cluster.url)["success"] >= 5, "the first uploads", 30)
@@ -93,8 +88,6 @@ def test_a_postgresql_restart_mid_run_loses_nothing(cluster: Cluster, tmp_path: 
         assert len(created) == ITEMS and set(created.values()) == {1}, created
         code, _ = stop(daemon)
         assert code == 0, space.output_of(daemon)
-    finally:
-        space.cleanup()
 
 
 def _queue(space: Workspace) -> None:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import RowMapping, select, update
 
 from tests.acceptance.cli import run_cli
-from tests.acceptance.daemon_helpers import ACCOUNT, CONFIG, Workspace
+from tests.acceptance.daemon_helpers import ACCOUNT, Workspace, workspace
 from tests.backends import postgres_only, sqlite_only
 from upload_scheduler.store.database import open_database
 from upload_scheduler.store.tables import upload_queue
@@ -53,16 +53,11 @@ class DatabaseWorkspace(Workspace):
 
 @pytest.fixture
 def space(tmp_path: Path, database_url: str) -> Iterator[DatabaseWorkspace]:
-    config = CONFIG.format(account=ACCOUNT, latency=0.0)
-    sqlite_line = 'database = "sqlite:///data/us.db"'
-    assert config.count(sqlite_line) == 1  # daemon_helpers' config changed: follow it
-    config = config.replace(sqlite_line, f'database = "{database_url}"')
-    (tmp_path / "upload-scheduler.toml").write_text(config, encoding="utf-8")
-    workspace = DatabaseWorkspace(tmp_path, database_url=database_url)
-    try:
-        yield workspace
-    finally:
-        workspace.cleanup()
+    def make(root: Path) -> DatabaseWorkspace:
+        return DatabaseWorkspace(root, database_url=database_url)
+
+    with workspace(tmp_path, latency=0.0, database=database_url, make=make) as made:
+        yield made
 
 
 def test_purge_and_config_warnings(space: DatabaseWorkspace, tmp_path: Path) -> None:
