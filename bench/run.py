@@ -298,7 +298,11 @@ def earlier_sections() -> dict[str, str]:
 
 
 def write_results(
-    sections: list[Section], failures: dict[str, str], skipped: dict[str, str], quick: bool
+    sections: list[Section],
+    failures: dict[str, str],
+    skipped: dict[str, str],
+    quick: bool,
+    run_line: str = "",
 ) -> None:
     m = harness.machine()
     lines = [
@@ -307,6 +311,7 @@ def write_results(
         f"Written by `python bench/run.py{' --quick' if quick else ''}` on "
         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}. Ratio = figure ÷ bound.",
         "",
+        *([run_line, ""] if run_line else []),
         "## Machine",
         "",
         "| cores | memory | Python | OS | CPU |",
@@ -398,7 +403,8 @@ def main() -> None:
     figures: dict[str, Any] = {}
     began = time.monotonic()
     durations: dict[str, float] = {}  # every section's wall time, on stderr as it ends
-    print(f"load average at the start: {load_average()}", file=sys.stderr, flush=True)
+    load_at_start = load_average()
+    print(f"load average at the start: {load_at_start}", file=sys.stderr, flush=True)
     try:
         for name in names:
             started = time.monotonic()
@@ -453,7 +459,12 @@ def main() -> None:
     figures["seconds"] = round(time.monotonic() - began, 1)
     figures["quick"] = args.quick
     if not args.only:
-        write_results(sections, failures, skipped, args.quick)
+        run_line = (
+            f"The whole run took {figures['seconds']:.0f} s; load average (1, 5, 15 min) "
+            f"{load_at_start} at its start, {load_average()} at its end (other work on the "
+            "machine shows here)."
+        )
+        write_results(sections, failures, skipped, args.quick, run_line)
         print(f"wrote {RESULTS}")
     elif args.record:
         # Rebuilt rather than copied from argv: a --postgres-url may hold a password.
