@@ -6,12 +6,11 @@ the shop, so the listing is `delisted`. A failed or cancelled delete leaves the 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, update
 
 from upload_scheduler.queue.records import QueueItem
-from upload_scheduler.queue.worker_ops import _owned
+from upload_scheduler.queue.worker_ops import _owned, finished
 from upload_scheduler.store.tables import listings, upload_queue
 
 
@@ -20,14 +19,7 @@ def mark_deleted(conn: Connection, item: QueueItem, owner: str, note: str, now: 
     changed = conn.execute(
         update(upload_queue)
         .where(_owned(item.id, owner))
-        .values(
-            status="success",
-            error_message=note or None,
-            lease_owner=None,
-            lease_expires_at=None,
-            processed_at=now,
-            updated_at=now,
-        )
+        .values(finished("success", note or None, now))
     ).rowcount
     if changed:
         conn.execute(
@@ -49,14 +41,7 @@ def mark_delete_failed(
 ) -> bool:
     """uploading -> failed; the listing stays as it is. The call marker stays when the
     delete may have happened, so a requeued job checks the item before deleting."""
-    values: dict[str, Any] = {
-        "status": "failed",
-        "error_message": message,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "processed_at": now,
-        "updated_at": now,
-    }
+    values = finished("failed", message, now)
     if not keep_call_marker:
         values["call_started_at"] = None
     return bool(

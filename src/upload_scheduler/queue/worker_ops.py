@@ -99,6 +99,19 @@ def renew_item_leases(
     return conn.execute(query.values(lease_expires_at=lease_until)).rowcount
 
 
+def finished(status: str, error_message: str | None, now: datetime) -> dict[str, Any]:
+    """The values that end a job (success or failed, upload or delete): its lease is
+    given up and the time it ended is kept."""
+    return {
+        "status": status,
+        "error_message": error_message,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "processed_at": now,
+        "updated_at": now,
+    }
+
+
 def mark_success(
     conn: Connection,
     item: QueueItem,
@@ -117,14 +130,9 @@ def mark_success(
         update(upload_queue)
         .where(where)
         .values(
-            status="success",
+            **finished("success", None, now),
             platform_item_id=platform_item_id,
             images_done=images_done,
-            error_message=None,
-            lease_owner=None,
-            lease_expires_at=None,
-            processed_at=now,
-            updated_at=now,
         )
     ).rowcount
     if changed:
@@ -149,14 +157,7 @@ def mark_failed(
     images_done: int | None = None,
     nothing_created: bool = True,
 ) -> bool:
-    values: dict[str, Any] = {
-        "status": "failed",
-        "error_message": message,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "processed_at": now,
-        "updated_at": now,
-    }
+    values = finished("failed", message, now)
     if nothing_created:
         values["call_started_at"] = None
     if platform_item_id is not None:
