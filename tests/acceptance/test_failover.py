@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,7 +164,6 @@ def test_a_dead_hosts_accounts_are_taken_over_by_the_standby_host(
         for process in victims:
             process.kill()
         psutil.wait_procs(victims, timeout=10)
-        started = time.monotonic()
 
         # 3. Within TTL + 10 s host B uploads for every account.
         wait_for(
@@ -173,7 +171,6 @@ def test_a_dead_hosts_accounts_are_taken_over_by_the_standby_host(
             LEASE_TTL + 10,
             "host B to upload for every account",
         )
-        took_over_in = time.monotonic() - started
         assert set(_holders(host_b, "host-b").values()) == {"host-b"}
 
         # 4. Everything is uploaded once, spaced, with no limit answer.
@@ -189,4 +186,3 @@ def test_a_dead_hosts_accounts_are_taken_over_by_the_standby_host(
     assert verdict.problems == (), verdict.problems
     created = [c for c in calls if c.get("path") == ADD_PATH and c.get("outcome") == "ok"]
     assert len({(c["shop"], c["identifier"]) for c in created}) == ITEMS
-    assert took_over_in <= LEASE_TTL + 10
