@@ -24,11 +24,10 @@ from upload_scheduler.queue.records import EnqueueResult, QueueItem
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import (
     QUEUE_STATUSES,
-    account_usage,
     listings,
     upload_queue,
 )
-from upload_scheduler.store.upsert import dialect_insert
+from upload_scheduler.store.usage import add_usage
 
 STATISTIC_KEYS = (*QUEUE_STATUSES, "total")
 
@@ -447,35 +446,6 @@ class UploadQueueManager:
             zone = self.settings.account(platform, account_id).zone
         day = now.astimezone(zone).date().isoformat()
         add_usage(conn, platform, account_id, day, creations=1)
-
-
-def add_usage(
-    conn: Connection,
-    platform: str,
-    account_id: str,
-    day: str,
-    *,
-    creations: int = 0,
-    calls: int = 0,
-) -> None:
-    """Add to an account's per-day usage counters, creating the row on first use: one
-    atomic upsert, so concurrent writers (other hosts) add up instead of colliding."""
-    insert = dialect_insert(conn, account_usage).values(
-        platform=platform, account_id=account_id, day=day, creations=creations, calls=calls
-    )
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=[
-                account_usage.c.platform,
-                account_usage.c.account_id,
-                account_usage.c.day,
-            ],
-            set_={
-                "creations": account_usage.c.creations + creations,
-                "calls": account_usage.c.calls + calls,
-            },
-        )
-    )
 
 
 def _window(settings: Settings, platform: str, account_id: str) -> AccountWindow:

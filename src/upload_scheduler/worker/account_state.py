@@ -13,8 +13,8 @@ from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from upload_scheduler.limits import LimitSettings, LimitState, hour_of, local_day
-from upload_scheduler.queue.manager import add_usage
 from upload_scheduler.store.tables import account_state, account_usage
+from upload_scheduler.store.usage import add_usage
 from upload_scheduler.worker.identity import Identity, owner_is_dead
 
 

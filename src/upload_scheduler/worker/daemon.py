@@ -13,13 +13,13 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from upload_scheduler import defaults
 from upload_scheduler.clock import Clock, SystemClock
-from upload_scheduler.config import AccountSettings, Settings
 from upload_scheduler.limits import Admit, LimitSettings, admit
 from upload_scheduler.platforms.interface import Account, Platform, PlatformContext, Product
 from upload_scheduler.platforms.registry import platform_factory
@@ -32,6 +32,9 @@ from upload_scheduler.worker.identity import Identity
 from upload_scheduler.worker.notifying import Notifier
 from upload_scheduler.worker.uploader import Uploader, load_product
 from upload_scheduler.worker.wakeup import DueListener
+
+if TYPE_CHECKING:
+    from upload_scheduler.config import AccountSettings, Settings
 
 log = logging.getLogger("upload_scheduler.worker")
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from upload_scheduler.config import AccountSettings
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.errors import Permanent, PlatformError, Transient
 from upload_scheduler.platforms.interface import Account
@@ -25,6 +25,9 @@ from upload_scheduler.worker import account_state
 # One pause rule for uploads and deletes: the uploader's.
 from upload_scheduler.worker.job_runner import JobRunner
 from upload_scheduler.worker.uploader import Outcome, _pause_for
+
+if TYPE_CHECKING:
+    from upload_scheduler.config import AccountSettings
 
 log = logging.getLogger("upload_scheduler.worker")
 

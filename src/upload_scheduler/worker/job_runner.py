@@ -4,16 +4,19 @@ calls are squared with the calls reserved for it before it started."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
 from upload_scheduler.clock import Clock
-from upload_scheduler.config import AccountSettings
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.interface import Platform
-from upload_scheduler.queue.manager import add_usage
+from upload_scheduler.store.usage import add_usage
 from upload_scheduler.worker import account_state
 from upload_scheduler.worker.notifying import Notifier, NullNotifier
+
+if TYPE_CHECKING:
+    from upload_scheduler.config import AccountSettings
 
 
 class JobRunner:

@@ -12,11 +12,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
 
-from upload_scheduler.config import AccountSettings
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.errors import (
     AuthExpired,
@@ -34,6 +33,9 @@ from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import products
 from upload_scheduler.worker import account_state
 from upload_scheduler.worker.job_runner import JobRunner
+
+if TYPE_CHECKING:
+    from upload_scheduler.config import AccountSettings
 
 log = logging.getLogger("upload_scheduler.worker")
 
