@@ -9,7 +9,7 @@ creation quota, a pause, and business hours in the account's zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -115,6 +115,23 @@ def admit(state: LimitState, now: datetime, cost: int, *, creates: bool = True) 
     if moment == now:
         return Admit(True, now)
     return Admit(False, moment, reasons[0] if reasons else "")
+
+
+def after_start(state: LimitState, now: datetime, cost: int, *, creates: bool = True) -> LimitState:
+    """The state once an item costing `cost` calls has started at `now`: what lets one
+    transaction admit several items at the same moment exactly as one at a time would."""
+    hour = hour_of(now)
+    today = local_day(now, state.settings.zone)
+    same_day = state.day == today
+    return replace(
+        state,
+        last_start_at=now,
+        hour_start=hour,
+        hour_calls=(state.hour_calls if state.hour_start == hour else 0) + cost,
+        day=today,
+        day_calls=(state.day_calls if same_day else 0) + cost,
+        day_creations=(state.day_creations if same_day else 0) + (1 if creates else 0),
+    )
 
 
 def _push(

@@ -218,6 +218,29 @@ def release(
     return bool(conn.execute(update(upload_queue).where(where).values(values)).rowcount)
 
 
+def give_back(
+    conn: Connection, item: QueueItem, owner: str, previous_call: datetime | None, now: datetime
+) -> bool:
+    """uploading -> pending for a claimed item that was never started (the rest of a
+    burst when the account paused or the daemon was asked to stop): its attempt is given
+    back, it keeps its place in the due order, and its call marker is the one from before
+    the claim, since this claim called nothing."""
+    return bool(
+        conn.execute(
+            update(upload_queue)
+            .where(_owned(item.id, owner))
+            .values(
+                status="pending",
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=upload_queue.c.attempts - 1,
+                call_started_at=previous_call,
+                updated_at=now,
+            )
+        ).rowcount
+    )
+
+
 def stale_items(
     conn: Connection,
     platform: str,

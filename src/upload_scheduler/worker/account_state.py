@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from upload_scheduler.limits import LimitSettings, LimitState, hour_of, local_day
 from upload_scheduler.store.tables import account_state, account_usage
+from upload_scheduler.store.types import UTCDateTime
 from upload_scheduler.store.usage import add_usage
 from upload_scheduler.worker.identity import Identity, owner_is_dead
 
@@ -113,6 +114,57 @@ def release_lease(conn: Connection, platform: str, account_id: str, me: Identity
     )
 
 
+# An account's limits state in one read: its row, and its usage row of the given day.
+_STATE = (
+    select(
+        account_state.c.last_start_at,
+        account_state.c.hour_start,
+        account_state.c.hour_calls,
+        account_state.c.paused_until,
+        account_state.c.pause_reason,
+        account_usage.c.calls.label("day_calls"),
+        account_usage.c.creations.label("day_creations"),
+    )
+    .select_from(
+        account_state.outerjoin(
+            account_usage,
+            and_(
+                account_usage.c.platform == account_state.c.platform,
+                account_usage.c.account_id == account_state.c.account_id,
+                account_usage.c.day == bindparam("day"),
+            ),
+        )
+    )
+    .where(
+        account_state.c.platform == bindparam("platform"),
+        account_state.c.account_id == bindparam("account_id"),
+    )
+)
+# PostgreSQL: the account's row stays locked until commit (the usage row is created by
+# an upsert, which locks by itself). SQLite leaves FOR UPDATE out.
+_STATE_LOCKED = _STATE.with_for_update(of=account_state)
+
+_USAGE = select(account_usage.c.calls, account_usage.c.creations).where(
+    account_usage.c.platform == bindparam("platform"),
+    account_usage.c.account_id == bindparam("account_id"),
+    account_usage.c.day == bindparam("day"),
+)
+
+_RECORD_START = (
+    update(account_state)
+    .where(
+        account_state.c.platform == bindparam("start_platform"),
+        account_state.c.account_id == bindparam("start_account_id"),
+    )
+    .values(
+        hour_start=bindparam("start_hour", type_=UTCDateTime()),
+        hour_calls=bindparam("start_hour_calls"),
+        last_start_at=bindparam("start_at", type_=UTCDateTime()),
+        updated_at=bindparam("start_at", type_=UTCDateTime()),
+    )
+)
+
+
 def load_state(
     conn: Connection,
     platform: str,
@@ -127,29 +179,51 @@ def load_state(
     account's row until commit on PostgreSQL, so a read-decide-write of its budget is
     never interleaved with another host's; SQLite's write transactions are already
     exclusive."""
-    query = select(account_state).where(_key(platform, account_id))
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
     today = local_day(now, settings.zone)
-    usage = conn.execute(
-        select(account_usage.c.calls, account_usage.c.creations).where(
-            account_usage.c.platform == platform,
-            account_usage.c.account_id == account_id,
-            account_usage.c.day == today.isoformat(),
+    key = {"platform": platform, "account_id": account_id, "day": today.isoformat()}
+    row = conn.execute(_STATE_LOCKED if lock else _STATE, key).first()
+    if row is None:  # no state row yet (no lease was ever taken): usage may still exist
+        usage = conn.execute(_USAGE, key).first()
+        return LimitState(
+            settings=settings,
+            day=today,
+            day_calls=usage.calls if usage else 0,
+            day_creations=usage.creations if usage else 0,
+            not_before=not_before,
         )
-    ).first()
     return LimitState(
         settings=settings,
-        last_start_at=row["last_start_at"] if row else None,
-        hour_start=row["hour_start"] if row else None,
-        hour_calls=row["hour_calls"] if row else 0,
+        last_start_at=row.last_start_at,
+        hour_start=row.hour_start,
+        hour_calls=row.hour_calls,
         day=today,
-        day_calls=usage.calls if usage else 0,
-        day_creations=usage.creations if usage else 0,
-        paused_until=row["paused_until"] if row else None,
-        pause_reason=row["pause_reason"] if row else None,
+        day_calls=row.day_calls or 0,
+        day_creations=row.day_creations or 0,
+        paused_until=row.paused_until,
+        pause_reason=row.pause_reason,
         not_before=not_before,
+    )
+
+
+def record_start(
+    conn: Connection, platform: str, account_id: str, state: LimitState, now: datetime, calls: int
+) -> None:
+    """Note a start at `now` and reserve its `calls` against the hour and the day;
+    `state` is the account's state read (locked) in this same transaction."""
+    hour = hour_of(now)
+    hour_calls = (state.hour_calls if state.hour_start == hour else 0) + calls
+    conn.execute(
+        _RECORD_START,
+        {
+            "start_platform": platform,
+            "start_account_id": account_id,
+            "start_hour": hour,
+            "start_hour_calls": max(0, hour_calls),
+            "start_at": now,
+        },
+    )
+    add_usage(
+        conn, platform, account_id, local_day(now, state.settings.zone).isoformat(), calls=calls
     )
 
 

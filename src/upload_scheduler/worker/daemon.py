@@ -20,17 +20,19 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from upload_scheduler import defaults
 from upload_scheduler.clock import Clock, SystemClock
-from upload_scheduler.limits import Admit, LimitSettings, admit
+from upload_scheduler.limits import Admit, LimitSettings, LimitState, admit, after_start
 from upload_scheduler.platforms.interface import Account, Platform, PlatformContext, Product
 from upload_scheduler.platforms.registry import platform_factory
-from upload_scheduler.queue import worker_ops
+from upload_scheduler.queue import hot_path, worker_ops
+from upload_scheduler.queue.hot_path import Candidate
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.worker import account_state
 from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.identity import Identity
+from upload_scheduler.worker.job_runner import JobRunner
 from upload_scheduler.worker.notifying import Notifier
-from upload_scheduler.worker.uploader import Uploader, load_product
+from upload_scheduler.worker.uploader import Outcome, Uploaded, Uploader
 from upload_scheduler.worker.wakeup import DueListener
 
 if TYPE_CHECKING:
@@ -44,6 +46,27 @@ WAKE_POLL_SECONDS = 0.25  # how often an idle daemon looks for newly due items
 # PostgreSQL: how long one LISTEN wait lasts before the loop checks for a stop request.
 LISTEN_SLICE_SECONDS = 0.5
 SHORT_WAIT_SECONDS = 1.0  # waits up to this long keep the chosen item (spacing)
+# A burst's successes are written at its end, or after this long, whichever is first.
+SUCCESS_FLUSH_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A claimed item, with what was known of it before the claim."""
+
+    item: QueueItem
+    product: Product | None
+    previous_call: datetime | None  # the call marker before this claim
+    cost: int  # the calls reserved for it
+
+
+def _due_order(item: QueueItem) -> tuple[int, datetime, int]:
+    return (-item.priority, item.scheduled_time, item.id)
+
+
+def _creates(candidate: Candidate) -> bool:
+    """Whether the job would create an item (an image-only retry or a delete does not)."""
+    return candidate.item.platform_item_id is None
 
 
 class AlreadyRunning(RuntimeError):
@@ -134,7 +157,6 @@ class UploadDaemon:
         self.lease_lost = threading.Event()
         self.restart_not_before: dict[str, datetime] = {}
         self.last_call: dict[str, datetime] = {}
-        self._product_cache: tuple[str, Product | None] | None = None
         self.next_housekeeping = self.clock.now()
         self.since_housekeeping = 0
         self.uploaded = 0
@@ -240,7 +262,8 @@ class UploadDaemon:
     # ------------------------------------------------------------------ one step
 
     def step(self) -> bool:
-        """Upload at most one item, or wait; True if an item was processed."""
+        """Upload one burst of items (one item, unless the limits allow several starts
+        at the same moment), or wait; True if an item was processed."""
         now = self.clock.now()
         # Housekeeping every check interval, and after every batch_size items (the seed's
         # batch): leases and stale items never wait behind a long run of uploads.
@@ -250,9 +273,9 @@ class UploadDaemon:
         if choice is None:
             self._idle(now)
             return False
-        item, decision = choice
+        burst, decision = choice
         if decision.ok:
-            return self._run_item(item, now)
+            return self._run_burst(burst, now)
         if (decision.not_before - now).total_seconds() > SHORT_WAIT_SECONDS:
             self._wait_until(decision.not_before, decision.reason)
             return False
@@ -262,59 +285,58 @@ class UploadDaemon:
             (decision.not_before - self.clock.now()).total_seconds(), self.stop_event
         ):
             return False
-        return self._run_item(item, decision.not_before)
+        return self._run_burst(burst, decision.not_before)
 
-    def _choose(self, now: datetime) -> tuple[QueueItem, Admit] | None:
-        """The first due item whose account may start now; else the one that may start
-        soonest, with why it must wait."""
+    def _choose(self, now: datetime) -> tuple[list[Candidate], Admit] | None:
+        """The due items of the first account (in the one due order) whose first item may
+        start now; else those of the account that may start soonest, with why it must
+        wait. Only an account's first item decides: its limits hold back all alike."""
         with self.engine.connect() as conn:
-            candidates = self._due_items(conn, now)
-            if not candidates:
+            per_account = [
+                due
+                for account_id in self.account_ids
+                if (
+                    due := hot_path.due_candidates(
+                        conn, self.platform_name, account_id, now, self._burst_limit(account_id)
+                    )
+                )
+            ]
+            if not per_account:
                 return None
-            best: tuple[QueueItem, Admit] | None = None
-            for item in candidates:
-                decision = self._admit(conn, item, now)
+            per_account.sort(key=lambda due: _due_order(due[0].item))
+            best: tuple[list[Candidate], Admit] | None = None
+            for due in per_account:
+                first = due[0]
+                state = self._state(conn, first.item.account_id, now)
+                decision = admit(state, now, self._cost(first), creates=_creates(first))
                 if decision.ok:
-                    return item, decision
+                    return due, decision
                 if best is None or decision.not_before < best[1].not_before:
-                    best = (item, decision)
+                    best = (due, decision)
             return best
 
-    def _due_items(self, conn: Connection, now: datetime) -> list[QueueItem]:
-        if len(self.account_ids) == 1:
-            item = worker_ops.next_due(conn, self.platform_name, self.account_ids, now)
-            return [item] if item else []
-        # One due order across accounts (the seed's platform daemon): only each account's
-        # first item matters, since an account's limits hold back all of its items alike.
-        items: list[QueueItem] = []
-        for account_id in self.account_ids:
-            item = worker_ops.next_due(conn, self.platform_name, [account_id], now)
-            if item is not None:
-                items.append(item)
-        items.sort(key=lambda i: (-i.priority, i.scheduled_time, i.id))
-        return items
+    def _burst_limit(self, account_id: str) -> int:
+        """How many due items to read at once: with spacing, only one can start at a
+        time; without, up to the account's batch_size may start together."""
+        if self.limits[account_id].min_interval_seconds > 0:
+            return 1
+        return max(1, self.accounts[account_id].batch_size)
 
-    def _admit(self, conn: Connection, item: QueueItem, now: datetime) -> Admit:
-        product = self._product(item.asin)
-        cost = self._cost(item, product)
-        state = account_state.load_state(
+    def _state(
+        self, conn: Connection, account_id: str, now: datetime, *, lock: bool = False
+    ) -> LimitState:
+        return account_state.load_state(
             conn,
             self.platform_name,
-            item.account_id,
-            self.limits[item.account_id],
+            account_id,
+            self.limits[account_id],
             now,
-            self.restart_not_before.get(item.account_id),
+            self.restart_not_before.get(account_id),
+            lock=lock,
         )
-        return admit(state, now, cost, creates=item.platform_item_id is None)
 
-    def _product(self, asin: str) -> Product | None:
-        """The product of the item being considered; kept from the admission check to
-        the upload, which follow each other within one step."""
-        if self._product_cache is None or self._product_cache[0] != asin:
-            self._product_cache = (asin, load_product(self.engine, asin))
-        return self._product_cache[1]
-
-    def _cost(self, item: QueueItem, product: Product | None) -> int:
+    def _cost(self, candidate: Candidate) -> int:
+        item, product = candidate.item, candidate.product
         if item.kind == "delete":
             return delete_cost(item)
         if product is None:
@@ -324,40 +346,69 @@ class UploadDaemon:
             cost += 1  # the identifier lookup before creating again
         return max(cost, 1)
 
-    def _run_item(self, peeked: QueueItem, slot: datetime) -> bool:
-        """Claim `peeked` and upload it. `slot` is the start the limits granted; it is
-        what is recorded as the start, so spacing is measured slot to slot."""
-        account = self.accounts[peeked.account_id]
-        limits = self.limits[peeked.account_id]
-        product = self._product(peeked.asin)
-        cost = self._cost(peeked, product)
-        now = slot
+    def _run_burst(self, due: list[Candidate], slot: datetime) -> bool:
+        """Claim what of `due` the limits admit at `slot` (the start they granted, and
+        what is recorded, so spacing is measured slot to slot) and work it."""
+        account_id = due[0].item.account_id
+        jobs = self._claim(due, slot)
+        if jobs is None:
+            return False  # cancelled or taken meanwhile, or the limits changed: look again
+        self.restart_not_before.pop(account_id, None)
+        if jobs:
+            self._work(jobs)
+        return True
+
+    def _claim(self, due: list[Candidate], now: datetime) -> list[_Job] | None:
+        """In one write transaction: the account's state (locked), the longest prefix of
+        `due` its limits admit at `now`, their claim, and their calls reserved."""
+        account_id = due[0].item.account_id
         with write_transaction(self.engine) as conn:
-            state = account_state.load_state(
-                conn,
-                self.platform_name,
-                peeked.account_id,
-                limits,
-                now,
-                self.restart_not_before.get(peeked.account_id),
-                lock=True,
-            )
-            if not admit(state, now, cost, creates=peeked.platform_item_id is None).ok:
-                return False  # another step will wait for it
+            locked = state = self._state(conn, account_id, now, lock=True)
+            admitted: list[tuple[Candidate, int]] = []
+            for candidate in due:
+                cost, creates = self._cost(candidate), _creates(candidate)
+                if not admit(state, now, cost, creates=creates).ok:
+                    break
+                admitted.append((candidate, cost))
+                state = after_start(state, now, cost, creates=creates)
+            if not admitted:
+                return None
             lease_until = now + timedelta(seconds=self.lease_seconds)
-            item = worker_ops.claim_one(conn, peeked.id, self.identity.owner, lease_until, now)
-            if item is None:
-                return False  # cancelled or taken meanwhile
-            if product is None and item.kind == "upload":
-                worker_ops.mark_failed(
-                    conn, item, self.identity.owner, "product not found in the master DB", now
-                )
-                log.error("upload failed: ASIN %s is not in the master DB", item.asin)
-                return True
-            account_state.record_calls(
-                conn, self.platform_name, item.account_id, limits, now, cost, started_item=True
+            claimed = hot_path.claim(
+                conn, [c.item.id for c, _ in admitted], self.identity.owner, lease_until, now
             )
-        self.restart_not_before.pop(peeked.account_id, None)
+            if not claimed:
+                return None
+            jobs: list[_Job] = []
+            for candidate, cost in admitted:
+                item = claimed.get(candidate.item.id)
+                if item is None:
+                    continue
+                if candidate.product is None and item.kind == "upload":
+                    worker_ops.mark_failed(
+                        conn, item, self.identity.owner, "product not found in the master DB", now
+                    )
+                    log.error("upload failed: ASIN %s is not in the master DB", item.asin)
+                    continue
+                jobs.append(_Job(item, candidate.product, candidate.item.call_started_at, cost))
+            if jobs:
+                account_state.record_start(
+                    conn,
+                    self.platform_name,
+                    account_id,
+                    locked,
+                    now,
+                    sum(job.cost for job in jobs),
+                )
+        return jobs
+
+    def _work(self, jobs: list[_Job]) -> None:
+        """Run a claimed burst in due order. Successes are written together (at the end,
+        or every SUCCESS_FLUSH_SECONDS); a failure is written when it happens. After a
+        pause, or when asked to stop, the unstarted rest goes back to the queue."""
+        account_id = jobs[0].item.account_id
+        account = self.accounts[account_id]
+        limits = self.limits[account_id]
         # A due token refresh happens now, not between the spacing guard and the call.
         prepare = getattr(self.adapter, "prepare", None)
         if prepare is not None:
@@ -365,32 +416,52 @@ class UploadDaemon:
                 prepare(Account(account.platform, account.account_id, account))
             except Exception:  # the upload itself will meet and classify the problem
                 log.debug("prepare failed for %s", account.account_id, exc_info=True)
-        self._product_cache = None  # a re-imported product must be read afresh next time
-        if item.kind == "delete":
-            self.deleter.process(
-                item,
-                account,
-                limits,
-                peeked.call_started_at,
-                cost,
-                pace=lambda: self._keep_spacing(peeked.account_id, limits),
-            )
-            self.since_housekeeping += 1
-            return True
-        assert product is not None
-        outcome = self.uploader.process(
-            item,
-            product,
-            account,
-            limits,
-            peeked.call_started_at,
-            cost,
-            pace=lambda: self._keep_spacing(peeked.account_id, limits),
+
+        def pace() -> None:
+            self._keep_spacing(account_id, limits)
+
+        done: list[Uploaded] = []
+        paused = False
+        flush_at = self.clock.now() + timedelta(seconds=SUCCESS_FLUSH_SECONDS)
+        try:
+            for index, job in enumerate(jobs):
+                if index and (self.stop_event.is_set() or paused):
+                    self._give_back(jobs[index:], account, limits)
+                    break
+                if job.item.kind == "delete":
+                    result: Uploaded | Outcome = self.deleter.process(
+                        job.item, account, limits, job.previous_call, job.cost, pace=pace
+                    )
+                else:
+                    assert job.product is not None
+                    result = self.uploader.upload(
+                        job.item, job.product, account, limits, job.previous_call, job.cost, pace
+                    )
+                self.since_housekeeping += 1
+                if isinstance(result, Uploaded):
+                    done.append(result)
+                    self.uploaded += 1
+                paused = isinstance(result, Outcome) and result.status == "paused"
+                if done and self.clock.now() >= flush_at:
+                    self.uploader.record_uploads(done, account, limits)
+                    done = []
+                    flush_at = self.clock.now() + timedelta(seconds=SUCCESS_FLUSH_SECONDS)
+        finally:
+            self.uploader.record_uploads(done, account, limits)
+
+    def _give_back(self, jobs: list[_Job], account: AccountSettings, limits: LimitSettings) -> None:
+        """Return claimed items that were never started, with their attempts and the
+        calls reserved for them."""
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            for job in jobs:
+                worker_ops.give_back(conn, job.item, self.identity.owner, job.previous_call, now)
+            JobRunner.settle_calls(conn, account, limits, now, 0, sum(j.cost for j in jobs))
+        log.info(
+            "%d claimed item(s) of %s returned to the queue unstarted",
+            len(jobs),
+            account.account_id,
         )
-        if outcome.status == "success":
-            self.uploaded += 1
-        self.since_housekeeping += 1
-        return True
 
     # ------------------------------------------------------------------ waiting
 

@@ -69,8 +69,12 @@ class JobRunner:
 
     @staticmethod
     def count_creation(
-        conn: Connection, account: AccountSettings, limits: LimitSettings, now: datetime
+        conn: Connection,
+        account: AccountSettings,
+        limits: LimitSettings,
+        now: datetime,
+        count: int = 1,
     ) -> None:
-        """One more item created today (the account's local day) against daily_limit."""
+        """Items created today (the account's local day), counted against daily_limit."""
         day = now.astimezone(limits.zone).date().isoformat()
-        add_usage(conn, account.platform, account.account_id, day, creations=1)
+        add_usage(conn, account.platform, account.account_id, day, creations=count)

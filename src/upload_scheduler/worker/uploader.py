@@ -7,14 +7,13 @@ with the platform's text, or pending again (a retry, or a pause that spends no a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection
 
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.errors import (
@@ -27,10 +26,10 @@ from upload_scheduler.platforms.errors import (
     Transient,
 )
 from upload_scheduler.platforms.interface import Account, Product
-from upload_scheduler.queue import worker_ops
+from upload_scheduler.queue import hot_path, worker_ops
+from upload_scheduler.queue.hot_path import Success
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
-from upload_scheduler.store.tables import products
 from upload_scheduler.worker import account_state
 from upload_scheduler.worker.job_runner import JobRunner
 
@@ -57,27 +56,21 @@ class Outcome:
     calls: int
 
 
-def load_product(engine: Engine, asin: str) -> Product | None:
-    with engine.connect() as conn:
-        row = conn.execute(select(products).where(products.c.asin == asin)).mappings().first()
-    if row is None:
-        return None
-    return Product(
-        asin=row["asin"],
-        title=row["title"],
-        description=row["description"],
-        price=row["price"],
-        stock=row["stock"],
-        images=tuple(json.loads(row["images"] or "[]")),
-        brand=row["brand"],
-        category=row["category"],
-    )
+@dataclass(frozen=True)
+class Uploaded(Success):
+    """An item the platform accepted, whose success the daemon writes with the rest of
+    its burst (`Uploader.record_uploads`); until then the row stays `uploading` with its
+    call marker, so a crash in between leads to a lookup, never a second creation."""
+
+    created: bool
+    calls: int
+    reserved_calls: int
 
 
 class Uploader(JobRunner):
     """Runs one item through the platform for one daemon."""
 
-    def process(
+    def upload(
         self,
         item: QueueItem,
         product: Product,
@@ -86,9 +79,11 @@ class Uploader(JobRunner):
         previous_call: datetime | None,
         reserved_calls: int,
         pace: Callable[[], None] | None = None,
-    ) -> Outcome:
+    ) -> Uploaded | Outcome:
         """`previous_call` is the row's call marker from before this claim: when set,
-        an earlier attempt may have created the item, so it is looked up first."""
+        an earlier attempt may have created the item, so it is looked up first.
+
+        A failure is written before this returns; a success is returned unwritten."""
         target = Account(account.platform, account.account_id, account)
         item_id = item.platform_item_id
         images_done = item.images_done
@@ -132,20 +127,38 @@ class Uploader(JobRunner):
             error = Transient(f"unexpected error: {type(exc).__name__}: {exc}", maybe_created=True)
             known = _Known(item_id, images_done, looked_up)
             return self._failure(item, account, limits, error, calls, reserved_calls, known)
+        return Uploaded(item, item_id, images_done, created_here, calls, reserved_calls)
+
+    def record_uploads(
+        self, uploads: list[Uploaded], account: AccountSettings, limits: LimitSettings
+    ) -> None:
+        """Write a burst's successes in one transaction: queue rows, listings, the day's
+        creations, and the calls made beyond (or short of) those reserved."""
+        if not uploads:
+            return
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
-            worker_ops.mark_success(conn, item, self.owner, item_id, images_done, now)
-            if created_here:
-                self.count_creation(conn, account, limits, now)
-            self.settle_calls(conn, account, limits, now, calls, reserved_calls)
-        log.info(
-            "upload success: ASIN %s -> %s (attempt %d, %d call(s))",
-            item.asin,
-            item_id,
-            item.attempts,
-            calls,
-        )
-        return Outcome("success", item_id, calls)
+            hot_path.mark_successes(conn, self.owner, uploads, now)
+            # Created on the platform whether or not our lease still held: count them.
+            created = sum(1 for u in uploads if u.created)
+            if created:
+                self.count_creation(conn, account, limits, now, created)
+            self.settle_calls(
+                conn,
+                account,
+                limits,
+                now,
+                sum(u.calls for u in uploads),
+                sum(u.reserved_calls for u in uploads),
+            )
+        for u in uploads:
+            log.info(
+                "upload success: ASIN %s -> %s (attempt %d, %d call(s))",
+                u.item.asin,
+                u.platform_item_id,
+                u.item.attempts,
+                u.calls,
+            )
 
     # ------------------------------------------------------------------ outcomes
 

@@ -1,0 +1,202 @@
+"""The statements a worker runs for every item, built once.
+
+Building a SQLAlchemy statement and its cache key anew for every item cost more than
+SQLite itself (profile in bench/RESULTS.md). These are built at import with bound
+parameters, so each execution only binds values; a statement object keeps its cache
+key, and its compiled form stays in the engine's cache.
+
+One read finds an account's due items with their products; one UPDATE ... RETURNING
+claims a burst of them; two executemany statements record a burst's successes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from upload_scheduler.platforms.interface import Product
+from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.queue.worker_ops import finished
+from upload_scheduler.store.tables import listings, products, upload_queue
+from upload_scheduler.store.types import UTCDateTime
+
+_PRODUCT_FIELDS = ("title", "description", "price", "stock", "images", "brand", "category")
+
+# Due items of one account, most urgent first (the claim index's order), each with its
+# product (outer join: a product deleted from the master DB fails its item, visibly).
+_DUE = (
+    select(
+        *upload_queue.c,
+        products.c.asin.label("product_asin"),
+        *(products.c[name].label(f"product_{name}") for name in _PRODUCT_FIELDS),
+    )
+    .select_from(upload_queue.outerjoin(products, products.c.asin == upload_queue.c.asin))
+    .where(
+        upload_queue.c.platform == bindparam("platform"),
+        upload_queue.c.account_id == bindparam("account_id"),
+        upload_queue.c.status == "pending",
+        upload_queue.c.scheduled_time <= bindparam("now", type_=UTCDateTime()),
+    )
+    .order_by(upload_queue.c.priority.desc(), upload_queue.c.scheduled_time, upload_queue.c.id)
+    .limit(bindparam("limit"))
+)
+
+# pending -> uploading for the given rows, with the lease; the calls are about to start,
+# so each attempt is counted and the start noted in the same statement.
+_CLAIM = (
+    update(upload_queue)
+    .where(
+        upload_queue.c.id.in_(bindparam("ids", expanding=True)),
+        upload_queue.c.status == "pending",
+    )
+    .values(
+        status="uploading",
+        lease_owner=bindparam("claim_owner"),
+        lease_expires_at=bindparam("claim_lease_until", type_=UTCDateTime()),
+        attempts=upload_queue.c.attempts + 1,
+        call_started_at=bindparam("claim_now", type_=UTCDateTime()),
+        updated_at=bindparam("claim_now", type_=UTCDateTime()),
+    )
+    .returning(*upload_queue.c)
+)
+
+# uploading -> success, guarded by our lease (a worker that lost it changes nothing).
+_SUCCESS = (
+    update(upload_queue)
+    .where(
+        upload_queue.c.id == bindparam("done_id"),
+        upload_queue.c.status == "uploading",
+        upload_queue.c.lease_owner == bindparam("done_owner"),
+    )
+    .values(
+        **finished("success", None, bindparam("done_now", type_=UTCDateTime())),
+        platform_item_id=bindparam("done_item_id"),
+        images_done=bindparam("done_images"),
+    )
+)
+
+# Which of a burst's rows our success statement wrote (processed_at is its moment).
+_WRITTEN = select(upload_queue.c.id).where(
+    upload_queue.c.id.in_(bindparam("ids", expanding=True)),
+    upload_queue.c.status == "success",
+    upload_queue.c.processed_at == bindparam("written_at", type_=UTCDateTime()),
+)
+
+_LISTED = (
+    update(listings)
+    .where(listings.c.id == bindparam("listing_id"))
+    .values(
+        status="listed",
+        platform_item_id=bindparam("listed_item_id"),
+        listed_at=bindparam("listed_now", type_=UTCDateTime()),
+        updated_at=bindparam("listed_now", type_=UTCDateTime()),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A due item as read before its claim, with its product (None: not in the master
+    DB, or a delete job, which needs none)."""
+
+    item: QueueItem
+    product: Product | None
+
+
+@dataclass(frozen=True)
+class Success:
+    """An uploaded item whose success is yet to be written."""
+
+    item: QueueItem
+    platform_item_id: str
+    images_done: int
+
+
+def due_candidates(
+    conn: Connection, platform: str, account_id: str, now: datetime, limit: int
+) -> list[Candidate]:
+    rows = conn.execute(
+        _DUE, {"platform": platform, "account_id": account_id, "now": now, "limit": limit}
+    ).mappings()
+    return [Candidate(QueueItem.from_row(row), _product(row)) for row in rows]
+
+
+def _product(row: object) -> Product | None:
+    get = row.__getitem__  # type: ignore[attr-defined]
+    if get("product_asin") is None:
+        return None
+    return Product(
+        asin=get("product_asin"),
+        title=get("product_title"),
+        description=get("product_description"),
+        price=get("product_price"),
+        stock=get("product_stock"),
+        images=tuple(json.loads(get("product_images") or "[]")),
+        brand=get("product_brand"),
+        category=get("product_category"),
+    )
+
+
+def claim(
+    conn: Connection, ids: Sequence[int], owner: str, lease_until: datetime, now: datetime
+) -> dict[int, QueueItem]:
+    """Claim the rows of `ids` still pending; the claimed ones by id (a row cancelled or
+    taken meanwhile is simply absent)."""
+    if not ids:
+        return {}
+    rows = conn.execute(
+        _CLAIM,
+        {
+            "ids": list(ids),
+            "claim_owner": owner,
+            "claim_lease_until": lease_until,
+            "claim_now": now,
+        },
+    ).mappings()
+    return {item.id: item for item in map(QueueItem.from_row, rows)}
+
+
+def mark_successes(
+    conn: Connection, owner: str, done: Sequence[Success], now: datetime
+) -> list[Success]:
+    """Write a burst's successes and list their listings; returns those written (all of
+    them unless our lease on a row was lost and another worker took it over)."""
+    if not done:
+        return []
+    params = [
+        {
+            "done_id": s.item.id,
+            "done_owner": owner,
+            "done_now": now,
+            "done_item_id": s.platform_item_id,
+            "done_images": s.images_done,
+        }
+        for s in done
+    ]
+    result = conn.execute(_SUCCESS, params[0] if len(params) == 1 else params)
+    if result.rowcount == len(done) and (
+        len(done) == 1 or conn.dialect.supports_sane_multi_rowcount
+    ):
+        written = list(done)
+    else:  # a lease was lost meanwhile, or the driver cannot count: ask which are ours
+        ours = set(
+            conn.execute(_WRITTEN, {"ids": [s.item.id for s in done], "written_at": now}).scalars()
+        )
+        written = [s for s in done if s.item.id in ours]
+    if written:
+        conn.execute(
+            _LISTED,
+            [
+                {
+                    "listing_id": s.item.listing_id,
+                    "listed_item_id": s.platform_item_id,
+                    "listed_now": now,
+                }
+                for s in written
+            ],
+        )
+    return written
