@@ -9,7 +9,7 @@ creation quota, a pause, and business hours in the account's zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -123,14 +123,17 @@ def after_start(state: LimitState, now: datetime, cost: int, *, creates: bool = 
     hour = hour_of(now)
     today = local_day(now, state.settings.zone)
     same_day = state.day == today
-    return replace(
-        state,
+    return LimitState(
+        settings=state.settings,
         last_start_at=now,
         hour_start=hour,
         hour_calls=(state.hour_calls if state.hour_start == hour else 0) + cost,
         day=today,
         day_calls=(state.day_calls if same_day else 0) + cost,
         day_creations=(state.day_creations if same_day else 0) + (1 if creates else 0),
+        paused_until=state.paused_until,
+        pause_reason=state.pause_reason,
+        not_before=state.not_before,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -61,40 +61,40 @@ _CLAIM = (
         call_started_at=bindparam("claim_now", type_=UTCDateTime()),
         updated_at=bindparam("claim_now", type_=UTCDateTime()),
     )
-    .returning(*upload_queue.c)
+    .returning(upload_queue.c.id, upload_queue.c.attempts)
 )
 
-# uploading -> success, guarded by our lease (a worker that lost it changes nothing).
+# uploading -> success for a burst's rows, guarded by our lease (a worker that lost it
+# changes nothing); what differs per row (the platform's id) is set by executemany after.
 _SUCCESS = (
     update(upload_queue)
     .where(
-        upload_queue.c.id == bindparam("done_id"),
+        upload_queue.c.id.in_(bindparam("ids", expanding=True)),
         upload_queue.c.status == "uploading",
         upload_queue.c.lease_owner == bindparam("done_owner"),
     )
-    .values(
-        **finished("success", None, bindparam("done_now", type_=UTCDateTime())),
-        platform_item_id=bindparam("done_item_id"),
-        images_done=bindparam("done_images"),
-    )
+    .values(**finished("success", None, bindparam("done_now", type_=UTCDateTime())))
+    .returning(upload_queue.c.id)
 )
-
-# Which of a burst's rows our success statement wrote (processed_at is its moment).
-_WRITTEN = select(upload_queue.c.id).where(
-    upload_queue.c.id.in_(bindparam("ids", expanding=True)),
-    upload_queue.c.status == "success",
-    upload_queue.c.processed_at == bindparam("written_at", type_=UTCDateTime()),
+_SUCCESS_IDS = (
+    update(upload_queue)
+    .where(upload_queue.c.id == bindparam("done_id"))
+    .values(platform_item_id=bindparam("done_item_id"), images_done=bindparam("done_images"))
 )
 
 _LISTED = (
     update(listings)
-    .where(listings.c.id == bindparam("listing_id"))
+    .where(listings.c.id.in_(bindparam("ids", expanding=True)))
     .values(
         status="listed",
-        platform_item_id=bindparam("listed_item_id"),
         listed_at=bindparam("listed_now", type_=UTCDateTime()),
         updated_at=bindparam("listed_now", type_=UTCDateTime()),
     )
+)
+_LISTED_IDS = (
+    update(listings)
+    .where(listings.c.id == bindparam("listing_id"))
+    .values(platform_item_id=bindparam("listed_item_id"))
 )
 
 
@@ -142,22 +142,38 @@ def _product(row: object) -> Product | None:
 
 
 def claim(
-    conn: Connection, ids: Sequence[int], owner: str, lease_until: datetime, now: datetime
+    conn: Connection,
+    candidates: Sequence[Candidate],
+    owner: str,
+    lease_until: datetime,
+    now: datetime,
 ) -> dict[int, QueueItem]:
-    """Claim the rows of `ids` still pending; the claimed ones by id (a row cancelled or
-    taken meanwhile is simply absent)."""
-    if not ids:
+    """Claim the candidates' rows that are still pending; the claimed items by id, as
+    they now are (a row cancelled or taken meanwhile is simply absent)."""
+    if not candidates:
         return {}
     rows = conn.execute(
         _CLAIM,
         {
-            "ids": list(ids),
+            "ids": [c.item.id for c in candidates],
             "claim_owner": owner,
             "claim_lease_until": lease_until,
             "claim_now": now,
         },
-    ).mappings()
-    return {item.id: item for item in map(QueueItem.from_row, rows)}
+    )
+    attempts = {queue_id: count for queue_id, count in rows}
+    return {
+        c.item.id: replace(
+            c.item,
+            status="uploading",
+            lease_owner=owner,
+            lease_expires_at=lease_until,
+            attempts=attempts[c.item.id],
+            call_started_at=now,
+        )
+        for c in candidates
+        if c.item.id in attempts
+    }
 
 
 def mark_successes(
@@ -167,36 +183,24 @@ def mark_successes(
     them unless our lease on a row was lost and another worker took it over)."""
     if not done:
         return []
-    params = [
-        {
-            "done_id": s.item.id,
-            "done_owner": owner,
-            "done_now": now,
-            "done_item_id": s.platform_item_id,
-            "done_images": s.images_done,
-        }
-        for s in done
-    ]
-    result = conn.execute(_SUCCESS, params[0] if len(params) == 1 else params)
-    if result.rowcount == len(done) and (
-        len(done) == 1 or conn.dialect.supports_sane_multi_rowcount
-    ):
-        written = list(done)
-    else:  # a lease was lost meanwhile, or the driver cannot count: ask which are ours
-        ours = set(
-            conn.execute(_WRITTEN, {"ids": [s.item.id for s in done], "written_at": now}).scalars()
-        )
-        written = [s for s in done if s.item.id in ours]
-    if written:
+    ours = set(
         conn.execute(
-            _LISTED,
-            [
-                {
-                    "listing_id": s.item.listing_id,
-                    "listed_item_id": s.platform_item_id,
-                    "listed_now": now,
-                }
-                for s in written
-            ],
-        )
+            _SUCCESS, {"ids": [s.item.id for s in done], "done_owner": owner, "done_now": now}
+        ).scalars()
+    )
+    written = [s for s in done if s.item.id in ours]
+    if not written:
+        return []
+    conn.execute(
+        _SUCCESS_IDS,
+        [
+            {"done_id": s.item.id, "done_item_id": s.platform_item_id, "done_images": s.images_done}
+            for s in written
+        ],
+    )
+    conn.execute(_LISTED, {"ids": [s.item.listing_id for s in written], "listed_now": now})
+    conn.execute(
+        _LISTED_IDS,
+        [{"listing_id": s.item.listing_id, "listed_item_id": s.platform_item_id} for s in written],
+    )
     return written

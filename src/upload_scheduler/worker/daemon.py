@@ -46,6 +46,8 @@ WAKE_POLL_SECONDS = 0.25  # how often an idle daemon looks for newly due items
 # PostgreSQL: how long one LISTEN wait lasts before the loop checks for a stop request.
 LISTEN_SLICE_SECONDS = 0.5
 SHORT_WAIT_SECONDS = 1.0  # waits up to this long keep the chosen item (spacing)
+# Housekeeping triggered by a count of items waits at least this long after the last.
+HOUSEKEEPING_MIN_GAP = timedelta(seconds=1)
 # A burst's successes are written at its end, or after this long, whichever is first.
 SUCCESS_FLUSH_SECONDS = 1.0
 
@@ -158,6 +160,7 @@ class UploadDaemon:
         self.restart_not_before: dict[str, datetime] = {}
         self.last_call: dict[str, datetime] = {}
         self.next_housekeeping = self.clock.now()
+        self.last_housekeeping = self.next_housekeeping
         self.since_housekeeping = 0
         self.uploaded = 0
 
@@ -266,8 +269,12 @@ class UploadDaemon:
         at the same moment), or wait; True if an item was processed."""
         now = self.clock.now()
         # Housekeeping every check interval, and after every batch_size items (the seed's
-        # batch): leases and stale items never wait behind a long run of uploads.
-        if now >= self.next_housekeeping or self.since_housekeeping >= self.batch_size:
+        # batch) but at most once a second: leases and stale items never wait behind a
+        # long run of uploads, and fast bursts do not pay for it on every cycle.
+        if now >= self.next_housekeeping or (
+            self.since_housekeeping >= self.batch_size
+            and now >= self.last_housekeeping + HOUSEKEEPING_MIN_GAP
+        ):
             self._housekeeping(now)
         choice = self._choose(now)
         if choice is None:
@@ -375,7 +382,7 @@ class UploadDaemon:
                 return None
             lease_until = now + timedelta(seconds=self.lease_seconds)
             claimed = hot_path.claim(
-                conn, [c.item.id for c, _ in admitted], self.identity.owner, lease_until, now
+                conn, [c for c, _ in admitted], self.identity.owner, lease_until, now
             )
             if not claimed:
                 return None
@@ -512,28 +519,31 @@ class UploadDaemon:
 
     def _housekeeping(self, now: datetime) -> None:
         self.next_housekeeping = now + timedelta(seconds=self.interval_seconds)
+        self.last_housekeeping = now
         self.since_housekeeping = 0
         with write_transaction(self.engine) as conn:
             for account_id in self.account_ids:
                 account_state.expired_pause(conn, self.platform_name, account_id, now)
-        self.recover()
+            self._recover_in(conn, now)
 
     def recover(self) -> int:
         """Return items another (dead) worker left `uploading` to the queue. Their
         call marker stays, so the next attempt looks the item up before creating it."""
-        now = self.clock.now()
         with write_transaction(self.engine) as conn:
-            stale = worker_ops.stale_items(
-                conn, self.platform_name, self.account_ids, self.identity.owner, now
+            return self._recover_in(conn, self.clock.now())
+
+    def _recover_in(self, conn: Connection, now: datetime) -> int:
+        stale = worker_ops.stale_items(
+            conn, self.platform_name, self.account_ids, self.identity.owner, now
+        )
+        for item in stale:
+            worker_ops.release(conn, item, None, now, retry_at=min(item.scheduled_time, now))
+            log.warning(
+                "recovered ASIN %s left uploading by %s; it will be checked on the "
+                "platform before any new creation",
+                item.asin,
+                item.lease_owner,
             )
-            for item in stale:
-                worker_ops.release(conn, item, None, now, retry_at=min(item.scheduled_time, now))
-                log.warning(
-                    "recovered ASIN %s left uploading by %s; it will be checked on the "
-                    "platform before any new creation",
-                    item.asin,
-                    item.lease_owner,
-                )
         return len(stale)
 
     def _recover_own(self) -> None:
