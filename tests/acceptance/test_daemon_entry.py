@@ -66,3 +66,63 @@ def test_imports_no_cli_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# Runs the light entry point in this interpreter and, once the daemon has logged its
+# start (its engine, BASE adapter, HTTP client and notifier built), prints which of the
+# libraries a daemon must not load are loaded, then ends the process.
+WATCH_CHILD = """
+import os, runpy, sys, threading, time
+log, argv = sys.argv[1], sys.argv[2:]
+
+def watch():
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if os.path.exists(log) and "daemon started" in open(log, encoding="utf-8").read():
+            break
+        time.sleep(0.05)
+    heavy = ("pydantic", "typer", "rich", "click", "alembic")
+    print("loaded:", sorted(m for m in heavy if m in sys.modules), flush=True)
+    os._exit(0)
+
+threading.Thread(target=watch, daemon=True).start()
+sys.argv = ["upload_scheduler.worker", *argv]
+runpy.run_module("upload_scheduler.worker", run_name="__main__")
+"""
+
+BASE_CONFIG = """\
+database = "sqlite:///us.db"
+log_dir = "logs"
+[accounts]
+base = ["shop_1"]
+[daemon]
+business_hours_start = 0
+business_hours_end = 24
+[platforms.base]
+api_base_url = "http://127.0.0.1:9"
+client_id = "c"
+client_secret = "s"
+"""
+
+
+def test_daemon_child_loads_no_pydantic_nor_cli_libraries(tmp_path: Path) -> None:
+    """The issue's 45 MB per daemon process has no room for pydantic (~9 MB), Typer or
+    Rich: the manager's child reads its config without them."""
+    from upload_scheduler.naming import log_file_name
+    from upload_scheduler.store.database import open_database
+
+    config = tmp_path / "upload-scheduler.toml"
+    config.write_text(BASE_CONFIG, encoding="utf-8")
+    open_database(f"sqlite:///{tmp_path / 'us.db'}").dispose()  # migrated, as under a manager
+    log = tmp_path / "logs" / log_file_name("base", "shop_1")
+    args = ["--config", str(config), "daemon", "--platform", "base", "--account", "shop_1"]
+    out = subprocess.run(
+        [sys.executable, "-c", WATCH_CHILD, str(log), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+    )
+    assert "daemon started" in log.read_text(encoding="utf-8"), out.stderr
+    assert out.stdout.strip() == "loaded: []", (out.stdout, out.stderr)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import difflib
 import os
-import tomllib
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from upload_scheduler import defaults
+from upload_scheduler.config.files import (
+    POSTGRES_DRIVER,
+    ConfigError,
+    find_config,
+    read_config,
+    resolve_database_url,
+)
+from upload_scheduler.config.files import check_zone as _check_zone
 from upload_scheduler.config.model import (
     DAEMON_KEYS,
     OVERRIDE_KEYS,
@@ -25,49 +30,22 @@ from upload_scheduler.config.model import (
     check_window,
 )
 from upload_scheduler.config.settings import Settings
+from upload_scheduler.config.values import file_values
 from upload_scheduler.platforms.registry import installed_platforms
 
-POSTGRES_DRIVER = "postgresql+psycopg"
-
-
-class ConfigError(Exception):
-    """An unusable configuration; `problems` holds one message per problem."""
-
-    def __init__(self, source: Path | None, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        where = f"{source}: " if source else ""
-        super().__init__("\n".join(f"{where}{p}" for p in problems))
-
-
-def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--config, else $UPLOAD_SCHEDULER_CONFIG, else ./upload-scheduler.toml."""
-    if explicit:
-        path, origin = Path(explicit), "--config"
-    elif os.environ.get(defaults.CONFIG_ENV_VAR):
-        path, origin = Path(os.environ[defaults.CONFIG_ENV_VAR]), f"${defaults.CONFIG_ENV_VAR}"
-    else:
-        path, origin = Path.cwd() / defaults.CONFIG_FILE_NAME, "the current folder"
-    if not path.is_file():
-        raise ConfigError(
-            None,
-            [
-                f"no configuration file at {path} (from {origin}); "
-                "create one with `upload-scheduler init`, or pass --config PATH"
-            ],
-        )
-    return path.resolve()
+__all__ = [
+    "POSTGRES_DRIVER",
+    "ConfigError",
+    "find_config",
+    "load_settings",
+    "resolve_database_url",
+    "settings_from_dict",
+]
 
 
 def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
     path = find_config(explicit)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError(path, ["not UTF-8 text; save the file as UTF-8"]) from None
-    return settings_from_dict(raw, path)
+    return settings_from_dict(read_config(path), path)
 
 
 def settings_from_dict(raw: dict[str, Any], source: Path) -> Settings:
@@ -85,25 +63,8 @@ def settings_from_dict(raw: dict[str, Any], source: Path) -> Settings:
         database_url=resolve_database_url(file.database, base),
         timezone=file.timezone,
         log_dir=(base / file.log_dir).resolve(),
-        file=file,
+        file=file_values(file.model_dump()),
     )
-
-
-def resolve_database_url(url: str, base: Path) -> str:
-    """Make a relative SQLite path relative to the config file, not the cwd, and give a
-    bare `postgresql://` URL the psycopg 3 driver (SQLAlchemy 2.0 would pick psycopg2)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url  # reported by _check_semantics
-    if parsed.drivername in ("postgresql", "postgres"):
-        return parsed.set(drivername=POSTGRES_DRIVER).render_as_string(hide_password=False)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return url
-    db_path = Path(parsed.database)
-    if not db_path.is_absolute():
-        db_path = (base / db_path).resolve()
-    return parsed.set(database=str(db_path)).render_as_string(hide_password=False)
 
 
 def _check_semantics(file: FileConfig) -> list[str]:
@@ -182,14 +143,6 @@ def _check_overrides(section: str, overrides: dict[str, object], daemon: DaemonC
         except ValueError as exc:
             problems.append(f"{section} {exc}")
     return problems
-
-
-def _check_zone(key: str, name: str) -> list[str]:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return [f"{key}: unknown time zone {name!r} (use an IANA name such as 'Asia/Tokyo')"]
-    return []
 
 
 def _describe(exc: ValidationError, model: type[BaseModel]) -> list[str]:

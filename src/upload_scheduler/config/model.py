@@ -1,4 +1,5 @@
-"""The configuration file's schema (the seed's `accounts_config.py`, as TOML).
+"""The configuration file's schema (the seed's `accounts_config.py`, as TOML), in pydantic:
+what explains a problem in a file. `values.py` mirrors it without pydantic.
 
 The key names are a contract with users' files: add keys, never rename them.
 """
@@ -10,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from upload_scheduler import defaults
+from upload_scheduler.config.values import check_window
 
 Hour = Annotated[int, Field(ge=0, le=24)]
 Seconds = Annotated[float, Field(gt=0)]
@@ -83,16 +85,6 @@ class FileConfig(_Section):
     platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
-
-
-def check_window(start: int, end: int) -> None:
-    """A window whose end is before its start crosses midnight; 0-24 is the whole day;
-    equal ends would be empty."""
-    if start == end or (start, end) == (24, 0):
-        raise ValueError(
-            f"business_hours_start ({start}) and business_hours_end ({end}) give an empty "
-            "window; use an end before the start for a window that crosses midnight"
-        )
 
 
 DAEMON_KEYS = frozenset(DaemonConfig.model_fields)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from upload_scheduler.config.model import FileConfig, PlatformConfig
+from upload_scheduler.config.values import FileValues, PlatformValues, as_dict
 
 _SECRET_KEYS = frozenset({"client_secret", "client_secret_env"})
 
@@ -49,11 +49,14 @@ class AccountSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """The loaded configuration. `file` holds the file's values, defaults filled in
+    (plain dataclasses, so that a daemon process needs no pydantic)."""
+
     source: Path
     database_url: str
     timezone: str
     log_dir: Path
-    file: FileConfig = field(repr=False)
+    file: FileValues = field(repr=False)
 
     @property
     def base_dir(self) -> Path:
@@ -67,8 +70,8 @@ class Settings:
     def accounts(self) -> dict[str, list[str]]:
         return self.file.accounts
 
-    def platform_config(self, platform: str) -> PlatformConfig:
-        return self.file.platforms.get(platform) or PlatformConfig()
+    def platform_config(self, platform: str) -> PlatformValues:
+        return self.file.platforms.get(platform) or PlatformValues()
 
     def account_ids(self, platform: str) -> list[str]:
         return list(self.file.accounts.get(platform, []))
@@ -84,8 +87,8 @@ class Settings:
                 f"(configured: {known}); add it under [accounts] in {self.source}"
             )
         values: dict[str, object] = {"timezone": self.timezone}
-        values.update(self.file.daemon.model_dump())
-        pconf = self.platform_config(platform).model_dump()
+        values.update(as_dict(self.file.daemon))
+        pconf = as_dict(self.platform_config(platform))
         for private in ("client_secret", "client_secret_env", "rules"):
             pconf.pop(private)
         values.update(pconf)

@@ -20,6 +20,10 @@ def installed_platforms() -> frozenset[str]:
     return frozenset(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
+def is_installed(name: str) -> bool:
+    return name in installed_platforms()
+
+
 def platform_factory(name: str) -> Callable[..., Any]:
     """The adapter factory registered as `name`; call it with a `PlatformContext`."""
     for ep in entry_points(group=ENTRY_POINT_GROUP):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from upload_scheduler.config import Settings, load_settings
+from upload_scheduler.config.light import load_settings_light
+from upload_scheduler.config.settings import Settings
 from upload_scheduler.worker.daemon import DaemonOptions, UploadDaemon
 from upload_scheduler.worker.signals import stop_on_signals
 
@@ -25,7 +26,7 @@ class UploadSchedulerAccountDaemon:
         *,
         config: Settings | str | os.PathLike[str] | None = None,
     ) -> None:
-        settings = config if isinstance(config, Settings) else load_settings(config)
+        settings = config if isinstance(config, Settings) else load_settings_light(config)
         options = DaemonOptions(
             interval_seconds=interval_seconds,
             batch_size=batch_size,

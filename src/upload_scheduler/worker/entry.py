@@ -4,8 +4,9 @@
 The light entry point takes the same arguments as the command (`--config PATH daemon
 --platform P [--account A] [--interval S] [--batch-size N] [--start-hour H]
 [--end-hour H] [--standby]`) and behaves the same: same checks, messages, exit codes and log file.
-It parses with argparse, so a daemon process never imports Typer or Rich, which the
-benchmark issue's memory target (45 MB per daemon process) leaves no room for.
+It parses with argparse and reads the config with `config.light`, so a daemon process
+imports neither Typer, Rich nor pydantic, which the benchmark issue's memory target
+(45 MB per daemon process) leaves no room for.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def run_daemon(
 ) -> None:
     """Check the request, log to the daemon's file, and work until stopped (the first
     SIGINT/SIGTERM finishes the current item). Raises DaemonRequestError."""
-    from upload_scheduler.config.model import check_window
+    from upload_scheduler.config.values import check_window
     from upload_scheduler.worker.daemon import AlreadyRunning, DaemonOptions, UploadDaemon
     from upload_scheduler.worker.logs import log_file_name, setup_daemon_logging
     from upload_scheduler.worker.signals import stop_on_signals
@@ -123,10 +124,13 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    from upload_scheduler.config import ConfigError, load_settings
+    # Not load_settings: pydantic would cost this process ~9 MB; the light loader
+    # gives the same Settings, and the same errors (it asks pydantic when in doubt).
+    from upload_scheduler.config.files import ConfigError
+    from upload_scheduler.config.light import load_settings_light
 
     try:
-        settings = load_settings(args.config)
+        settings = load_settings_light(args.config)
     except ConfigError as exc:
         _fail(str(exc), 1)
     try:

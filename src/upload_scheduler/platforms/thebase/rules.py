@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from upload_scheduler.config.model import RulesConfig
+from upload_scheduler.config.values import RulesValues
 from upload_scheduler.platforms.interface import Product
 
 # Code points above the Basic Multilingual Plane take 4 bytes in UTF-8: BASE answers
@@ -68,8 +68,9 @@ class Rules:
         )
 
 
-def load_rules(config: RulesConfig, base_dir: Path) -> Rules:
-    """The rules of one platform; `ng_words_file` is read relative to the config file."""
+def load_rules(config: RulesValues, base_dir: Path) -> Rules:
+    """The rules of one platform; `ng_words_file` is read relative to the config file.
+    `config` is a `[platforms.X.rules]` section (RulesValues, or the pydantic RulesConfig)."""
     words = list(config.ng_words)
     if config.ng_words_file:
         words += read_words_file(base_dir / config.ng_words_file)

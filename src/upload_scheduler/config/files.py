@@ -1,0 +1,81 @@
+"""Finding and reading the configuration file, and the checks that need no pydantic:
+shared by the full loader (`load.py`) and the daemon child's light one (`light.py`)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from upload_scheduler import defaults
+
+POSTGRES_DRIVER = "postgresql+psycopg"
+
+
+class ConfigError(Exception):
+    """An unusable configuration; `problems` holds one message per problem."""
+
+    def __init__(self, source: Path | None, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        where = f"{source}: " if source else ""
+        super().__init__("\n".join(f"{where}{p}" for p in problems))
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """--config, else $UPLOAD_SCHEDULER_CONFIG, else ./upload-scheduler.toml."""
+    if explicit:
+        path, origin = Path(explicit), "--config"
+    elif os.environ.get(defaults.CONFIG_ENV_VAR):
+        path, origin = Path(os.environ[defaults.CONFIG_ENV_VAR]), f"${defaults.CONFIG_ENV_VAR}"
+    else:
+        path, origin = Path.cwd() / defaults.CONFIG_FILE_NAME, "the current folder"
+    if not path.is_file():
+        raise ConfigError(
+            None,
+            [
+                f"no configuration file at {path} (from {origin}); "
+                "create one with `upload-scheduler init`, or pass --config PATH"
+            ],
+        )
+    return path.resolve()
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The file's TOML document; a file that is no TOML or no UTF-8 is a ConfigError."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, ["not UTF-8 text; save the file as UTF-8"]) from None
+
+
+def resolve_database_url(url: str, base: Path) -> str:
+    """Make a relative SQLite path relative to the config file, not the cwd, and give a
+    bare `postgresql://` URL the psycopg 3 driver (SQLAlchemy 2.0 would pick psycopg2)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # reported by the semantic checks
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername=POSTGRES_DRIVER).render_as_string(hide_password=False)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return url
+    db_path = Path(parsed.database)
+    if not db_path.is_absolute():
+        db_path = (base / db_path).resolve()
+    return parsed.set(database=str(db_path)).render_as_string(hide_password=False)
+
+
+def check_zone(key: str, name: str) -> list[str]:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"{key}: unknown time zone {name!r} (use an IANA name such as 'Asia/Tokyo')"]
+    return []

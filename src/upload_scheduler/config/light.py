@@ -1,0 +1,101 @@
+"""The daemon child's configuration loader: the same `Settings` as `load_settings`,
+without pydantic, which would cost each of a host's daemon processes ~9 MB (the issue's
+target is 45 MB per process).
+
+It reads the file, checks it with `values.parse_file` and the same semantic checks as
+`load.py`, and hands anything unusual to the full loader, which explains it with the
+same messages and raises the same ConfigError: a good file gives equal Settings either
+way, a bad one the same errors.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.util import find_spec
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from upload_scheduler.config.files import (
+    POSTGRES_DRIVER,
+    check_zone,
+    find_config,
+    read_config,
+    resolve_database_url,
+)
+from upload_scheduler.config.settings import Settings
+from upload_scheduler.config.values import (
+    BAD,
+    DAEMON_FIELDS,
+    OVERRIDE_FIELDS,
+    FileValues,
+    check_value,
+    check_window,
+    parse_file,
+)
+from upload_scheduler.platforms.registry import is_installed
+
+
+def load_settings_light(explicit: str | os.PathLike[str] | None = None) -> Settings:
+    """`load_settings`, with pydantic loaded only when the file has a problem (or
+    something the light check is unsure of). Raises ConfigError."""
+    path = find_config(explicit)
+    raw = read_config(path)
+    file = parse_file(raw)
+    if file is None or not _plainly_fine(file):
+        from upload_scheduler.config.load import settings_from_dict
+
+        return settings_from_dict(raw, path)
+    base = path.parent
+    return Settings(
+        source=path,
+        database_url=resolve_database_url(file.database, base),
+        timezone=file.timezone,
+        log_dir=(base / file.log_dir).resolve(),
+        file=file,
+    )
+
+
+def _plainly_fine(file: FileValues) -> bool:
+    """False whenever load._check_semantics could report a problem."""
+    try:
+        parsed = make_url(file.database)
+    except ArgumentError:
+        return False
+    if parsed.drivername in ("postgresql", "postgres", POSTGRES_DRIVER) and not find_spec(
+        "psycopg"
+    ):
+        return False
+    if check_zone("timezone", file.timezone):
+        return False
+    if not all(is_installed(p) for p in {*file.accounts, *file.platforms}):
+        return False
+    seen: set[str] = set()
+    for ids in file.accounts.values():
+        for account_id in ids:
+            if not account_id.strip() or account_id in seen:
+                return False
+            seen.add(account_id)
+    return all(
+        account_id in seen and _overrides_fine(overrides, file)
+        for account_id, overrides in file.account_overrides.items()
+    )
+
+
+def _overrides_fine(overrides: dict[str, Any], file: FileValues) -> bool:
+    for key, value in overrides.items():
+        if key not in OVERRIDE_FIELDS or check_value(OVERRIDE_FIELDS[key], value) is BAD:
+            return False
+    if "timezone" in overrides and check_zone("timezone", overrides["timezone"]):
+        return False
+    window = {
+        k: overrides.get(k, getattr(file.daemon, k))
+        for k in DAEMON_FIELDS
+        if k.startswith("business_hours_")
+    }
+    try:
+        check_window(window["business_hours_start"], window["business_hours_end"])
+    except ValueError:
+        return False
+    return True

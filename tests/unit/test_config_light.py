@@ -1,0 +1,272 @@
+"""The daemon child's loader without pydantic (`config.light`) gives the same Settings as
+`load_settings` for every file, and the same ConfigError for every bad one: its strict
+check never accepts what the pydantic schema refuses."""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from upload_scheduler.config import ConfigError, load_settings
+from upload_scheduler.config import load as load_module
+from upload_scheduler.config.light import load_settings_light
+from upload_scheduler.config.model import (
+    OVERRIDE_KEYS,
+    ClusterConfig,
+    DaemonConfig,
+    FileConfig,
+    NotifyConfig,
+    PlatformConfig,
+    RulesConfig,
+)
+from upload_scheduler.config.values import (
+    OVERRIDE_FIELDS,
+    ClusterValues,
+    DaemonValues,
+    FileValues,
+    NotifyValues,
+    PlatformValues,
+    RulesValues,
+    file_values,
+    parse_file,
+)
+
+PAIRS = [
+    (FileConfig, FileValues),
+    (DaemonConfig, DaemonValues),
+    (RulesConfig, RulesValues),
+    (PlatformConfig, PlatformValues),
+    (NotifyConfig, NotifyValues),
+    (ClusterConfig, ClusterValues),
+]
+
+
+@pytest.mark.parametrize(("model", "values"), PAIRS)
+def test_values_have_the_models_fields_and_defaults(model: Any, values: Any) -> None:
+    assert [f.name for f in fields(values)] == list(model.model_fields)
+    assert file_values(FileConfig().model_dump()) == FileValues()
+    assert OVERRIDE_FIELDS.keys() == OVERRIDE_KEYS
+
+
+def typed(value: Any) -> Any:
+    """A value with the type of every leaf, so that 2 and 2.0 differ."""
+    if is_dataclass(value):
+        return (
+            type(value).__name__,
+            [(f.name, typed(getattr(value, f.name))) for f in fields(value)],
+        )
+    if isinstance(value, dict):
+        return {k: typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [typed(v) for v in value]
+    return (type(value).__name__, repr(value))
+
+
+def finite(raw: Any) -> bool:
+    if isinstance(raw, float):
+        return math.isfinite(raw)
+    if isinstance(raw, dict):
+        return all(finite(v) for v in raw.values())
+    if isinstance(raw, list):
+        return all(finite(v) for v in raw)
+    return True
+
+
+# Values near every bound and of every TOML type, for any key.
+ANY_VALUE = st.sampled_from(
+    [
+        -1, 0, 1, 2, 5, 6, 9, 23, 24, 25, 10_000,
+        -0.5, 0.0, 0.5, 1.0, 2.0, 24.0, math.inf, -math.inf, math.nan,
+        True, False, "", "x", "60", "remove", "reject", "Asia/Tokyo",
+        [], ["a"], ["a", 1], [1], {}, {"a": 1},
+    ]
+)  # fmt: skip
+
+
+def section(model: Any) -> st.SearchStrategy[dict[str, Any]]:
+    keys = [*model.model_fields, "unknown_key"]
+    return st.dictionaries(st.sampled_from(keys), ANY_VALUE, max_size=4)
+
+
+PLATFORM = st.one_of(
+    section(PlatformConfig),
+    st.fixed_dictionaries({"rules": section(RulesConfig)}),
+    ANY_VALUE,
+)
+DOCUMENT = st.fixed_dictionaries(
+    {},
+    optional={
+        "database": st.sampled_from(["sqlite:///us.db", "nonsense://", "", 1]),
+        "timezone": st.sampled_from(["Asia/Tokyo", "UTC", "Mars/Base", 9]),
+        "log_dir": st.sampled_from(["logs", 1]),
+        "accounts": st.one_of(
+            st.dictionaries(
+                st.sampled_from(["base", "fake", "nope"]),
+                st.lists(st.sampled_from(["a1", "a2", " ", 3]), max_size=3),
+                max_size=2,
+            ),
+            ANY_VALUE,
+        ),
+        "daemon": st.one_of(section(DaemonConfig), ANY_VALUE),
+        "account_overrides": st.one_of(
+            st.dictionaries(
+                st.sampled_from(["a1", "a2", "zz"]),
+                st.one_of(section(DaemonConfig), section(PlatformConfig), ANY_VALUE),
+                max_size=2,
+            ),
+            ANY_VALUE,
+        ),
+        "platforms": st.one_of(
+            st.dictionaries(st.sampled_from(["base", "fake", "nope"]), PLATFORM, max_size=2),
+            ANY_VALUE,
+        ),
+        "notify": st.one_of(section(NotifyConfig), ANY_VALUE),
+        "cluster": st.one_of(section(ClusterConfig), ANY_VALUE),
+        "extra": ANY_VALUE,
+    },
+)
+
+
+@given(DOCUMENT)
+@settings(max_examples=600, deadline=None)
+@example({"daemon": {"business_hours_start": 5, "business_hours_end": 5}})
+@example({"daemon": {"interval_seconds": 2}, "cluster": {"lease_ttl_seconds": 1}})
+@example({"platforms": {"base": {"rules": {"emoji": "reject", "ng_words": ["a"]}}}})
+def test_light_check_accepts_only_what_pydantic_accepts(raw: dict[str, Any]) -> None:
+    light = parse_file(raw)
+    try:
+        full = file_values(FileConfig.model_validate(raw).model_dump())
+    except ValidationError:
+        assert light is None
+        return
+    if light is None:
+        # Only a doubt the light check may not resolve: an infinite float.
+        assert not finite(raw)
+    else:
+        assert typed(light) == typed(full)
+
+
+def outcome(load: Any, path: Path) -> Any:
+    try:
+        return ("ok", load(path))
+    except ConfigError as exc:
+        return ("error", str(exc))
+
+
+ACCOUNTS = st.lists(st.sampled_from(["a1", "a2", "", "  "]), max_size=3)
+OVERRIDE = st.dictionaries(
+    st.sampled_from(
+        ["timezone", "business_hours_start", "business_hours_end", "daily_limit", "rules", "bad"]
+    ),
+    st.sampled_from([0, 5, 9, 24, -1, "UTC", "Mars/Base", 2.5, True]),
+    max_size=3,
+)
+SEMANTIC = st.fixed_dictionaries(
+    {
+        "accounts": st.dictionaries(
+            st.sampled_from(["base", "fake", "nope"]), ACCOUNTS, min_size=1, max_size=2
+        ),
+    },
+    optional={
+        "database": st.sampled_from(
+            ["sqlite:///us.db", "sqlite://", "nonsense", "postgresql://u@h/db"]
+        ),
+        "timezone": st.sampled_from(["Asia/Tokyo", "UTC", "Mars/Base"]),
+        "daemon": st.fixed_dictionaries(
+            {},
+            optional={
+                "business_hours_start": st.sampled_from([0, 5, 9]),
+                "business_hours_end": st.sampled_from([5, 9, 24]),
+            },
+        ),
+        "account_overrides": st.dictionaries(st.sampled_from(["a1", "a2", "zz"]), OVERRIDE),
+        "platforms": st.dictionaries(
+            st.sampled_from(["base", "fake", "nope"]),
+            st.fixed_dictionaries({}, optional={"api_base_url": st.just("http://127.0.0.1:1")}),
+            max_size=2,
+        ),
+    },
+)
+
+
+def toml_text(raw: dict[str, Any]) -> str:
+    """A small TOML writer for the documents above (tables of scalars and lists)."""
+
+    def scalar(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return '"' + value + '"'
+        if isinstance(value, list):
+            return "[" + ", ".join(scalar(v) for v in value) + "]"
+        return repr(value)
+
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {scalar(value)}")
+    while tables:
+        name, table = tables.pop(0)
+        lines.append(f'["{name}"]' if "." not in name else f"[{name}]")
+        for key, value in table.items():
+            if isinstance(value, dict):
+                tables.append((f"{name}.{key}", value))
+            else:
+                lines.append(f'"{key}" = {scalar(value)}')
+    return "\n".join(lines) + "\n"
+
+
+@given(SEMANTIC)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@example({"accounts": {"base": ["a1"]}, "account_overrides": {"a1": {"timezone": "UTC"}}})
+@example({"accounts": {"base": ["a1", "a1"]}})
+def test_light_loader_gives_the_same_settings_and_errors(
+    tmp_path: Path, raw: dict[str, Any]
+) -> None:
+    path = tmp_path / "upload-scheduler.toml"
+    text = toml_text(raw)
+    assert tomllib.loads(text) == raw
+    path.write_text(text, encoding="utf-8")
+    assert outcome(load_settings_light, path) == outcome(load_settings, path)
+
+
+def test_light_loader_reads_a_good_file_without_pydantic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ordinary file never reaches the pydantic loader."""
+    path = tmp_path / "upload-scheduler.toml"
+    path.write_text(
+        toml_text(
+            {
+                "accounts": {"base": ["a1", "a2"]},
+                "daemon": {"interval_seconds": 5},
+                "account_overrides": {"a2": {"business_hours_start": 9, "timezone": "UTC"}},
+                "platforms": {"base": {"client_id": "c", "client_secret": "s"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    full = load_settings(path)
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("the light loader asked pydantic")
+
+    monkeypatch.setattr(load_module, "settings_from_dict", refuse)
+    light = load_settings_light(path)
+    assert light == full
+    assert light.account("base", "a2").timezone == "UTC"
+    assert light.client_secret("base", "a2") == "s"
+    assert "'s'" not in repr(light)
