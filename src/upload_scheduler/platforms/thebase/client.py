@@ -8,7 +8,9 @@ never formatted into a message.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -103,9 +105,42 @@ class BaseClient:
 
 @cache
 def ssl_context() -> ssl.SSLContext:
-    """httpx's default verification, built once: loading the CA bundle costs tens of
-    milliseconds per client."""
-    return httpx.create_ssl_context()
+    """httpx's default verification (the certifi bundle, or $SSL_CERT_FILE /
+    $SSL_CERT_DIR), built once: loading the CA bundle costs tens of milliseconds per
+    client. The bundle is loaded on the first TLS connection: a daemon that talks to
+    an http:// URL (the sandbox) never pays its ~1 MB, which the issue's 45 MB per
+    daemon process has no room for."""
+    return _LazyCAContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+class _LazyCAContext(ssl.SSLContext):
+    """A client context (certificate and host name checked, as any PROTOCOL_TLS_CLIENT
+    context) whose trusted CAs are loaded just before its first handshake."""
+
+    _ca_lock = threading.Lock()
+    _ca_loaded = False
+
+    def load_trusted_cas(self) -> None:
+        with self._ca_lock:
+            if self._ca_loaded:
+                return
+            if os.environ.get("SSL_CERT_FILE"):
+                self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+            elif os.environ.get("SSL_CERT_DIR"):
+                self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+            else:
+                import certifi
+
+                self.load_verify_locations(cafile=certifi.where())
+            self._ca_loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        self.load_trusted_cas()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        self.load_trusted_cas()
+        return super().wrap_bio(*args, **kwargs)
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
