@@ -26,15 +26,12 @@ from upload_scheduler.store.types import UTCDateTime
 
 _PRODUCT_FIELDS = ("title", "description", "price", "stock", "images", "brand", "category")
 
-# Due items of one account, most urgent first (the claim index's order), each with its
-# product (outer join: a product deleted from the master DB fails its item, visibly).
-_DUE = (
-    select(
-        *upload_queue.c,
-        products.c.asin.label("product_asin"),
-        *(products.c[name].label(f"product_{name}") for name in _PRODUCT_FIELDS),
-    )
-    .select_from(upload_queue.outerjoin(products, products.c.asin == upload_queue.c.asin))
+# Due items of one account, most urgent first: the claim index gives them in its order
+# and the LIMIT stops the scan; only those few are then joined with their products (as
+# one join, PostgreSQL would hash the whole catalogue and sort every pending row).
+# An outer join: a product deleted from the master DB fails its item, visibly.
+_DUE_ROWS = (
+    select(upload_queue)
     .where(
         upload_queue.c.platform == bindparam("platform"),
         upload_queue.c.account_id == bindparam("account_id"),
@@ -43,6 +40,16 @@ _DUE = (
     )
     .order_by(upload_queue.c.priority.desc(), upload_queue.c.scheduled_time, upload_queue.c.id)
     .limit(bindparam("limit"))
+    .subquery("due")
+)
+_DUE = (
+    select(
+        _DUE_ROWS,
+        products.c.asin.label("product_asin"),
+        *(products.c[name].label(f"product_{name}") for name in _PRODUCT_FIELDS),
+    )
+    .select_from(_DUE_ROWS.outerjoin(products, products.c.asin == _DUE_ROWS.c.asin))
+    .order_by(_DUE_ROWS.c.priority.desc(), _DUE_ROWS.c.scheduled_time, _DUE_ROWS.c.id)
 )
 
 # pending -> uploading for the given rows, with the lease; the calls are about to start,
