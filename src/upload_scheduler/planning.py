@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
+from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -124,12 +125,18 @@ def day_segments(day: date, start_hour: int, end_hour: int, zone: ZoneInfo) -> l
     Quotas are per local day, so a window that crosses midnight contributes its two
     ends to the day they fall in: 22-02 gives [00:00, 02:00) and [22:00, 24:00).
     """
+    return list(_day_segments(day, start_hour, end_hour, zone))
+
+
+@lru_cache(maxsize=512)
+def _day_segments(day: date, start_hour: int, end_hour: int, zone: ZoneInfo) -> tuple[Segment, ...]:
+    """Cached: every admission check of a worker asks for the same few days."""
     start, end = start_hour % 24, end_hour if end_hour == 24 else end_hour % 24
     if start < end:
         pieces = [(start, end)]
     else:
         pieces = [(0, end), (start, 24)]
-    return [(local_hour(day, a, zone), local_hour(day, b, zone)) for a, b in pieces if a < b]
+    return tuple((local_hour(day, a, zone), local_hour(day, b, zone)) for a, b in pieces if a < b)
 
 
 def in_business_hours(moment: datetime, start_hour: int, end_hour: int, zone: ZoneInfo) -> bool:
