@@ -18,6 +18,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A daemon process works on one connection at a time, on indexed rows: SQLite's default
+# page cache (2 MB per connection) would be ~2 MB of the issue's 45 MB per daemon
+# process, for pages the OS caches anyway.
+DAEMON_SQLITE_CACHE_KIB = 512
+DAEMON_POOL_SIZE = 2
 _IMMEDIATE = "upload_scheduler_begin_immediate"
 
 
@@ -29,14 +34,20 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
+def create_db_engine(url: str, *, sqlite_cache_kib: int | None = None, **kwargs: Any) -> Engine:
+    """`sqlite_cache_kib`: each SQLite connection's page cache (SQLite's default, 2 MB,
+    when None)."""
     path = sqlite_path(url)
     if path is not None:
         _create_private_file(path)
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
         )
-        event.listen(engine, "connect", _sqlite_on_connect)
+
+        def on_connect(dbapi_connection: Any, record: Any) -> None:
+            _sqlite_on_connect(dbapi_connection, record, cache_kib=sqlite_cache_kib)
+
+        event.listen(engine, "connect", on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -62,7 +73,9 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(
+    dbapi_connection: Any, _record: Any, *, cache_kib: int | None = None
+) -> None:
     # The driver's own implicit BEGIN would defeat BEGIN IMMEDIATE; we emit BEGIN ourselves.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -72,6 +85,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     # Scratch tables and sorts of bulk statements stay in memory, not in temp files.
     cursor.execute("PRAGMA temp_store = MEMORY")
+    if cache_kib is not None:
+        cursor.execute(f"PRAGMA cache_size = {-int(cache_kib)}")  # negative: KiB
     cursor.close()
 
 

@@ -45,6 +45,7 @@ def run_daemon(
     """Check the request, log to the daemon's file, and work until stopped (the first
     SIGINT/SIGTERM finishes the current item). Raises DaemonRequestError."""
     from upload_scheduler.config.values import check_window
+    from upload_scheduler.store.database import open_database
     from upload_scheduler.worker.daemon import AlreadyRunning, DaemonOptions, UploadDaemon
     from upload_scheduler.worker.logs import log_file_name, setup_daemon_logging
     from upload_scheduler.worker.signals import stop_on_signals
@@ -68,8 +69,14 @@ def run_daemon(
     options = DaemonOptions(interval, batch_size, start_hour, end_hour)
     setup_daemon_logging(settings.log_dir, log_file_name(platform, account), settings.zone)
     try:
+        engine = open_database(settings.database_url, daemon=True)
         worker = UploadDaemon(
-            settings, platform, [account] if account else None, options=options, standby=standby
+            settings,
+            platform,
+            [account] if account else None,
+            options=options,
+            engine=engine,
+            standby=standby,
         )
     except (LookupError, ValueError) as exc:
         raise DaemonRequestError(str(exc), 2) from None
