@@ -14,23 +14,27 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
+from tests.integration import test_daemon
 from tests.integration.scripted_platform import Fail
-from tests.integration.test_daemon import (  # noqa: F401  (fixtures)
+from tests.integration.test_daemon import (
     ACCOUNT,
+    OTHER_OWNER,
     START,
     TOKYO,
     Env,
     dead_pid,
-    env,
-    make_env,
     tokyo,
 )
 from upload_scheduler.limits import hour_of
 from upload_scheduler.platforms.errors import RateLimited
 from upload_scheduler.store.tables import account_usage, upload_queue
 from upload_scheduler.worker.identity import Identity, host_id
+
+# The daemon tests' fixtures: a migrated database copied per test, a scripted platform.
+make_env = test_daemon.make_env
 
 NO_SPACING = {"min_interval_seconds": 0}
 
@@ -203,3 +207,31 @@ def test_a_crash_before_a_bursts_successes_are_written_leads_to_lookups_not_dupl
     for queue_id, created in zip(ids, env.platform.creations(), strict=True):
         row = env.row(queue_id)
         assert (row["status"], row["platform_item_id"]) == ("success", created.platform_item_id)
+
+
+@pytest.mark.parametrize("spacing", [0, 2], ids=["burst", "one-at-a-time"])
+def test_a_success_is_not_written_over_a_row_another_worker_took_over(
+    make_env: Callable[..., Env], spacing: float
+) -> None:
+    env = make_env(min_interval_seconds=spacing)
+    ids = [env.add_item(f"B0TAKEN{n:03d}", images=()) for n in range(3)]
+    daemon = env.daemon()
+    daemon.start()
+
+    def taken_over(asin: str) -> None:
+        if asin == "B0TAKEN001":  # our lease on the row ran out and another took it
+            with env.engine.begin() as conn:
+                conn.execute(
+                    update(upload_queue)
+                    .where(upload_queue.c.id == ids[1])
+                    .values(lease_owner=OTHER_OWNER)
+                )
+
+    env.platform.on_upload = taken_over
+    env.run(daemon, lambda: len(env.platform.uploads()) == 3)
+    daemon.step()
+
+    assert [env.row(i)["status"] for i in ids] == ["success", "uploading", "success"]
+    assert env.row(ids[1])["lease_owner"] == OTHER_OWNER
+    assert env.listing_of(ids[1])["status"] != "listed"
+    assert [env.listing_of(i)["status"] for i in (ids[0], ids[2])] == ["listed", "listed"]

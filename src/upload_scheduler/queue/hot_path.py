@@ -89,6 +89,31 @@ _SUCCESS_IDS = (
     .values(platform_item_id=bindparam("done_item_id"), images_done=bindparam("done_images"))
 )
 
+# The same for a burst of one (every burst, with spacing): one statement per table.
+_SUCCESS_ONE = (
+    update(upload_queue)
+    .where(
+        upload_queue.c.id == bindparam("done_id"),
+        upload_queue.c.status == "uploading",
+        upload_queue.c.lease_owner == bindparam("done_owner"),
+    )
+    .values(
+        **finished("success", None, bindparam("done_now", type_=UTCDateTime())),
+        platform_item_id=bindparam("done_item_id"),
+        images_done=bindparam("done_images"),
+    )
+)
+_LISTED_ONE = (
+    update(listings)
+    .where(listings.c.id == bindparam("listing_id"))
+    .values(
+        status="listed",
+        platform_item_id=bindparam("listed_item_id"),
+        listed_at=bindparam("listed_now", type_=UTCDateTime()),
+        updated_at=bindparam("listed_now", type_=UTCDateTime()),
+    )
+)
+
 _LISTED = (
     update(listings)
     .where(listings.c.id.in_(bindparam("ids", expanding=True)))
@@ -190,6 +215,8 @@ def mark_successes(
     them unless our lease on a row was lost and another worker took it over)."""
     if not done:
         return []
+    if len(done) == 1:
+        return _mark_one(conn, owner, done[0], now)
     ours = set(
         conn.execute(
             _SUCCESS, {"ids": [s.item.id for s in done], "done_owner": owner, "done_now": now}
@@ -211,3 +238,27 @@ def mark_successes(
         [{"listing_id": s.item.listing_id, "listed_item_id": s.platform_item_id} for s in written],
     )
     return written
+
+
+def _mark_one(conn: Connection, owner: str, done: Success, now: datetime) -> list[Success]:
+    written = conn.execute(
+        _SUCCESS_ONE,
+        {
+            "done_id": done.item.id,
+            "done_owner": owner,
+            "done_now": now,
+            "done_item_id": done.platform_item_id,
+            "done_images": done.images_done,
+        },
+    ).rowcount
+    if not written:
+        return []
+    conn.execute(
+        _LISTED_ONE,
+        {
+            "listing_id": done.item.listing_id,
+            "listed_item_id": done.platform_item_id,
+            "listed_now": now,
+        },
+    )
+    return [done]
