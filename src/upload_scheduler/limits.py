@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from upload_scheduler.planning import day_segments, local_hour
+from upload_scheduler.hours import day_segments, local_hour
 
 # Enough for every constraint to push the time once per day boundary it meets.
 _MAX_ROUNDS = 16

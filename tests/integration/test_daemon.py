@@ -36,8 +36,8 @@ from tests.integration.scripted_platform import (
     ScriptedPlatform,
 )
 from upload_scheduler.config import Settings, settings_from_dict
+from upload_scheduler.hours import in_business_hours
 from upload_scheduler.limits import hour_of
-from upload_scheduler.planning import in_business_hours
 from upload_scheduler.platforms.errors import (
     AuthExpired,
     Permanent,

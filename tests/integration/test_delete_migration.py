@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 
 from upload_scheduler.store.engine import create_db_engine
 from upload_scheduler.store.migrate import upgrade
-from upload_scheduler.store.tables import metadata
+from upload_scheduler.store.schema import metadata
 
 STAMP = "2026-01-05 00:00:00"
 

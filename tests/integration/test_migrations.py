@@ -18,7 +18,7 @@ from sqlalchemy import inspect, text
 from upload_scheduler.store.database import open_database
 from upload_scheduler.store.engine import create_db_engine
 from upload_scheduler.store.migrate import HEAD_REVISION, alembic_config, current_revision, upgrade
-from upload_scheduler.store.tables import metadata
+from upload_scheduler.store.schema import metadata
 
 
 def test_head_constant_matches_the_migration_scripts() -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from upload_scheduler.hours import day_segments, in_business_hours
 from upload_scheduler.planning import (
     AccountWindow,
     ExistingSlot,
@@ -22,8 +23,6 @@ from upload_scheduler.planning import (
     PlanRequest,
     _proportional,
     clip,
-    day_segments,
-    in_business_hours,
     merge_order,
     open_seconds,
     plan_queue,

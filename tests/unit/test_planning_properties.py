@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from upload_scheduler.hours import Segment, day_segments, in_business_hours
 from upload_scheduler.planning import (
     AccountWindow,
     ExistingSlot,
@@ -25,10 +26,7 @@ from upload_scheduler.planning import (
     Plan,
     PlanItem,
     PlanRequest,
-    Segment,
     _proportional,
-    day_segments,
-    in_business_hours,
     merge_order,
     plan_queue,
     spread,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from filelock import FileLock
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -49,6 +48,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     if path is None:
         _run_alembic_upgrade(engine, revision)
         return
+    from filelock import FileLock  # here: a daemon on a migrated database never needs it
+
     with FileLock(str(path) + ".migrate.lock", timeout=120):
         _run_alembic_upgrade(engine, revision)
 

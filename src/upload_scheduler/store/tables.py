@@ -2,7 +2,8 @@
 impossible: duplicate queue rows, orphan rows after a clean-up, a second listing.
 
 On SQLite the cascades also hold for connections that leave foreign keys off (a plain
-sqlite3 clean-up script): migration 0002 adds triggers that delete the dependants."""
+sqlite3 clean-up script): migration 0002 adds triggers that delete the dependants.
+The partial unique indexes are declared in `schema.py` (see why there)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 from upload_scheduler.store.types import UTCDateTime
@@ -40,6 +40,11 @@ QUEUE_KINDS = ("upload", "delete")
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def status_in(values: tuple[str, ...]) -> str:
+    """The SQL text `status IN (...)`, for constraints and partial indexes."""
+    return _in("status", values)
 
 
 products = Table(
@@ -74,14 +79,6 @@ listings = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("asin", "platform", "account_id"),
     CheckConstraint(_in("status", LISTING_STATUSES), name="status_known"),
-    Index(
-        "uq_listings_unassigned",
-        "asin",
-        "platform",
-        unique=True,
-        sqlite_where=text("account_id IS NULL"),
-        postgresql_where=text("account_id IS NULL"),
-    ),
     Index("ix_listings_candidates", "platform", "status", "id"),
 )
 
@@ -116,16 +113,6 @@ upload_queue = Table(
     CheckConstraint("priority BETWEEN 1 AND 20", name="priority_range"),
     CheckConstraint(_in("status", QUEUE_STATUSES), name="status_known"),
     CheckConstraint(_in("kind", QUEUE_KINDS), name="kind_known"),
-    # One live row per (asin, platform, account): the old system had 2,006 duplicates.
-    Index(
-        "uq_upload_queue_active",
-        "asin",
-        "platform",
-        "account_id",
-        unique=True,
-        sqlite_where=text(_in("status", ACTIVE_QUEUE_STATUSES)),
-        postgresql_where=text(_in("status", ACTIVE_QUEUE_STATUSES)),
-    ),
     Index("ix_upload_queue_listing", "listing_id"),
 )
 

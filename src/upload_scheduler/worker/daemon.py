@@ -31,7 +31,7 @@ from upload_scheduler.worker import account_state
 from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.identity import Identity
 from upload_scheduler.worker.job_runner import JobRunner
-from upload_scheduler.worker.notifying import Notifier
+from upload_scheduler.worker.notifying import Notifier, notifier_for
 from upload_scheduler.worker.uploader import Outcome, Uploaded, Uploader
 from upload_scheduler.worker.wakeup import DueListener
 
@@ -145,11 +145,7 @@ class UploadDaemon:
         self.adapter = adapter or platform_factory(platform)(
             PlatformContext(platform, settings, engine, self.clock)
         )
-        if notifier is None:
-            from upload_scheduler.notify import Notifier
-
-            notifier = Notifier.from_settings(settings)
-        self.notifier = notifier
+        self.notifier = notifier if notifier is not None else notifier_for(settings)
         self.uploader = Uploader(engine, self.adapter, self.identity.owner, self.clock, notifier)
         self.deleter = Deleter(engine, self.adapter, self.identity.owner, self.clock, notifier)
         self.listener: DueListener | None = None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from upload_scheduler.config.settings import Settings
 
 
 class Notifier(Protocol):
@@ -12,3 +15,17 @@ class Notifier(Protocol):
 class NullNotifier:
     def notify(self, kind: str, account_key: str, message: str) -> None:
         return None
+
+
+def notifier_for(settings: Settings) -> Notifier:
+    """The `[notify]` section's notifier. With nothing configured, the null one, and
+    the notify package (its senders, queue and thread) is not even imported: a daemon's
+    memory is counted per process."""
+    conf = settings.file.notify
+    if not (
+        conf.chatwork_token or conf.chatwork_token_env or conf.chatwork_room_id or conf.webhook_url
+    ):
+        return NullNotifier()
+    from upload_scheduler.notify import Notifier as ChatNotifier
+
+    return ChatNotifier.from_settings(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from upload_scheduler.store.tables import metadata
+from upload_scheduler.store.schema import metadata
 
 engine = context.config.attributes["engine"]
 
