@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, RowMapping, and_, or_, select, update
+from sqlalchemy import Engine, RowMapping, and_, bindparam, or_, select, update
 
 from upload_scheduler.platforms.thebase.oauth import TokenGrant
 from upload_scheduler.store.engine import write_transaction
@@ -51,6 +51,14 @@ def tail(secret: str | None) -> str:
     return f"…{secret[-4:]}" if secret and len(secret) > 8 else "…"
 
 
+# Read before every API call (the token may have been refreshed by another process):
+# built once, so a call costs only the query.
+_GET = select(oauth_tokens).where(
+    oauth_tokens.c.platform == bindparam("token_platform"),
+    oauth_tokens.c.account_id == bindparam("token_account_id"),
+)
+
+
 class TokenStore:
     def __init__(self, engine: Engine, platform: str) -> None:
         self.engine = engine
@@ -58,7 +66,13 @@ class TokenStore:
 
     def get(self, account_id: str) -> TokenRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(oauth_tokens).where(self._key(account_id))).mappings().first()
+            row = (
+                conn.execute(
+                    _GET, {"token_platform": self.platform, "token_account_id": account_id}
+                )
+                .mappings()
+                .first()
+            )
         return None if row is None else TokenRecord.from_row(row)
 
     def all(self) -> dict[str, TokenRecord]:
