@@ -25,24 +25,6 @@ def _owned(queue_id: int, owner: str) -> Any:
     )
 
 
-def next_due(
-    conn: Connection, platform: str, account_ids: list[str] | None, now: datetime
-) -> QueueItem | None:
-    """The item a claim would take now (highest priority, then earliest), unclaimed."""
-    query = select(upload_queue).where(
-        upload_queue.c.platform == platform,
-        upload_queue.c.status == "pending",
-        upload_queue.c.scheduled_time <= now,
-    )
-    if account_ids is not None:
-        query = query.where(upload_queue.c.account_id.in_(account_ids))
-    query = query.order_by(
-        upload_queue.c.priority.desc(), upload_queue.c.scheduled_time, upload_queue.c.id
-    ).limit(1)
-    row = conn.execute(query).mappings().first()
-    return QueueItem.from_row(row) if row else None
-
-
 def next_scheduled_time(
     conn: Connection, platform: str, account_ids: list[str] | None
 ) -> datetime | None:
@@ -53,31 +35,6 @@ def next_scheduled_time(
     if account_ids is not None:
         query = query.where(upload_queue.c.account_id.in_(account_ids))
     return conn.execute(query.order_by(upload_queue.c.scheduled_time).limit(1)).scalar()
-
-
-def claim_one(
-    conn: Connection, queue_id: int, owner: str, lease_until: datetime, now: datetime
-) -> QueueItem | None:
-    """pending -> uploading for one row, with the lease; the call is about to start, so
-    the attempt is counted and the start noted, in the same statement."""
-    row = (
-        conn.execute(
-            update(upload_queue)
-            .where(upload_queue.c.id == queue_id, upload_queue.c.status == "pending")
-            .values(
-                status="uploading",
-                lease_owner=owner,
-                lease_expires_at=lease_until,
-                attempts=upload_queue.c.attempts + 1,
-                call_started_at=now,
-                updated_at=now,
-            )
-            .returning(*upload_queue.c)
-        )
-        .mappings()
-        .first()
-    )
-    return QueueItem.from_row(row) if row else None
 
 
 def renew_item_leases(
@@ -110,40 +67,6 @@ def finished(status: str, error_message: str | None, now: datetime) -> dict[str,
         "processed_at": now,
         "updated_at": now,
     }
-
-
-def mark_success(
-    conn: Connection,
-    item: QueueItem,
-    owner: str | None,
-    platform_item_id: str,
-    images_done: int,
-    now: datetime,
-) -> bool:
-    """uploading -> success, listing -> listed. `owner` None is recovery's takeover."""
-    where = (
-        _owned(item.id, owner)
-        if owner
-        else and_(upload_queue.c.id == item.id, upload_queue.c.status == "uploading")
-    )
-    changed = conn.execute(
-        update(upload_queue)
-        .where(where)
-        .values(
-            **finished("success", None, now),
-            platform_item_id=platform_item_id,
-            images_done=images_done,
-        )
-    ).rowcount
-    if changed:
-        conn.execute(
-            update(listings)
-            .where(listings.c.id == item.listing_id)
-            .values(
-                status="listed", platform_item_id=platform_item_id, listed_at=now, updated_at=now
-            )
-        )
-    return bool(changed)
 
 
 def mark_failed(
