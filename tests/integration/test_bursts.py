@@ -2,10 +2,11 @@
 `min_interval_seconds = 0`), one cycle claims up to `batch_size` due items in one
 transaction and writes their successes together.
 
-A burst must admit exactly what one-at-a-time admission would (budgets, the daily
-limit), keep the due order, and lose nothing: after a pause or a stop the unstarted
-rest goes back with its attempt and its earlier call marker, and a crash before the
-successes are written leads to lookups, never to a second creation.
+A burst must admit exactly what one-at-a-time admission would (the budget and daily
+limit tests of test_daemon.py run both ways), keep the due order, and lose nothing:
+after a pause or a stop the unstarted rest goes back with its attempt and its earlier
+call marker, and a crash before the successes are written leads to lookups, never to a
+second creation.
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ from tests.integration.test_daemon import (
     TOKYO,
     Env,
     dead_pid,
-    tokyo,
 )
-from upload_scheduler.limits import hour_of
 from upload_scheduler.platforms.errors import RateLimited
 from upload_scheduler.store.tables import account_usage, upload_queue
 from upload_scheduler.worker.identity import Identity, host_id
@@ -75,43 +74,6 @@ def test_without_spacing_a_cycle_claims_up_to_batch_size_items_in_the_due_order(
     assert len({env.row(i)["platform_item_id"] for i in ids}) == 25
     assert usage(env) == (26, 26)
     assert daemon.uploaded == 26
-
-
-def test_a_burst_admits_exactly_what_the_hour_budget_allows(
-    make_env: Callable[..., Env],
-) -> None:
-    env = make_env(hour_call_limit=10, **NO_SPACING)
-    for n in range(10):
-        env.add_item(f"B0BUDGT{n:03d}")  # 1 + 2 images = 3 calls
-    daemon = env.daemon(interval_seconds=600)
-    daemon.start()
-
-    env.run(daemon, env.all_final)
-
-    starts = env.platform.upload_starts()
-    per_hour = Counter(hour_of(s) for s in starts)
-    assert list(per_hour.values()) == [3, 3, 3, 1]
-    calls_per_hour: Counter[object] = Counter()
-    for call in env.platform.calls:
-        calls_per_hour[hour_of(call.at)] += call.calls
-    assert max(calls_per_hour.values()) <= 10
-    for hour in sorted(per_hour)[1:]:
-        assert min(s for s in starts if hour_of(s) == hour) == hour
-    assert env.account()["hour_calls"] == 3  # the last hour's one item, as reserved
-
-
-def test_a_burst_stops_at_the_daily_creation_limit(make_env: Callable[..., Env]) -> None:
-    env = make_env(daily_limit=2, **NO_SPACING)
-    for n in range(3):
-        env.add_item(f"B0DAILY{n:03d}", images=())
-    daemon = env.daemon(interval_seconds=3600)
-    daemon.start()
-
-    env.run(daemon, env.all_final)
-
-    starts = env.platform.upload_starts()
-    assert [s.astimezone(TOKYO).date().day for s in starts] == [5, 5, 6]
-    assert starts[2] == tokyo(2026, 1, 6, 6, 0)
 
 
 def test_a_rate_limit_in_a_burst_returns_the_unstarted_rest_as_it_was(

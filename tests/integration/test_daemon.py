@@ -410,10 +410,18 @@ def test_business_hours_apply_in_the_accounts_own_zone(make_env: Callable[..., E
 # ---------------------------------------------------------------------- budgets
 
 
+# With spacing one item starts at a time; without, a cycle claims a burst, which must
+# admit exactly as much (tests/integration/test_bursts.py has the rest of the bursts).
+SPACED_OR_BURST = pytest.mark.parametrize(
+    "spacing", [INTERVAL.total_seconds(), 0.0], ids=["spaced", "burst"]
+)
+
+
+@SPACED_OR_BURST
 def test_hour_budget_with_images_allows_exactly_three_items_per_clock_hour(
-    make_env: Callable[..., Env],
+    make_env: Callable[..., Env], spacing: float
 ) -> None:
-    env = make_env(hour_call_limit=10)
+    env = make_env(hour_call_limit=10, min_interval_seconds=spacing)
     for n in range(10):
         env.add_item(f"B0BUDGT{n:03d}")  # 1 + 2 images = 3 calls
     daemon = env.daemon(interval_seconds=600)
@@ -433,12 +441,14 @@ def test_hour_budget_with_images_allows_exactly_three_items_per_clock_hour(
     for hour in hours[1:]:
         assert min(s for s in starts if hour_of(s) == hour) == hour
     assert [r["status"] for r in env.rows()] == ["success"] * 10
+    assert env.account()["hour_calls"] == 3  # the last hour's one item, as reserved
 
 
+@SPACED_OR_BURST
 def test_daily_creation_limit_resumes_at_the_next_local_day(
-    make_env: Callable[..., Env],
+    make_env: Callable[..., Env], spacing: float
 ) -> None:
-    env = make_env(daily_limit=2)
+    env = make_env(daily_limit=2, min_interval_seconds=spacing)
     for n in range(3):
         env.add_item(f"B0DAILY{n:03d}", images=())
     daemon = env.daemon(interval_seconds=3600)

@@ -22,7 +22,6 @@ from upload_scheduler.config.files import (
     check_zone,
     find_config,
     read_config,
-    resolve_database_url,
 )
 from upload_scheduler.config.settings import Settings
 from upload_scheduler.config.values import (
@@ -47,14 +46,7 @@ def load_settings_light(explicit: str | os.PathLike[str] | None = None) -> Setti
         from upload_scheduler.config.load import settings_from_dict
 
         return settings_from_dict(raw, path)
-    base = path.parent
-    return Settings(
-        source=path,
-        database_url=resolve_database_url(file.database, base),
-        timezone=file.timezone,
-        log_dir=(base / file.log_dir).resolve(),
-        file=file,
-    )
+    return Settings.from_file(path, file)
 
 
 def _plainly_fine(file: FileValues) -> bool:

@@ -57,14 +57,7 @@ def settings_from_dict(raw: dict[str, Any], source: Path) -> Settings:
     problems += _check_semantics(file)
     if problems:
         raise ConfigError(source, problems)
-    base = source.parent
-    return Settings(
-        source=source,
-        database_url=resolve_database_url(file.database, base),
-        timezone=file.timezone,
-        log_dir=(base / file.log_dir).resolve(),
-        file=file_values(file.model_dump()),
-    )
+    return Settings.from_file(source, file_values(file.model_dump()))
 
 
 def _check_semantics(file: FileConfig) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from upload_scheduler.config.files import resolve_database_url
 from upload_scheduler.config.values import FileValues, PlatformValues, as_dict
 
 _SECRET_KEYS = frozenset({"client_secret", "client_secret_env"})
@@ -57,6 +58,18 @@ class Settings:
     timezone: str
     log_dir: Path
     file: FileValues = field(repr=False)
+
+    @classmethod
+    def from_file(cls, source: Path, file: FileValues) -> Settings:
+        """The settings of checked file values: paths resolved against the file's folder."""
+        base = source.parent
+        return cls(
+            source=source,
+            database_url=resolve_database_url(file.database, base),
+            timezone=file.timezone,
+            log_dir=(base / file.log_dir).resolve(),
+            file=file,
+        )
 
     @property
     def base_dir(self) -> Path:
