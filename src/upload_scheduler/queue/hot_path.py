@@ -6,7 +6,9 @@ parameters, so each execution only binds values; a statement object keeps its ca
 key, and its compiled form stays in the engine's cache.
 
 One read finds an account's due items with their products; one UPDATE ... RETURNING
-claims a burst of them; two executemany statements record a burst's successes.
+claims a burst of them; a burst's successes take two statements per table on SQLite (the
+shared values, then the per-row ids by executemany, which is in-process there) and one
+per table on PostgreSQL (the per-row values as arrays: no round trip per row).
 """
 
 from __future__ import annotations
