@@ -20,6 +20,7 @@ from upload_scheduler.limits import (
     LimitSettings,
     LimitState,
     admit,
+    after_start,
     hour_of,
     local_day,
     next_local_midnight,
@@ -442,3 +443,71 @@ def test_admit_answers_a_time_it_would_itself_allow_and_nothing_earlier(
     just_before = result.not_before - timedelta(microseconds=1)
     if just_before >= now:
         assert not admit(state, just_before, cost, creates=creates).ok, result
+
+
+# ---------------------------------------------------------------------- after_start
+
+
+def test_after_start_counts_a_start_within_the_same_hour_and_day() -> None:
+    now = tokyo(2026, 1, 5, 10, 30)
+    before = state(
+        last_start_at=now - timedelta(minutes=5),
+        hour_start=hour_of(now),
+        hour_calls=7,
+        day=local_day(now, TOKYO),
+        day_calls=40,
+        day_creations=12,
+        pause_reason=None,
+        not_before=now - timedelta(seconds=1),
+    )
+
+    after = after_start(before, now, 3)
+
+    assert (after.last_start_at, after.hour_start, after.hour_calls) == (now, hour_of(now), 10)
+    assert (after.day, after.day_calls, after.day_creations) == (date(2026, 1, 5), 43, 13)
+    assert after.not_before == before.not_before and after.settings == before.settings
+    assert after_start(before, now, 3, creates=False).day_creations == 12
+
+
+def test_after_start_begins_a_new_hour_and_a_new_local_day_from_zero() -> None:
+    # The last start was at 22:59 on the 4th (Tokyo); this one is at 09:00 on the 5th.
+    previous = tokyo(2026, 1, 4, 22, 59)
+    now = tokyo(2026, 1, 5, 9, 0)
+    before = state(
+        last_start_at=previous,
+        hour_start=hour_of(previous),
+        hour_calls=4990,
+        day=local_day(previous, TOKYO),
+        day_calls=99_000,
+        day_creations=999,
+    )
+
+    after = after_start(before, now, 2)
+
+    assert (after.hour_start, after.hour_calls) == (hour_of(now), 2)
+    assert (after.day, after.day_calls, after.day_creations) == (date(2026, 1, 5), 2, 1)
+
+
+@given(costs=st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_admitting_with_after_start_stops_exactly_where_the_hour_budget_ends(
+    costs: list[int],
+) -> None:
+    """What a burst does: admit item after item at one instant. It takes the longest
+    prefix whose calls fit the hour's budget (the first item always fits)."""
+    now = tokyo(2026, 1, 5, 10, 0)
+    current = state(min_interval_seconds=0.0, hour_call_limit=20)
+    taken = 0
+    for cost in costs:
+        if not admit(current, now, cost).ok:
+            break
+        current = after_start(current, now, cost)
+        taken += 1
+    expected, spent = 0, 0
+    for cost in costs:
+        if spent > 0 and spent + cost > 20:
+            break
+        spent += cost
+        expected += 1
+    assert taken == expected
+    assert current.hour_calls == spent
