@@ -268,8 +268,8 @@ def test_postgresql_urls_use_psycopg_3(tmp_path: Path, scheme: str) -> None:
 def test_postgresql_without_its_driver_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from upload_scheduler.config import load
+    from upload_scheduler.config import files
 
-    monkeypatch.setattr(load, "find_spec", lambda name: None)
+    monkeypatch.setattr(files, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"upload-scheduler\[postgres\]"):
         settings_from_dict({"database": "postgresql://us@db.example/shop"}, tmp_path / "c.toml")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -79,3 +81,52 @@ def check_zone(key: str, name: str) -> list[str]:
     except (ZoneInfoNotFoundError, ValueError):
         return [f"{key}: unknown time zone {name!r} (use an IANA name such as 'Asia/Tokyo')"]
     return []
+
+
+def database_problems(url: str) -> list[str]:
+    """What is wrong with the `database` URL: not a URL, or PostgreSQL without psycopg."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return [f"database: {url!r} is not a database URL"]
+    if parsed.drivername in ("postgresql", "postgres", POSTGRES_DRIVER) and not find_spec(
+        "psycopg"
+    ):
+        return [
+            "database: PostgreSQL needs the psycopg driver; install it with "
+            'pip install "upload-scheduler[postgres]"'
+        ]
+    return []
+
+
+def platform_problems(accounts: Mapping[str, Any], platforms: Mapping[str, Any]) -> list[str]:
+    """Platforms named in [accounts] or [platforms] that have no adapter installed. The
+    built-in ones are known without scanning the installed packages' entry points."""
+    from upload_scheduler.platforms.registry import installed_platforms, is_installed
+
+    missing = sorted(p for p in {*accounts, *platforms} if not is_installed(p))
+    if not missing:
+        return []
+    installed = ", ".join(sorted(installed_platforms())) or "none"
+    return [
+        f"{'[platforms.' + p + ']' if p in platforms else '[accounts]'}: no adapter is "
+        f"installed for platform {p!r} (installed: {installed})"
+        for p in missing
+    ]
+
+
+def account_problems(accounts: Mapping[str, list[str]]) -> tuple[list[str], dict[str, str]]:
+    """Empty or twice-listed account ids, and the platform of each account listed."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for platform, ids in accounts.items():
+        for account_id in ids:
+            if not account_id.strip():
+                problems.append(f"[accounts] {platform}: an account id is empty")
+            elif account_id in seen:
+                problems.append(
+                    f"[accounts] account {account_id!r} is listed twice "
+                    f"({seen[account_id]} and {platform})"
+                )
+            seen.setdefault(account_id, platform)
+    return problems, seen

@@ -11,16 +11,14 @@ way, a bad one the same errors.
 from __future__ import annotations
 
 import os
-from importlib.util import find_spec
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from upload_scheduler.config.files import (
-    POSTGRES_DRIVER,
+    account_problems,
     check_zone,
+    database_problems,
     find_config,
+    platform_problems,
     read_config,
 )
 from upload_scheduler.config.settings import Settings
@@ -33,7 +31,6 @@ from upload_scheduler.config.values import (
     check_window,
     parse_file,
 )
-from upload_scheduler.platforms.registry import is_installed
 
 
 def load_settings_light(explicit: str | os.PathLike[str] | None = None) -> Settings:
@@ -50,26 +47,14 @@ def load_settings_light(explicit: str | os.PathLike[str] | None = None) -> Setti
 
 
 def _plainly_fine(file: FileValues) -> bool:
-    """False whenever load._check_semantics could report a problem."""
-    try:
-        parsed = make_url(file.database)
-    except ArgumentError:
+    """False whenever load._check_semantics could report a problem (it runs the same
+    database, zone, platform and account checks, then validates overrides with pydantic)."""
+    if database_problems(file.database) or check_zone("timezone", file.timezone):
         return False
-    if parsed.drivername in ("postgresql", "postgres", POSTGRES_DRIVER) and not find_spec(
-        "psycopg"
-    ):
+    if platform_problems(file.accounts, file.platforms):
         return False
-    if check_zone("timezone", file.timezone):
-        return False
-    if not all(is_installed(p) for p in {*file.accounts, *file.platforms}):
-        return False
-    seen: set[str] = set()
-    for ids in file.accounts.values():
-        for account_id in ids:
-            if not account_id.strip() or account_id in seen:
-                return False
-            seen.add(account_id)
-    return all(
+    account_issues, seen = account_problems(file.accounts)
+    return not account_issues and all(
         account_id in seen and _overrides_fine(overrides, file)
         for account_id, overrides in file.account_overrides.items()
     )

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import difflib
 import os
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from upload_scheduler.config.files import (
     POSTGRES_DRIVER,
     ConfigError,
+    account_problems,
+    database_problems,
     find_config,
+    platform_problems,
     read_config,
     resolve_database_url,
 )
@@ -31,7 +31,6 @@ from upload_scheduler.config.model import (
 )
 from upload_scheduler.config.settings import Settings
 from upload_scheduler.config.values import file_values
-from upload_scheduler.platforms.registry import installed_platforms
 
 __all__ = [
     "POSTGRES_DRIVER",
@@ -61,39 +60,11 @@ def settings_from_dict(raw: dict[str, Any], source: Path) -> Settings:
 
 
 def _check_semantics(file: FileConfig) -> list[str]:
-    problems: list[str] = []
-    try:
-        parsed = make_url(file.database)
-    except ArgumentError:
-        problems.append(f"database: {file.database!r} is not a database URL")
-    else:
-        if parsed.drivername in ("postgresql", "postgres", POSTGRES_DRIVER) and not find_spec(
-            "psycopg"
-        ):
-            problems.append(
-                "database: PostgreSQL needs the psycopg driver; install it with "
-                'pip install "upload-scheduler[postgres]"'
-            )
+    problems = database_problems(file.database)
     problems += _check_zone("timezone", file.timezone)
-    installed = installed_platforms()
-    for platform in sorted(set(file.accounts) | set(file.platforms)):
-        if platform not in installed:
-            where = "[platforms." + platform + "]" if platform in file.platforms else "[accounts]"
-            problems.append(
-                f"{where}: no adapter is installed for platform {platform!r} "
-                f"(installed: {', '.join(sorted(installed)) or 'none'})"
-            )
-    seen: dict[str, str] = {}
-    for platform, ids in file.accounts.items():
-        for account_id in ids:
-            if not account_id.strip():
-                problems.append(f"[accounts] {platform}: an account id is empty")
-            elif account_id in seen:
-                problems.append(
-                    f"[accounts] account {account_id!r} is listed twice "
-                    f"({seen[account_id]} and {platform})"
-                )
-            seen.setdefault(account_id, platform)
+    problems += platform_problems(file.accounts, file.platforms)
+    account_issues, seen = account_problems(file.accounts)
+    problems += account_issues
     for account_id, overrides in file.account_overrides.items():
         section = f"[account_overrides.{account_id}]"
         if account_id not in seen:
