@@ -68,6 +68,8 @@ class NotifyConfig(_Section):
     chatwork_token_env: str = ""
     chatwork_room_id: str = ""
     webhook_url: str = Field(default="", repr=False)
+    # Chatwork's API root; a local Chatwork-compatible server in tests and rehearsals.
+    chatwork_api_url: str = defaults.NOTIFY_CHATWORK_API_URL
 
 
 class ClusterConfig(_Section):

@@ -90,6 +90,7 @@ class NotifyValues:
     chatwork_token_env: str = field(default="", metadata=_STR)
     chatwork_room_id: str = field(default="", metadata=_STR)
     webhook_url: str = field(default="", repr=False, metadata=_STR)
+    chatwork_api_url: str = field(default=defaults.NOTIFY_CHATWORK_API_URL, metadata=_STR)
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class Notifier:
         settings: Settings,
         *,
         clock: Clock | None = None,
-        chatwork_base_url: str = defaults.NOTIFY_CHATWORK_API_URL,
+        chatwork_base_url: str | None = None,
         interval_seconds: float = defaults.NOTIFY_COALESCE_SECONDS,
         timeout: httpx.Timeout | None = None,
     ) -> Notifier:
@@ -124,7 +124,7 @@ class Notifier:
                         ChatworkSender(
                             token,
                             conf.chatwork_room_id,
-                            base_url=chatwork_base_url,
+                            base_url=chatwork_base_url or conf.chatwork_api_url,
                             timeout=timeout,
                         )
                     )
