@@ -146,10 +146,10 @@ class UploadDaemon:
             PlatformContext(platform, settings, engine, self.clock)
         )
         self.notifier = notifier if notifier is not None else notifier_for(settings)
-        self.uploader = Uploader(engine, self.adapter, self.identity.owner, self.clock, self.notifier)
-        self.deleter = Deleter(
+        self.uploader = Uploader(
             engine, self.adapter, self.identity.owner, self.clock, self.notifier
         )
+        self.deleter = Deleter(engine, self.adapter, self.identity.owner, self.clock, self.notifier)
         self.listener: DueListener | None = None
         if engine.dialect.name == "postgresql" and isinstance(self.clock, SystemClock):
             self.listener = DueListener(engine, platform, self.account_ids)
