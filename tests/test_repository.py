@@ -1,4 +1,5 @@
-"""The repository keeps its own promises: lint-clean, and CI runs the README's command."""
+"""The repository keeps its own promises: lint-clean, type-checked, and CI runs the README's
+command."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ def _ruff() -> list[str]:
 def test_ruff_is_clean(args: list[str]) -> None:
     result = subprocess.run(
         [*_ruff(), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean() -> None:
+    """Type-check the package as pyproject.toml's [tool.mypy] says (its files, its strictness)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -88,7 +88,7 @@ class Knobs:
     def policy(self) -> RestartPolicy:
         from upload_scheduler.supervisor.policy import RestartPolicy
 
-        changes = {
+        changes: dict[str, Any] = {
             "crash_limit": self.crash_limit,
             "crash_window_seconds": self.crash_window,
             "crash_retry_seconds": self.crash_retry,

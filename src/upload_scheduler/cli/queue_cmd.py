@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -123,7 +123,7 @@ def add_to_queue(
 
 def _mode(
     distribute: bool, start_date: str | None, start: str | None, within: str | None
-) -> tuple[Mode, date | None, object]:
+) -> tuple[Mode, date | None, timedelta | None]:
     if start_date and start:
         fail("--start-date and --start cannot be used together")
     if (start_date or start or within) and not distribute:

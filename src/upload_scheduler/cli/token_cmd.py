@@ -9,7 +9,7 @@ import sys
 import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 import typer
@@ -149,7 +149,7 @@ def status(
     records = TokenStore(context.engine, platform).all()
     now = SystemClock().now()
     zone = context.settings.zone
-    rows = []
+    rows: list[dict[str, Any]] = []
     for account_id in accounts:
         record = records.get(account_id)
         health = assess(record, now)

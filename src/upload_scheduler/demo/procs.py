@@ -17,7 +17,7 @@ STOP_TIMEOUT_SECONDS = 10.0
 
 def detached_flags() -> dict[str, Any]:
     """Popen arguments for a child outside the terminal's process group."""
-    if os.name == "nt":
+    if sys.platform == "win32":  # the form mypy reads: see supervisor/oskit.py
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
     return {"start_new_session": True}
 
@@ -36,7 +36,7 @@ def stop_process(process: subprocess.Popen[Any], timeout: float = STOP_TIMEOUT_S
     if process.poll() is not None:
         return
     try:
-        if os.name == "nt":
+        if sys.platform == "win32":
             process.send_signal(signal.CTRL_BREAK_EVENT)
         else:
             process.terminate()

@@ -62,7 +62,7 @@ def take_snapshot(
             .group_by(upload_queue.c.account_id, upload_queue.c.status)
         ):
             counts[(account, status)] = int(count)
-        recent = dict(
+        recent: dict[str, int] = dict(
             conn.execute(
                 select(upload_queue.c.account_id, func.count())
                 .where(
@@ -73,7 +73,7 @@ def take_snapshot(
                 .group_by(upload_queue.c.account_id)
             ).all()
         )
-        retried = dict(
+        retried: dict[str, int] = dict(
             conn.execute(
                 select(upload_queue.c.account_id, func.count())
                 .where(on_platform, upload_queue.c.attempts > 1)

@@ -190,7 +190,7 @@ def _resolve_codec(path: Path, head: bytes, requested: str) -> str:
         candidates = [detected, "cp932"] if detected == "utf-8" else [detected]
     else:
         candidates = ["utf-8-sig" if requested == "utf-8" else requested]
-    bad = 0
+    bad: int | None = None
     for codec in candidates:
         bad = _first_bad_line(_blocks(path), codec)
         if bad is None:

@@ -439,17 +439,17 @@ class _Planner:
         what = _what(*key)
         candidates = queue.pop(key, [])
         if listing.status not in UPLOADABLE:
-            for candidate in candidates:
+            for unplaced in candidates:
                 self._skip_queue(
-                    candidate, f"the item is already {listing.status} in the old database"
+                    unplaced, f"the item is already {listing.status} in the old database"
                 )
             return self._finished_listing(listing)
         if yen(listing.row.get("selling_price")) is None:
             self._skip(
                 "listings", listing.old_id, listing.status, what, "needs a price (no selling_price)"
             )
-            for candidate in candidates:
-                self._skip_queue(candidate, "its listing needs a price")
+            for unplaced in candidates:
+                self._skip_queue(unplaced, "its listing needs a price")
             return None
         candidate = candidates[0] if candidates else None
         account = candidate.account if candidate is not None else listing.account_id
@@ -464,7 +464,7 @@ class _Planner:
                 # The old queue says this item was uploaded once: look before creating.
                 candidate.started_at = min(candidate.started_at or done_at, done_at)
                 self._tally("uploaded before", listing.asin)
-            planned.queue_row = self._queue_row(candidate, account)
+            planned.queue_row = self._queue_row(candidate)
         else:
             if listing.status == "queued":
                 self._tally("queued without row", listing.asin)
@@ -503,7 +503,7 @@ class _Planner:
             "updated_at": updated,
         }
 
-    def _queue_row(self, candidate: _QueueCandidate, account: str) -> PlannedQueueRow:
+    def _queue_row(self, candidate: _QueueCandidate) -> PlannedQueueRow:
         asin, platform, _ = candidate.key
         return PlannedQueueRow(
             candidate.old_id,
@@ -511,7 +511,7 @@ class _Planner:
             {
                 "asin": asin,
                 "platform": platform,
-                "account_id": account,
+                "account_id": candidate.account,
                 "kind": "upload",
                 "scheduled_time": candidate.scheduled_time,
                 "priority": candidate.priority,

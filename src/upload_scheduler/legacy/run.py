@@ -3,7 +3,7 @@ the rows and the tokens, and count what happened."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -111,7 +111,9 @@ def import_legacy(
     if dry_run:
         for table, by_status in before.items():
             projected = dict(by_status)
-            added = counts.added_as.get(table, {}) if table != "oauth_tokens" else {}
+            added: Mapping[str, int] = (
+                counts.added_as.get(table, {}) if table != "oauth_tokens" else {}
+            )
             if table == "oauth_tokens" and tokens_added:
                 added = {ROWS: tokens_added}
             for status, count in added.items():

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, RowMapping, select
 
 from upload_scheduler import defaults
 from upload_scheduler.platforms.thebase.rules import Rules, RuleViolation, apply_rules
@@ -61,7 +61,7 @@ def by_asins(
     """The listed items of these ASINs (one per account unless `account_id` says which),
     and why each other ASIN cannot be delisted."""
     wanted = list(dict.fromkeys(asins))
-    rows = []
+    rows: list[RowMapping] = []
     for start in range(0, len(wanted), _IN_CHUNK):
         query = select(listings).where(
             listings.c.platform == platform, listings.c.asin.in_(wanted[start : start + _IN_CHUNK])
@@ -180,7 +180,8 @@ def queue_deletes(
             return report
         for target in report.targets:
             queue_id = conn.execute(
-                upload_queue.insert().values(
+                upload_queue.insert()
+                .values(
                     listing_id=target.listing_id,
                     asin=target.asin,
                     platform=platform,
@@ -194,7 +195,8 @@ def queue_deletes(
                     created_at=now,
                     updated_at=now,
                 )
-            ).inserted_primary_key[0]
+                .returning(upload_queue.c.id)
+            ).scalar_one()
             report.queue_ids.append(int(queue_id))
     return report
 

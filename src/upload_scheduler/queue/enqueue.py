@@ -122,8 +122,9 @@ def _candidates(
     )
     if conn.dialect.name == "postgresql":
         base = base.with_for_update(skip_locked=True)
+    rows: list[Any]
     if asins is None:
-        rows = conn.execute(base.limit(limit) if limit is not None else base).all()
+        rows = list(conn.execute(base.limit(limit) if limit is not None else base))
     elif len(asins) > BULK_ASINS:
         # One pass over the pending listings beats hundreds of IN lookups for a big batch.
         wanted = set(asins)

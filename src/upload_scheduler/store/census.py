@@ -15,10 +15,10 @@ def census(engine: Engine) -> dict[str, dict[str, int]]:
             "rows": conn.execute(select(func.count()).select_from(products)).scalar_one()
         }
         for table in (listings, upload_queue):
-            counts = dict(
-                conn.execute(select(table.c.status, func.count()).group_by(table.c.status)).all()
-            )
-            counts = {str(k): int(v) for k, v in sorted(counts.items())}
+            by_status = conn.execute(
+                select(table.c.status, func.count()).group_by(table.c.status)
+            ).tuples()
+            counts = {str(status): int(n) for status, n in sorted(by_status)}
             counts["total"] = sum(counts.values())
             result[table.name] = counts
         unassigned = conn.execute(

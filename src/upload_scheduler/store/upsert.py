@@ -13,7 +13,9 @@ def dialect_insert(conn: Connection, table: Table) -> Any:
     """The dialect's INSERT, with `on_conflict_do_update` / `on_conflict_do_nothing`.
     Imported on use: the connection's dialect module is loaded already."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

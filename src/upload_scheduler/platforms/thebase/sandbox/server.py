@@ -153,8 +153,10 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else str(host)
+        address, port = self._httpd.server_address[:2]
+        # getsockname() gives a str; the socket API also allows bytes for an AF_INET host.
+        host = address if isinstance(address, str) else bytes(address).decode("ascii")
+        shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port}"
 
     def start(self) -> SandboxServer:
@@ -207,7 +209,7 @@ def _install_handlers(on_signal: Callable[[], None]) -> dict[int, Any]:
     def handler(signum: int, frame: FrameType | None) -> None:
         on_signal()
 
-    previous = {}
+    previous: dict[int, Any] = {}
     if threading.current_thread() is not threading.main_thread():
         return previous
     names = ("SIGINT", "SIGTERM", "SIGBREAK")
