@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,11 +20,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import httpx
 import psutil
+from sqlalchemy import select
 
 from tests.acceptance.cli import run_cli
+from upload_scheduler.config import load_settings
 from upload_scheduler.platforms.thebase.sandbox import load_calls
 from upload_scheduler.platforms.thebase.sandbox.login import authorize_code
+from upload_scheduler.store.database import open_database
+from upload_scheduler.store.tables import oauth_tokens
 
 CONFIG_NAME = "upload-scheduler.toml"
 CLIENT_ID = "acceptance-client"
@@ -84,6 +90,13 @@ class Sandbox:
 
     def calls(self) -> list[dict[str, Any]]:
         return load_calls(self.record) if self.record.exists() else []
+
+    def control(self, endpoint: str, **form: str | int) -> dict[str, Any]:
+        """`POST /_sandbox/ENDPOINT` (faults, spend_budget, expire_tokens, …): steer the
+        sandbox process from the test."""
+        answer = httpx.post(f"{self.url}/_sandbox/{endpoint}", data=form, timeout=5)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
 
     def created(self) -> Counter[tuple[str, str]]:
         """How many times each (shop, identifier) was created, answered or not."""
@@ -149,6 +162,8 @@ def write_config(
     accounts: tuple[str, ...] = ACCOUNTS,
     database: str = "sqlite:///data/us.db",
     cluster: dict[str, Any] | None = None,
+    notify: dict[str, Any] | None = None,
+    rules: dict[str, Any] | None = None,
 ) -> Path:
     values = {
         "api_base_url": sandbox_url,
@@ -181,6 +196,10 @@ def write_config(
         "[platforms.base]",
         *(f"{key} = {json.dumps(value)}" for key, value in values.items()),
     ]
+    # JSON's strings, numbers and lists of them are TOML's too.
+    for section, keys in (("notify", notify), ("platforms.base.rules", rules)):
+        if keys:
+            lines += ["", f"[{section}]", *(f"{k} = {json.dumps(v)}" for k, v in keys.items())]
     path = workdir / CONFIG_NAME
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -190,15 +209,49 @@ def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli("--config", str((workdir / CONFIG_NAME).resolve()), *args, cwd=workdir)
 
 
+def spawn(workdir: Path, name: str, *args: str) -> subprocess.Popen[bytes]:
+    """`upload-scheduler --config … ARGS` left running (a daemon), its output in
+    `NAME.out` of the work folder, never in an unread pipe. The caller stops it;
+    `kill_leftovers` ends it whatever happened."""
+    command = [sys.executable, "-m", "upload_scheduler", "--config", str(workdir / CONFIG_NAME)]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    with (workdir / f"{name}.out").open("wb") as out:
+        return subprocess.Popen(
+            [*command, *args],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def spawned_output(workdir: Path, name: str) -> str:
+    return (workdir / f"{name}.out").read_text(encoding="utf-8", errors="replace")
+
+
+def stored_tokens(workdir: Path) -> set[str]:
+    """Every access and refresh token the database holds now: secrets a message, a log
+    or an output must never show."""
+    settings = load_settings((workdir / CONFIG_NAME).resolve())
+    engine = open_database(settings.database_url, migrate=False)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(oauth_tokens)).mappings().all()
+    finally:
+        engine.dispose()
+    return {str(r[key]) for r in rows for key in ("access_token", "refresh_token") if r[key]}
+
+
 def ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, output(result)
     return result.stdout
 
 
-def login_all(workdir: Path, sandbox_url: str) -> None:
+def login_all(workdir: Path, sandbox_url: str, accounts: tuple[str, ...] = ACCOUNTS) -> None:
     """The seed's Phase 2, once per shop: a code from the authorize page, then
     `token login --code`."""
-    for account in ACCOUNTS:
+    for account in accounts:
         code = authorize_code(sandbox_url, CLIENT_ID, REDIRECT_URI, account)
         ok(cli(workdir, "token", "login", "--account", account, "--code", code))
 

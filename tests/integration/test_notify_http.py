@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
+from tests.notify_helpers import LocalServer, local_server
 from upload_scheduler.config import Settings, settings_from_dict
 from upload_scheduler.notify import Notifier, NotifyKind
 
@@ -28,86 +26,10 @@ ACCOUNT = "base/base_account_1"
 FAST = httpx.Timeout(2.0, connect=1.0)
 
 
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class LocalServer:
-    """Records every request; `mode` decides the answer."""
-
-    url: str
-    requests: list[Seen] = field(default_factory=list)
-    mode: str = "ok"  # ok | 500 | close | hang
-    release: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[Seen]:
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.lock:
-                if len(self.requests) >= count:
-                    return list(self.requests)
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the server saw {len(self.requests)} of {count} requests")
-            time.sleep(0.005)
-
-
-def _handler(server: LocalServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            with server.lock:
-                server.requests.append(
-                    Seen("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                )
-            if server.mode == "close":
-                self.close_connection = True
-                return  # no status line at all: the client sees a dropped connection
-            if server.mode == "hang":
-                server.release.wait(5)
-                self.close_connection = True
-                return
-            if server.mode == "500":
-                # A careless server that echoes what it got, secret included.
-                payload = json.dumps({"errors": [f"boom {self.headers.get('X-ChatWorkToken')}"]})
-                self._answer(500, payload)
-                return
-            self._answer(200, json.dumps({"message_id": "1234"}))
-
-        def _answer(self, status: int, payload: str) -> None:
-            data = payload.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # keep test output clean
-
-    return Handler
-
-
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
-    local = LocalServer(url="")
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(local))
-    local.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with local_server() as local:
         yield local
-    finally:
-        local.release.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 @pytest.fixture

@@ -298,6 +298,35 @@ def test_daily_creation_limit(sandbox: SandboxServer, http: httpx.Client) -> Non
     assert_error(shop.add("B02"), "item_limit")
 
 
+@pytest.mark.parametrize(
+    "sandbox", [{"hour_call_limit": 5, "day_call_limit": 8, "token_lifetime": 86400}], indirect=True
+)
+def test_spend_budget_limits_one_shop_until_its_period_ends(
+    sandbox: SandboxServer, http: httpx.Client, clock: FakeClock
+) -> None:
+    """A test in another process can put one shop at its hour (or day) limit."""
+    shop = Shop(sandbox.url, "a", http)
+    other = Shop(sandbox.url, "b", http)
+    clock.set(START + timedelta(minutes=59))
+    assert shop.get("/1/items").status_code == 200
+    spend = f"{sandbox.url}/_sandbox/spend_budget"
+    assert http.post(spend, data={"shop": "a", "period": "hour"}).json() == {"spent": 4}
+    assert_error(shop.post("/1/items/add", title="x", price=1, stock=1), "hour_api_limit")
+    assert other.get("/1/items").status_code == 200  # only that shop
+    clock.set(START + timedelta(hours=1))
+    assert shop.get("/1/items").status_code == 200  # a new hour: a new budget
+    assert http.post(spend, data={"shop": "a", "period": "day"}).json() == {"spent": 6}
+    assert_error(shop.get("/1/items"), "day_api_limit")
+    assert http.post(spend, data={"shop": "a", "period": "day"}).json() == {"spent": 0}
+    assert_error(http.post(spend, data={"shop": "a", "period": "week"}), "bad_params")
+    assert_error(http.post(spend, data={"period": "hour"}), "bad_params")
+    assert [c["outcome"] for c in sandbox.calls() if c["shop"] == "a"][-3:] == [
+        "hour_api_limit",
+        "ok",
+        "day_api_limit",
+    ]
+
+
 # ---------------------------------------------------------------------------- faults
 
 

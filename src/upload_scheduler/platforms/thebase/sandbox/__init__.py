@@ -16,13 +16,22 @@ Sandbox-only endpoints (never faulted, never recorded):
 - `GET /_sandbox/items?shop=S`: a shop's items;
 - `POST /_sandbox/faults` (`kind`, optional `path`, `count`, `after`): inject faults;
 - `POST /_sandbox/expire_tokens` / `POST /_sandbox/revoke_refresh_tokens` (optional
-  `shop`): end access tokens now / make the next refresh fail for good.
+  `shop`): end access tokens now / make the next refresh fail for good;
+- `POST /_sandbox/spend_budget` (`shop`, `period` hour or day): use up the shop's call
+  budget, so its next API call gets `hour_api_limit` (`day_api_limit`).
 """
 
 from __future__ import annotations
 
-from upload_scheduler.platforms.thebase.sandbox.options import DEFAULT_SHOP, SandboxOptions
-from upload_scheduler.platforms.thebase.sandbox.record import Verdict, check_calls, load_calls
+from upload_scheduler.platforms.thebase.sandbox.options import (
+    DEFAULT_SHOP,
+    SandboxOptions,
+)
+from upload_scheduler.platforms.thebase.sandbox.record import (
+    Verdict,
+    check_calls,
+    load_calls,
+)
 from upload_scheduler.platforms.thebase.sandbox.server import SandboxServer, serve
 
 __all__ = [

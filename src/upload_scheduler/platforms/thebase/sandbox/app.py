@@ -156,6 +156,11 @@ class SandboxApp:
             return Reply(200, {"expired": self.state.expire_tokens(shop)})
         if path == "/_sandbox/revoke_refresh_tokens" and request.method == "POST":
             return Reply(200, {"revoked": self.state.revoke_refresh_tokens(shop)})
+        if path == "/_sandbox/spend_budget" and request.method == "POST":
+            if shop is None:
+                raise SandboxError("bad_params", "shopは必須です。")
+            spent = self.state.spend_budget(shop, params.get("period", "hour"))
+            return Reply(200, {"spent": spent})
         if path == "/_sandbox/faults" and request.method == "POST":
             try:
                 self.faults.inject(

@@ -18,7 +18,10 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from upload_scheduler.clock import Clock
-from upload_scheduler.platforms.thebase.sandbox.options import DEFAULT_SHOP, SandboxOptions
+from upload_scheduler.platforms.thebase.sandbox.options import (
+    DEFAULT_SHOP,
+    SandboxOptions,
+)
 
 MAX_IMAGES = 20
 LIST_LIMIT = 100
@@ -171,6 +174,31 @@ class SandboxState:
     def count_call(self, shop_name: str) -> None:
         """One API call against the shop's hour and day budgets, or BASE's limit answer.
         Refused calls are not counted."""
+        shop = self._current_budget(shop_name)
+        if shop.day_calls >= self.options.day_call_limit:
+            raise SandboxError("day_api_limit", DAY_LIMIT_TEXT)
+        if shop.hour_calls >= self.options.hour_call_limit:
+            raise SandboxError("hour_api_limit", HOUR_LIMIT_TEXT)
+        shop.hour_calls += 1
+        shop.day_calls += 1
+
+    def spend_budget(self, shop_name: str, period: str) -> int:
+        """Use up the rest of the shop's `period` ("hour" or "day") budget, as another app
+        of the same shop would: its next API call gets BASE's limit answer until the
+        period ends. The calls it took, for the caller to report."""
+        if period not in ("hour", "day"):
+            raise SandboxError("bad_params", "periodはhourかdayで指定してください。")
+        shop = self._current_budget(shop_name)
+        if period == "hour":
+            spent = max(0, self.options.hour_call_limit - shop.hour_calls)
+            shop.hour_calls += spent
+        else:
+            spent = max(0, self.options.day_call_limit - shop.day_calls)
+            shop.day_calls += spent
+        return spent
+
+    def _current_budget(self, shop_name: str) -> Shop:
+        """The shop, its hour and day counters restarted if their period has ended."""
         shop = self.shop(shop_name)
         now = self.clock.now()
         hour_key = now.strftime("%Y-%m-%dT%H")
@@ -179,12 +207,7 @@ class SandboxState:
             shop.hour_key, shop.hour_calls = hour_key, 0
         if shop.day_key != day_key:
             shop.day_key, shop.day_calls = day_key, 0
-        if shop.day_calls >= self.options.day_call_limit:
-            raise SandboxError("day_api_limit", DAY_LIMIT_TEXT)
-        if shop.hour_calls >= self.options.hour_call_limit:
-            raise SandboxError("hour_api_limit", HOUR_LIMIT_TEXT)
-        shop.hour_calls += 1
-        shop.day_calls += 1
+        return shop
 
     # ------------------------------------------------------------------ items
 
