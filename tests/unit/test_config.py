@@ -7,6 +7,7 @@ import pytest
 
 from upload_scheduler.config import ConfigError, load_settings, settings_from_dict
 from upload_scheduler.config.template import STARTER, write_starter
+from upload_scheduler.platforms import registry
 
 FULL = """
 database = "sqlite:///data/upload_scheduler.db"
@@ -56,8 +57,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:
+    """The problems the CLI reports: it hands the loader the installed adapters."""
     with pytest.raises(ConfigError) as info:
-        load_settings(write(tmp_path, text))
+        load_settings(write(tmp_path, text), platforms=registry)
     return info.value.problems
 
 
@@ -215,14 +217,57 @@ def test_override_can_make_an_empty_window(tmp_path: Path) -> None:
     found = problems(
         tmp_path, '[accounts]\nbase=["a"]\n[account_overrides.a]\nbusiness_hours_start = 23\n'
     )
-    assert any("empty window" in p for p in found)
+    assert found == [
+        "[account_overrides.a]: business_hours_start (23) and business_hours_end (23) give an "
+        "empty window; use an end before the start for a window that crosses midnight"
+    ]
 
 
 def test_platform_without_adapter_is_named(tmp_path: Path) -> None:
     found = problems(tmp_path, '[accounts]\nmercari = ["m1"]\n[platforms.ebay]\nclient_id = "x"\n')
-    joined = "\n".join(found)
-    assert "'mercari'" in joined and "'ebay'" in joined
-    assert "no adapter is installed" in joined
+    installed = ", ".join(sorted(registry.installed_platforms()))
+    assert found == [
+        f"[platforms.ebay]: no adapter is installed for platform 'ebay' (installed: {installed})",
+        f"[accounts]: no adapter is installed for platform 'mercari' (installed: {installed})",
+    ]
+
+
+def test_platforms_are_checked_against_the_catalog_the_caller_passes(tmp_path: Path) -> None:
+    """config sits above platforms in DESIGN.md's layer table: it is told what is
+    installed (a caller that cannot know, such as the queue, passes nothing)."""
+
+    class OnlyMercari:
+        def is_installed(self, name: str) -> bool:
+            return name == "mercari"
+
+        def installed_platforms(self) -> frozenset[str]:
+            return frozenset({"mercari"})
+
+    path = write(tmp_path, '[accounts]\nmercari = ["m1"]\n')
+    assert load_settings(path, platforms=OnlyMercari()).account_ids("mercari") == ["m1"]
+    assert load_settings(path).account_ids("mercari") == ["m1"]
+    with pytest.raises(ConfigError, match="no adapter is installed for platform 'mercari'"):
+        load_settings(path, platforms=registry)
+
+
+def test_config_imports_nothing_below_it() -> None:
+    """No module of the config package imports another package of upload_scheduler (it
+    heads DESIGN.md's layer table), not even inside a function; only `defaults`."""
+    import ast
+
+    from upload_scheduler import config
+
+    found = set()
+    for source in Path(config.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+    ours = {m for m in found if m.startswith("upload_scheduler.")}
+    assert {m for m in ours if not m.startswith("upload_scheduler.config.")} == {
+        "upload_scheduler.defaults"
+    }
 
 
 def test_account_listed_twice_is_refused(tmp_path: Path) -> None:

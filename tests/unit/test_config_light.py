@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_type_hints
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -19,25 +20,29 @@ from upload_scheduler.config import ConfigError, load_settings
 from upload_scheduler.config import load as load_module
 from upload_scheduler.config.light import load_settings_light
 from upload_scheduler.config.model import (
-    OVERRIDE_KEYS,
     ClusterConfig,
     DaemonConfig,
     FileConfig,
     NotifyConfig,
     PlatformConfig,
     RulesConfig,
+    section_model,
 )
+from upload_scheduler.config.settings import AccountSettings
 from upload_scheduler.config.values import (
-    OVERRIDE_FIELDS,
     ClusterValues,
     DaemonValues,
     FileValues,
     NotifyValues,
     PlatformValues,
     RulesValues,
-    file_values,
+    bounds,
+    build,
+    override_ok,
     parse_file,
+    parse_section,
 )
+from upload_scheduler.platforms import registry
 
 PAIRS = [
     (FileConfig, FileValues),
@@ -50,10 +55,87 @@ PAIRS = [
 
 
 @pytest.mark.parametrize(("model", "values"), PAIRS)
-def test_values_have_the_models_fields_and_defaults(model: Any, values: Any) -> None:
-    assert [f.name for f in fields(values)] == list(model.model_fields)
-    assert file_values(FileConfig().model_dump()) == FileValues()
-    assert OVERRIDE_FIELDS.keys() == OVERRIDE_KEYS
+def test_the_models_are_built_from_the_dataclasses(model: Any, values: Any) -> None:
+    assert list(model.model_fields) == [f.name for f in fields(values)]
+    assert build(values, model().model_dump()) == values()
+    private = {f.name for f in fields(values) if not f.repr}
+    assert {n for n, f in model.model_fields.items() if not f.repr} == private
+
+
+def test_account_settings_hold_every_key_an_account_resolves() -> None:
+    """AccountSettings is the typed view of [daemon] + [platforms.X] + timezone after
+    overrides (secrets and rules stay out): a key added to the schema must appear there,
+    or `Settings.account` could not build it."""
+    hints = get_type_hints(AccountSettings)
+    resolved = {
+        name: hint
+        for cls in (DaemonValues, PlatformValues)
+        for name, hint in get_type_hints(cls).items()
+        if name not in ("client_secret", "client_secret_env", "rules")
+    }
+    resolved["timezone"] = get_type_hints(FileValues)["timezone"]
+    own = {"platform", "account_id", "overridden"}
+    assert {k: v for k, v in hints.items() if k not in own} == resolved
+
+
+@dataclass(frozen=True)
+class _Shipping:
+    """A section a new marketplace might add, written once."""
+
+    carrier: Literal["yamato", "sagawa"] = "yamato"
+    days: int = field(default=2, metadata=bounds(ge=1, le=14))
+    fee: float = field(default=0.0, metadata=bounds(ge=0))
+    regions: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.fee and not self.regions:
+            raise ValueError("a fee needs regions")
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ({"days": 15}, "less than or equal to 14"),
+        ({"days": "3"}, "valid integer"),
+        ({"fee": -1}, "greater than or equal to 0"),
+        ({"carrier": "post"}, "'yamato' or 'sagawa'"),
+        ({"regions": ["a", 1]}, "valid string"),
+        ({"fee": 1.5}, "a fee needs regions"),
+        ({"dayz": 3}, "Extra inputs are not permitted"),
+    ],
+)
+def test_a_section_written_once_is_checked_by_both_readers(
+    raw: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        section_model(_Shipping).model_validate(raw)
+    assert parse_section(_Shipping, raw) is None
+
+
+def test_a_good_section_gives_the_same_values_from_both_readers() -> None:
+    raw = {"carrier": "sagawa", "days": 3, "fee": 2, "regions": ["kanto"]}
+    full = build(_Shipping, section_model(_Shipping).model_validate(raw).model_dump())
+    assert parse_section(_Shipping, raw) == full
+    assert full.fee == 2.0 and isinstance(full.fee, float)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "ok"),
+    [
+        ("batch_size", 3, True),
+        ("batch_size", 0, False),
+        ("daily_limit", True, False),
+        ("min_interval_seconds", 0, True),
+        ("interval_seconds", math.inf, False),
+        ("timezone", "UTC", True),
+        ("timezone", 9, False),
+        ("rules", {}, False),
+        ("client_secret", "s", True),
+        ("nope", 1, False),
+    ],
+)
+def test_override_ok_follows_the_key_s_own_section(key: str, value: object, ok: bool) -> None:
+    assert override_ok(key, value) is ok
 
 
 def typed(value: Any) -> Any:
@@ -143,7 +225,7 @@ DOCUMENT = st.fixed_dictionaries(
 def test_light_check_accepts_only_what_pydantic_accepts(raw: dict[str, Any]) -> None:
     light = parse_file(raw)
     try:
-        full = file_values(FileConfig.model_validate(raw).model_dump())
+        full = build(FileValues, FileConfig.model_validate(raw).model_dump())
     except ValidationError:
         assert light is None
         return
@@ -240,7 +322,8 @@ def test_light_loader_gives_the_same_settings_and_errors(
     text = toml_text(raw)
     assert tomllib.loads(text) == raw
     path.write_text(text, encoding="utf-8")
-    assert outcome(load_settings_light, path) == outcome(load_settings, path)
+    light = partial(load_settings_light, platforms=registry)
+    assert outcome(light, path) == outcome(partial(load_settings, platforms=registry), path)
 
 
 def test_light_loader_reads_a_good_file_without_pydantic(

@@ -44,9 +44,10 @@ def check(ctx: typer.Context) -> None:
     Exits 1 when the file is invalid, naming each problem and its key.
     """
     from upload_scheduler.config import ConfigError, load_settings
+    from upload_scheduler.platforms import registry
 
     try:
-        settings = load_settings(app_context(ctx).config_path)
+        settings = load_settings(app_context(ctx).config_path, platforms=registry)
     except ConfigError as exc:
         fail(f"invalid configuration ({len(exc.problems)} problem(s)):\n{exc}")
     console.print(f"[bold]{settings.source}[/]: valid")

@@ -44,9 +44,10 @@ class AppContext:
     def settings(self) -> Settings:
         if self._settings is None:
             from upload_scheduler.config import ConfigError, load_settings
+            from upload_scheduler.platforms import registry
 
             try:
-                self._settings = load_settings(self.config_path)
+                self._settings = load_settings(self.config_path, platforms=registry)
             except ConfigError as exc:
                 fail(str(exc))
         return self._settings

@@ -1,68 +1,56 @@
 """`upload-scheduler daemon`: the seed's upload_daemon_account.py (with --account) and
-upload_daemon.py / daemon.py (without it)."""
+upload_daemon.py / daemon.py (without it). Its flags are `worker/flags.py`'s, shared with
+the light entry point the manager starts."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from upload_scheduler.cli.context import app_context, fail
+from upload_scheduler.worker.flags import DAEMON_FLAGS, DAEMON_HELP, Flag
 
 
 def register(app: typer.Typer) -> None:
-    app.command("daemon")(daemon)
+    app.command("daemon", help=DAEMON_HELP)(daemon)
 
 
-def daemon(
-    ctx: typer.Context,
-    platform: Annotated[str, typer.Option("--platform", help="Platform name (required).")],
-    account: Annotated[
-        str | None,
-        typer.Option(
-            "--account",
-            help="Work this account only (recommended). Without it, one process works all "
-            "of the platform's accounts in one due order, like the seed's upload_daemon.py: "
-            "backward compatible, not recommended.",
-        ),
-    ] = None,
-    interval: Annotated[
-        float | None, typer.Option("--interval", min=0.01, help="Check interval in seconds.")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="Items per cycle.")
-    ] = None,
-    start_hour: Annotated[
-        int | None, typer.Option("--start-hour", min=0, max=24, help="Business hours start.")
-    ] = None,
-    end_hour: Annotated[
-        int | None, typer.Option("--end-hour", min=0, max=24, help="Business hours end.")
-    ] = None,
-    standby: Annotated[
-        bool,
-        typer.Option(
-            "--standby",
-            help="If another host's daemon holds the account, wait and take over when its "
-            "lease expires ([cluster] lease_ttl_seconds) instead of exiting.",
-        ),
-    ] = False,
-) -> None:
-    """Upload due items, paced within the platform's limits, until stopped (Ctrl+C or
-    SIGTERM finishes the current item first). The flags override the config for this
-    run only."""
+def daemon(ctx: typer.Context, **flags: Any) -> None:
+    """Typer reads the flags from `__signature__`, built from DAEMON_FLAGS below."""
     from upload_scheduler.worker.entry import DaemonRequestError, run_daemon
 
     settings = app_context(ctx).settings
     try:
-        run_daemon(
-            settings,
-            platform,
-            account,
-            interval=interval,
-            batch_size=batch_size,
-            start_hour=start_hour,
-            end_hour=end_hour,
-            standby=standby,
-        )
+        run_daemon(settings, **flags)
     except DaemonRequestError as exc:
         fail(str(exc), code=exc.code)
+
+
+def _parameter(flag: Flag) -> inspect.Parameter:
+    """A flag as the keyword parameter Typer would read from a hand-written signature."""
+    if flag.is_switch:
+        kind: Any = bool
+        default: Any = False
+    elif flag.required:
+        kind, default = flag.kind, inspect.Parameter.empty
+    else:
+        kind, default = flag.kind | None, None
+    # escape: a help text is plain text; Rich would read "[cluster]" as markup.
+    option = typer.Option(flag.name, help=escape(flag.help), min=flag.minimum, max=flag.maximum)
+    return inspect.Parameter(
+        flag.dest,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[kind, option],
+    )
+
+
+daemon.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+        *(_parameter(flag) for flag in DAEMON_FLAGS),
+    ]
+)

@@ -8,7 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -76,6 +76,7 @@ def resolve_database_url(url: str, base: Path) -> str:
 
 
 def check_zone(key: str, name: str) -> list[str]:
+    """`key`'s problem when `name` is no time zone this machine knows."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -99,15 +100,24 @@ def database_problems(url: str) -> list[str]:
     return []
 
 
-def platform_problems(accounts: Mapping[str, Any], platforms: Mapping[str, Any]) -> list[str]:
-    """Platforms named in [accounts] or [platforms] that have no adapter installed. The
-    built-in ones are known without scanning the installed packages' entry points."""
-    from upload_scheduler.platforms.registry import installed_platforms, is_installed
+class PlatformCatalog(Protocol):
+    """The installed platform adapters, as the caller knows them (`platforms.registry` is
+    one). Config sits above `platforms` in DESIGN.md's layer table, so the caller hands
+    it in: config never imports `platforms`."""
 
-    missing = sorted(p for p in {*accounts, *platforms} if not is_installed(p))
+    def is_installed(self, name: str, /) -> bool: ...
+
+    def installed_platforms(self) -> frozenset[str]: ...
+
+
+def platform_problems(
+    accounts: Mapping[str, Any], platforms: Mapping[str, Any], catalog: PlatformCatalog
+) -> list[str]:
+    """Platforms named in [accounts] or [platforms] that have no adapter installed."""
+    missing = sorted(p for p in {*accounts, *platforms} if not catalog.is_installed(p))
     if not missing:
         return []
-    installed = ", ".join(sorted(installed_platforms())) or "none"
+    installed = ", ".join(sorted(catalog.installed_platforms())) or "none"
     return [
         f"{'[platforms.' + p + ']' if p in platforms else '[accounts]'}: no adapter is "
         f"installed for platform {p!r} (installed: {installed})"

@@ -14,6 +14,7 @@ import os
 from typing import Any
 
 from upload_scheduler.config.files import (
+    PlatformCatalog,
     account_problems,
     check_zone,
     database_problems,
@@ -23,56 +24,54 @@ from upload_scheduler.config.files import (
 )
 from upload_scheduler.config.settings import Settings
 from upload_scheduler.config.values import (
-    BAD,
-    DAEMON_FIELDS,
-    OVERRIDE_FIELDS,
+    DAEMON_KEYS,
+    DaemonValues,
     FileValues,
-    check_value,
-    check_window,
+    as_dict,
+    build,
+    override_ok,
     parse_file,
 )
 
 
-def load_settings_light(explicit: str | os.PathLike[str] | None = None) -> Settings:
+def load_settings_light(
+    explicit: str | os.PathLike[str] | None = None, *, platforms: PlatformCatalog | None = None
+) -> Settings:
     """`load_settings`, with pydantic loaded only when the file has a problem (or
     something the light check is unsure of). Raises ConfigError."""
     path = find_config(explicit)
     raw = read_config(path)
     file = parse_file(raw)
-    if file is None or not _plainly_fine(file):
+    if file is None or not _plainly_fine(file, platforms):
         from upload_scheduler.config.load import settings_from_dict
 
-        return settings_from_dict(raw, path)
+        return settings_from_dict(raw, path, platforms=platforms)
     return Settings.from_file(path, file)
 
 
-def _plainly_fine(file: FileValues) -> bool:
+def _plainly_fine(file: FileValues, platforms: PlatformCatalog | None) -> bool:
     """False whenever load._check_semantics could report a problem (it runs the same
     database, zone, platform and account checks, then validates overrides with pydantic)."""
     if database_problems(file.database) or check_zone("timezone", file.timezone):
         return False
-    if platform_problems(file.accounts, file.platforms):
+    if platforms is not None and platform_problems(file.accounts, file.platforms, platforms):
         return False
     account_issues, seen = account_problems(file.accounts)
     return not account_issues and all(
-        account_id in seen and _overrides_fine(overrides, file)
+        account_id in seen and _overrides_fine(overrides, file.daemon)
         for account_id, overrides in file.account_overrides.items()
     )
 
 
-def _overrides_fine(overrides: dict[str, Any], file: FileValues) -> bool:
-    for key, value in overrides.items():
-        if key not in OVERRIDE_FIELDS or check_value(OVERRIDE_FIELDS[key], value) is BAD:
-            return False
+def _overrides_fine(overrides: dict[str, Any], daemon: DaemonValues) -> bool:
+    if not all(override_ok(key, value) for key, value in overrides.items()):
+        return False
     if "timezone" in overrides and check_zone("timezone", overrides["timezone"]):
         return False
-    window = {
-        k: overrides.get(k, getattr(file.daemon, k))
-        for k in DAEMON_FIELDS
-        if k.startswith("business_hours_")
-    }
+    # The account's [daemon] keys, merged, keep the section's rules (the window).
+    own = {k: v for k, v in overrides.items() if k in DAEMON_KEYS}
     try:
-        check_window(window["business_hours_start"], window["business_hours_end"])
+        build(DaemonValues, {**as_dict(daemon), **own})
     except ValueError:
         return False
     return True

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from upload_scheduler.config.files import (
     POSTGRES_DRIVER,
     ConfigError,
+    PlatformCatalog,
     account_problems,
     database_problems,
     find_config,
@@ -20,17 +21,17 @@ from upload_scheduler.config.files import (
     resolve_database_url,
 )
 from upload_scheduler.config.files import check_zone as _check_zone
-from upload_scheduler.config.model import (
+from upload_scheduler.config.model import DaemonConfig, FileConfig, PlatformConfig
+from upload_scheduler.config.settings import Settings
+from upload_scheduler.config.values import (
     DAEMON_KEYS,
     OVERRIDE_KEYS,
     PLATFORM_KEYS,
-    DaemonConfig,
-    FileConfig,
-    PlatformConfig,
-    check_window,
+    DaemonValues,
+    FileValues,
+    as_dict,
+    build,
 )
-from upload_scheduler.config.settings import Settings
-from upload_scheduler.config.values import file_values
 
 __all__ = [
     "POSTGRES_DRIVER",
@@ -42,27 +43,36 @@ __all__ = [
 ]
 
 
-def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
+def load_settings(
+    explicit: str | os.PathLike[str] | None = None, *, platforms: PlatformCatalog | None = None
+) -> Settings:
+    """The settings of the file `find_config` finds. `platforms` (the caller's view of the
+    installed adapters, `platforms.registry`) checks the platform names; None skips that
+    check. Raises ConfigError naming every problem."""
     path = find_config(explicit)
-    return settings_from_dict(read_config(path), path)
+    return settings_from_dict(read_config(path), path, platforms=platforms)
 
 
-def settings_from_dict(raw: dict[str, Any], source: Path) -> Settings:
-    problems: list[str] = []
+def settings_from_dict(
+    raw: dict[str, Any], source: Path, *, platforms: PlatformCatalog | None = None
+) -> Settings:
+    """The settings of a TOML document read from `source` (see `load_settings`)."""
     try:
-        file = FileConfig.model_validate(raw)
+        model = FileConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, _describe(exc, FileConfig)) from None
-    problems += _check_semantics(file)
+    file = build(FileValues, model.model_dump())
+    problems = _check_semantics(file, platforms)
     if problems:
         raise ConfigError(source, problems)
-    return Settings.from_file(source, file_values(file.model_dump()))
+    return Settings.from_file(source, file)
 
 
-def _check_semantics(file: FileConfig) -> list[str]:
+def _check_semantics(file: FileValues, platforms: PlatformCatalog | None) -> list[str]:
     problems = database_problems(file.database)
     problems += _check_zone("timezone", file.timezone)
-    problems += platform_problems(file.accounts, file.platforms)
+    if platforms is not None:
+        problems += platform_problems(file.accounts, file.platforms, platforms)
     account_issues, seen = account_problems(file.accounts)
     problems += account_issues
     for account_id, overrides in file.account_overrides.items():
@@ -76,7 +86,7 @@ def _check_semantics(file: FileConfig) -> list[str]:
     return problems
 
 
-def _check_overrides(section: str, overrides: dict[str, object], daemon: DaemonConfig) -> list[str]:
+def _check_overrides(section: str, overrides: dict[str, object], daemon: DaemonValues) -> list[str]:
     problems: list[str] = []
     for key in overrides:
         if key not in OVERRIDE_KEYS:
@@ -87,40 +97,35 @@ def _check_overrides(section: str, overrides: dict[str, object], daemon: DaemonC
             problems += _check_zone(f"{section} timezone", known["timezone"])
         else:
             problems.append(f"{section} timezone: must be a time zone name such as 'Asia/Tokyo'")
-    for model, keys in (
-        (DaemonConfig, DAEMON_KEYS),
-        (PlatformConfig, PLATFORM_KEYS),
+    # The [daemon] keys are checked merged with the file's [daemon], so that the window's
+    # rule sees the account's own window.
+    for model, keys, base in (
+        (DaemonConfig, DAEMON_KEYS, as_dict(daemon)),
+        (PlatformConfig, PLATFORM_KEYS, {}),
     ):
-        values = {k: v for k, v in known.items() if k in keys}
-        if model is DaemonConfig:
-            values = {**daemon.model_dump(), **values}
         try:
-            model.model_validate(values)
+            model.model_validate({**base, **{k: v for k, v in known.items() if k in keys}})
         except ValidationError as exc:
-            problems += [f"{section} {msg}" for msg in _describe(exc, model)]
-    if not problems and ("business_hours_start" in known or "business_hours_end" in known):
-        try:
-            check_window(
-                int(known.get("business_hours_start", daemon.business_hours_start)),  # type: ignore[call-overload]
-                int(known.get("business_hours_end", daemon.business_hours_end)),  # type: ignore[call-overload]
-            )
-        except ValueError as exc:
-            problems.append(f"{section} {exc}")
+            problems += _describe(exc, model, section)
     return problems
 
 
-def _describe(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+def _describe(exc: ValidationError, model: type[BaseModel], section: str = "") -> list[str]:
+    """One message per error, naming the key as the file spells it; `section` is the
+    table the validated values came from, when `model` is not the whole file."""
     messages: list[str] = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]
         key = _location(loc)
+        private = any(word in key for word in ("secret", "token", "webhook"))
+        if section:
+            key = f"{section} {key}" if loc else section
         if err["type"] == "extra_forbidden":
             messages.append(f"{key}: unknown key" + _suggest(loc[-1], _siblings(model, loc[:-1])))
         elif err["type"] == "value_error":
             messages.append(f"{key}: {err['msg'].removeprefix('Value error, ')}")
         else:
             got = err.get("input")
-            private = any(word in key for word in ("secret", "token", "webhook"))
             shown = "" if private or isinstance(got, dict | list) else f" (got {got!r})"
             messages.append(f"{key}: {err['msg'].lower()}{shown}")
     return messages

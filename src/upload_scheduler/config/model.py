@@ -1,94 +1,102 @@
-"""The configuration file's schema (the seed's `accounts_config.py`, as TOML), in pydantic:
-what explains a problem in a file. `values.py` mirrors it without pydantic.
-
-The key names are a contract with users' files: add keys, never rename them.
+"""The configuration file's schema as pydantic models, for the CLI: what explains every
+problem in a file. The models are built from `values.py`'s dataclasses, the one place a
+key, its type, default and bounds are written; nothing about a key is written here.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import dataclasses
+from dataclasses import MISSING, fields, is_dataclass
+from functools import cache
+from typing import Any, ClassVar, Self, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from upload_scheduler import defaults
-from upload_scheduler.config.values import check_window
+from upload_scheduler.config.values import (
+    DAEMON_KEYS,
+    OVERRIDE_KEYS,
+    PLATFORM_KEYS,
+    ClusterValues,
+    DaemonValues,
+    FileValues,
+    NotifyValues,
+    PlatformValues,
+    RulesValues,
+    build,
+)
 
-Hour = Annotated[int, Field(ge=0, le=24)]
-Seconds = Annotated[float, Field(gt=0)]
-NonNegativeSeconds = Annotated[float, Field(ge=0)]
-Count = Annotated[int, Field(ge=1)]
+__all__ = [
+    "DAEMON_KEYS",
+    "OVERRIDE_KEYS",
+    "PLATFORM_KEYS",
+    "ClusterConfig",
+    "DaemonConfig",
+    "FileConfig",
+    "NotifyConfig",
+    "PlatformConfig",
+    "RulesConfig",
+    "section_model",
+]
 
 
 class _Section(BaseModel):
     # strict: a TOML string "60" or `true` is a mistake in the file, not a number.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class DaemonConfig(_Section):
-    interval_seconds: Seconds = defaults.INTERVAL_SECONDS
-    batch_size: Count = defaults.BATCH_SIZE
-    business_hours_start: Hour = defaults.BUSINESS_HOURS_START
-    business_hours_end: Hour = defaults.BUSINESS_HOURS_END
+    # The dataclass the model is built from, when it has rules across its keys.
+    __rules__: ClassVar[type | None] = None
 
     @model_validator(mode="after")
-    def _window_not_empty(self) -> DaemonConfig:
-        check_window(self.business_hours_start, self.business_hours_end)
+    def _rules_across_keys(self) -> Self:
+        """The dataclass's `__post_init__` rules; their ValueError is pydantic's
+        "value_error", reported at the section."""
+        if self.__rules__ is not None:
+            build(self.__rules__, self.model_dump())
         return self
 
 
-class RulesConfig(_Section):
-    """Content rules checked before anything is sent (`[platforms.X.rules]`). BASE
-    restricted one of the old system's shops for prohibited items."""
-
-    ng_words: list[str] = Field(default_factory=list)
-    ng_words_file: str = ""  # one word per line, relative to the config file
-    blocked_categories: list[str] = Field(default_factory=list)
-    remove_phrases: list[str] = Field(default_factory=list)  # cut from titles, longest first
-    emoji: Literal["remove", "reject"] = "remove"  # 4-byte characters, which BASE refuses
-    min_price: Annotated[int, Field(ge=0)] = defaults.MIN_PRICE
-
-
-class PlatformConfig(_Section):
-    api_base_url: str = defaults.BASE_API_URL
-    min_interval_seconds: NonNegativeSeconds = defaults.MIN_INTERVAL_SECONDS
-    hour_call_limit: Count = defaults.HOUR_CALL_LIMIT
-    day_call_limit: Count = defaults.DAY_CALL_LIMIT
-    daily_limit: Count = defaults.DAILY_LIMIT
-    max_attempts: Count = defaults.MAX_ATTEMPTS
-    retry_delay_seconds: NonNegativeSeconds = defaults.RETRY_DELAY_SECONDS
-    client_id: str = ""
-    client_secret: str = Field(default="", repr=False)
-    client_secret_env: str = ""
-    redirect_uri: str = defaults.REDIRECT_URI
-    rules: RulesConfig = Field(default_factory=RulesConfig)
+@cache
+def section_model(cls: type) -> type[BaseModel]:
+    """The pydantic model of a section dataclass (`DaemonValues` -> `DaemonConfig`): the
+    same keys, types, defaults and bounds, and its `__post_init__` rule as a validator."""
+    hints = get_type_hints(cls)
+    definitions: dict[str, Any] = {
+        f.name: (_annotation(hints[f.name]), _model_field(f)) for f in fields(cls)
+    }
+    model = create_model(
+        cls.__name__.removesuffix("Values") + "Config",
+        __base__=_Section,
+        __doc__=cls.__doc__,
+        __module__=__name__,
+        **definitions,
+    )
+    if hasattr(cls, "__post_init__"):
+        model.__rules__ = cls
+    return model
 
 
-class NotifyConfig(_Section):
-    chatwork_token: str = Field(default="", repr=False)
-    chatwork_token_env: str = ""
-    chatwork_room_id: str = ""
-    webhook_url: str = Field(default="", repr=False)
-    # Chatwork's API root; a local Chatwork-compatible server in tests and rehearsals.
-    chatwork_api_url: str = defaults.NOTIFY_CHATWORK_API_URL
+def _annotation(hint: Any) -> Any:
+    """The dataclass's annotation with each section dataclass replaced by its model."""
+    if is_dataclass(hint):
+        return section_model(hint)  # type: ignore[arg-type]
+    origin = get_origin(hint)
+    if origin in (dict, list):
+        return origin[tuple(_annotation(arg) for arg in get_args(hint))]
+    return hint
 
 
-class ClusterConfig(_Section):
-    standby: bool = False
-    lease_ttl_seconds: Seconds = defaults.LEASE_TTL_SECONDS
+def _model_field(spec: dataclasses.Field[Any]) -> Any:
+    """pydantic's Field for a dataclass field: its default (a section's default is the
+    section's model), whether repr shows it, and its bounds."""
+    factory = spec.default_factory
+    if factory is not MISSING:
+        made = section_model(factory) if is_dataclass(factory) else factory
+        return Field(default_factory=made, repr=spec.repr, **spec.metadata)
+    return Field(default=spec.default, repr=spec.repr, **spec.metadata)
 
 
-class FileConfig(_Section):
-    database: str = defaults.DATABASE_URL
-    timezone: str = defaults.TIMEZONE
-    log_dir: str = defaults.LOG_DIR
-    accounts: dict[str, list[str]] = Field(default_factory=dict)
-    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
-    account_overrides: dict[str, dict[str, object]] = Field(default_factory=dict)
-    platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
-    notify: NotifyConfig = Field(default_factory=NotifyConfig)
-    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
-
-
-DAEMON_KEYS = frozenset(DaemonConfig.model_fields)
-PLATFORM_KEYS = frozenset(PlatformConfig.model_fields) - {"rules"}
-OVERRIDE_KEYS = DAEMON_KEYS | PLATFORM_KEYS | {"timezone"}
+FileConfig = section_model(FileValues)
+DaemonConfig = section_model(DaemonValues)
+RulesConfig = section_model(RulesValues)
+PlatformConfig = section_model(PlatformValues)
+NotifyConfig = section_model(NotifyValues)
+ClusterConfig = section_model(ClusterValues)

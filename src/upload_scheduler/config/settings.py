@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from upload_scheduler.config.files import resolve_database_url
@@ -99,7 +100,8 @@ class Settings:
                 f"account {account_id!r} is not configured for platform {platform!r} "
                 f"(configured: {known}); add it under [accounts] in {self.source}"
             )
-        values: dict[str, object] = {"timezone": self.timezone}
+        # Any: each value was validated against its key's type in values.py.
+        values: dict[str, Any] = {"timezone": self.timezone}
         values.update(as_dict(self.file.daemon))
         pconf = as_dict(self.platform_config(platform))
         for private in ("client_secret", "client_secret_env", "rules"):

@@ -1,37 +1,51 @@
-"""The configuration's values as plain frozen dataclasses, and a strict check of a TOML
-document against them that needs no pydantic.
+"""The configuration file's schema, written once: every key, its type, default and bounds,
+as plain frozen dataclasses (the seed's `accounts_config.py`, as TOML). The key names are
+a contract with users' files: add keys, never rename them.
 
-`Settings.file` is always a `FileValues`: `load.settings_from_dict` validates with the
-pydantic models of `model.py` (which explain every problem) and converts; the daemon
-child's loader (`light.py`) checks with `parse_file` here and turns to pydantic only
-when something is unusual, because pydantic costs a daemon process ~9 MB of its 45 MB
-budget. Each field's metadata mirrors the pydantic model's type and bounds;
-tests/unit/test_config_light.py holds the two schemas to each other.
+A key's type is its annotation (int, float, str, bool, list[str], a Literal of choices, a
+section, or a dict of those), its bounds are its field metadata (`bounds(ge=1)`, named as
+pydantic's `Field` names them), and a rule across a section's keys is the section's
+`__post_init__`. Two readers derive from this alone:
+
+- `model.py` builds pydantic models from these classes for the CLI, which explain every
+  problem in a file;
+- `parse_file` here checks a TOML document without pydantic, for the daemon child
+  (`light.py`): pydantic costs a daemon process ~9 MB of its 45 MB budget.
+
+`Settings.file` is always a `FileValues`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 from upload_scheduler import defaults
 
-BAD = object()  # a value the pydantic schema might refuse
+_T = TypeVar("_T")
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "le": operator.le,
+}
 
 
-def _num(kind: type, *, gt: float | None = None, ge: float | None = None, le: float | None = None):  # type: ignore[no-untyped-def]
-    return {"kind": kind, "gt": gt, "ge": ge, "le": le}
+def bounds(
+    *, gt: float | None = None, ge: float | None = None, le: float | None = None
+) -> dict[str, float]:
+    """A number key's limits, as field metadata; the names are pydantic's, so that
+    `model.py` hands them to `Field` as they are."""
+    return {k: v for k, v in (("gt", gt), ("ge", ge), ("le", le)) if v is not None}
 
 
-_SECONDS = _num(float, gt=0)
-_NON_NEGATIVE_SECONDS = _num(float, ge=0)
-_COUNT = _num(int, ge=1)
-_HOUR = _num(int, ge=0, le=24)
-_STR = {"kind": str}
-_STRS = {"kind": list}
-_BOOL = {"kind": bool}
+_SECONDS = bounds(gt=0)
+_NON_NEGATIVE = bounds(ge=0)
+_COUNT = bounds(ge=1)
+_HOUR = bounds(ge=0, le=24)
 
 
 def check_window(start: int, end: int) -> None:
@@ -46,186 +60,188 @@ def check_window(start: int, end: int) -> None:
 
 @dataclass(frozen=True)
 class DaemonValues:
+    """`[daemon]`: the seed's DAEMON_CONFIG."""
+
     interval_seconds: float = field(default=defaults.INTERVAL_SECONDS, metadata=_SECONDS)
     batch_size: int = field(default=defaults.BATCH_SIZE, metadata=_COUNT)
     business_hours_start: int = field(default=defaults.BUSINESS_HOURS_START, metadata=_HOUR)
     business_hours_end: int = field(default=defaults.BUSINESS_HOURS_END, metadata=_HOUR)
 
+    def __post_init__(self) -> None:
+        check_window(self.business_hours_start, self.business_hours_end)
+
 
 @dataclass(frozen=True)
 class RulesValues:
-    """`[platforms.X.rules]`: content rules checked before anything is sent."""
+    """`[platforms.X.rules]`: content rules checked before anything is sent. BASE
+    restricted one of the old system's shops for prohibited items."""
 
-    ng_words: list[str] = field(default_factory=list, metadata=_STRS)
-    ng_words_file: str = field(default="", metadata=_STR)
-    blocked_categories: list[str] = field(default_factory=list, metadata=_STRS)
-    remove_phrases: list[str] = field(default_factory=list, metadata=_STRS)
-    emoji: str = field(default="remove", metadata={"kind": "choice", "of": ("remove", "reject")})
-    min_price: int = field(default=defaults.MIN_PRICE, metadata=_num(int, ge=0))
+    ng_words: list[str] = field(default_factory=list)
+    ng_words_file: str = ""  # one word per line, relative to the config file
+    blocked_categories: list[str] = field(default_factory=list)
+    remove_phrases: list[str] = field(default_factory=list)  # cut from titles, longest first
+    emoji: Literal["remove", "reject"] = "remove"  # 4-byte characters, which BASE refuses
+    min_price: int = field(default=defaults.MIN_PRICE, metadata=_NON_NEGATIVE)
 
 
 @dataclass(frozen=True)
 class PlatformValues:
-    api_base_url: str = field(default=defaults.BASE_API_URL, metadata=_STR)
+    """`[platforms.X]`: one marketplace's endpoint, limits and OAuth application."""
+
+    api_base_url: str = defaults.BASE_API_URL
     min_interval_seconds: float = field(
-        default=defaults.MIN_INTERVAL_SECONDS, metadata=_NON_NEGATIVE_SECONDS
+        default=defaults.MIN_INTERVAL_SECONDS, metadata=_NON_NEGATIVE
     )
     hour_call_limit: int = field(default=defaults.HOUR_CALL_LIMIT, metadata=_COUNT)
     day_call_limit: int = field(default=defaults.DAY_CALL_LIMIT, metadata=_COUNT)
     daily_limit: int = field(default=defaults.DAILY_LIMIT, metadata=_COUNT)
     max_attempts: int = field(default=defaults.MAX_ATTEMPTS, metadata=_COUNT)
-    retry_delay_seconds: float = field(
-        default=defaults.RETRY_DELAY_SECONDS, metadata=_NON_NEGATIVE_SECONDS
-    )
-    client_id: str = field(default="", metadata=_STR)
-    client_secret: str = field(default="", repr=False, metadata=_STR)
-    client_secret_env: str = field(default="", metadata=_STR)
-    redirect_uri: str = field(default=defaults.REDIRECT_URI, metadata=_STR)
-    rules: RulesValues = field(default_factory=RulesValues, metadata={"kind": RulesValues})
+    retry_delay_seconds: float = field(default=defaults.RETRY_DELAY_SECONDS, metadata=_NON_NEGATIVE)
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    client_secret_env: str = ""
+    redirect_uri: str = defaults.REDIRECT_URI
+    rules: RulesValues = field(default_factory=RulesValues)
 
 
 @dataclass(frozen=True)
 class NotifyValues:
-    chatwork_token: str = field(default="", repr=False, metadata=_STR)
-    chatwork_token_env: str = field(default="", metadata=_STR)
-    chatwork_room_id: str = field(default="", metadata=_STR)
-    webhook_url: str = field(default="", repr=False, metadata=_STR)
-    chatwork_api_url: str = field(default=defaults.NOTIFY_CHATWORK_API_URL, metadata=_STR)
+    """`[notify]`: where failures and pauses are reported."""
+
+    chatwork_token: str = field(default="", repr=False)
+    chatwork_token_env: str = ""
+    chatwork_room_id: str = ""
+    webhook_url: str = field(default="", repr=False)
+    # Chatwork's API root; a local Chatwork-compatible server in tests and rehearsals.
+    chatwork_api_url: str = defaults.NOTIFY_CHATWORK_API_URL
 
 
 @dataclass(frozen=True)
 class ClusterValues:
-    standby: bool = field(default=False, metadata=_BOOL)
+    """`[cluster]`: several hosts on one PostgreSQL database."""
+
+    standby: bool = False
     lease_ttl_seconds: float = field(default=defaults.LEASE_TTL_SECONDS, metadata=_SECONDS)
 
 
 @dataclass(frozen=True)
 class FileValues:
-    database: str = field(default=defaults.DATABASE_URL, metadata=_STR)
-    timezone: str = field(default=defaults.TIMEZONE, metadata=_STR)
-    log_dir: str = field(default=defaults.LOG_DIR, metadata=_STR)
-    accounts: dict[str, list[str]] = field(default_factory=dict, metadata={"kind": "accounts"})
-    daemon: DaemonValues = field(default_factory=DaemonValues, metadata={"kind": DaemonValues})
-    account_overrides: dict[str, dict[str, object]] = field(
-        default_factory=dict, metadata={"kind": "overrides"}
-    )
-    platforms: dict[str, PlatformValues] = field(
-        default_factory=dict, metadata={"kind": "platforms"}
-    )
-    notify: NotifyValues = field(default_factory=NotifyValues, metadata={"kind": NotifyValues})
-    cluster: ClusterValues = field(default_factory=ClusterValues, metadata={"kind": ClusterValues})
+    """The whole file."""
+
+    database: str = defaults.DATABASE_URL
+    timezone: str = defaults.TIMEZONE
+    log_dir: str = defaults.LOG_DIR
+    accounts: dict[str, list[str]] = field(default_factory=dict)
+    daemon: DaemonValues = field(default_factory=DaemonValues)
+    # Checked key by key against OVERRIDE_KEYS by the loaders, which name the account.
+    account_overrides: dict[str, dict[str, object]] = field(default_factory=dict)
+    platforms: dict[str, PlatformValues] = field(default_factory=dict)
+    notify: NotifyValues = field(default_factory=NotifyValues)
+    cluster: ClusterValues = field(default_factory=ClusterValues)
 
 
-DAEMON_FIELDS = {f.name: f.metadata for f in fields(DaemonValues)}
-PLATFORM_FIELDS = {f.name: f.metadata for f in fields(PlatformValues) if f.name != "rules"}
-OVERRIDE_FIELDS = {**DAEMON_FIELDS, **PLATFORM_FIELDS, "timezone": _STR}
+DAEMON_KEYS = frozenset(f.name for f in fields(DaemonValues))
+PLATFORM_KEYS = frozenset(f.name for f in fields(PlatformValues)) - {"rules"}
+# What [account_overrides.ID] may set, and the section whose field it overrides: any
+# [daemon] or [platforms.X] key but the rules, or the time zone.
+OVERRIDE_SECTIONS: dict[str, type] = {
+    **dict.fromkeys(DAEMON_KEYS, DaemonValues),
+    **dict.fromkeys(PLATFORM_KEYS, PlatformValues),
+    "timezone": FileValues,
+}
+OVERRIDE_KEYS = frozenset(OVERRIDE_SECTIONS)
 
 
 def as_dict(values: Any) -> dict[str, Any]:
-    """A section's fields, one level deep (what pydantic's model_dump gave the resolver)."""
+    """A section's fields, one level deep."""
     return {f.name: getattr(values, f.name) for f in fields(values)}
 
 
-# ------------------------------------------------------------------------- strict check
+# ------------------------------------------------------------------ reading without pydantic
 
 
-def check_value(spec: Mapping[str, Any], value: object) -> object:
-    """`value` as pydantic's strict mode would give it, or BAD when it might refuse it.
-    Never more lenient than pydantic: a doubt (such as an infinite float) is BAD."""
-    kind = spec["kind"]
-    if kind is str:
-        return value if type(value) is str else BAD
-    if kind is bool:
-        return value if type(value) is bool else BAD
-    if kind is list:
-        ok = type(value) is list and all(type(v) is str for v in value)
-        return list(value) if ok else BAD  # type: ignore[arg-type]
-    if kind == "choice":
-        return value if type(value) is str and value in spec["of"] else BAD
-    if kind is int:
-        if type(value) is not int:
-            return BAD
-        number: float = value
-    elif kind is float:
-        if type(value) not in (int, float) or not math.isfinite(value):  # type: ignore[arg-type]
-            return BAD
-        number = float(value)  # type: ignore[arg-type]
-    else:
-        return BAD
-    if spec["gt"] is not None and not number > spec["gt"]:
-        return BAD
-    if spec["ge"] is not None and not number >= spec["ge"]:
-        return BAD
-    if spec["le"] is not None and not number <= spec["le"]:
-        return BAD
-    return number
+class _Unusual(Exception):
+    """Something pydantic might refuse: the light reader gives up, the full one explains."""
 
 
 def parse_file(raw: object) -> FileValues | None:
-    """The file's values when pydantic would surely accept `raw` (a TOML document) the
-    same, else None: the caller then lets pydantic say what is wrong."""
+    """The file's values when the pydantic models would surely accept `raw` (a TOML
+    document) and give the same, else None: the caller then lets pydantic say what is
+    wrong."""
+    return parse_section(FileValues, raw)
+
+
+def parse_section(cls: type[_T], raw: object) -> _T | None:
+    """A section's dataclass when its pydantic model would surely accept `raw` and give
+    the same, else None. Never more lenient than pydantic: a doubt (an infinite float) is
+    None."""
     try:
-        return _section(FileValues, raw, check=True)  # type: ignore[no-any-return]
+        return _section(cls, raw, check=True)
     except _Unusual:
         return None
 
 
-def file_values(validated: Mapping[str, Any]) -> FileValues:
-    """FileValues from `FileConfig.model_dump()` (already validated: no check)."""
-    return _section(FileValues, validated, check=False)  # type: ignore[no-any-return]
+def build(cls: type[_T], data: Mapping[str, Any]) -> _T:
+    """A section's dataclass from data pydantic has already validated (a `model_dump()`):
+    converted, not checked again."""
+    return _section(cls, data, check=False)
 
 
-class _Unusual(Exception):
-    pass
+def override_ok(key: str, value: object) -> bool:
+    """Whether pydantic would surely accept `value` for `key` in [account_overrides.ID]
+    (an unknown key is not ok). Rules across keys (the window) are the caller's."""
+    owner = OVERRIDE_SECTIONS.get(key)
+    if owner is None:
+        return False
+    spec = next(f for f in fields(owner) if f.name == key)
+    try:
+        _value(get_type_hints(owner)[key], spec.metadata, value, check=True)
+    except _Unusual:
+        return False
+    return True
 
 
-def _section(cls: type, raw: object, *, check: bool) -> Any:
-    if type(raw) is not dict:
+def _section(cls: type[_T], raw: Any, *, check: bool) -> _T:
+    specs = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    if check and (type(raw) is not dict or not raw.keys() <= specs.keys()):
         raise _Unusual
-    specs = {f.name: f.metadata for f in fields(cls)}
-    if check and not raw.keys() <= specs.keys():
-        raise _Unusual
-    out: dict[str, Any] = {}
-    for name, value in raw.items():
-        kind = specs[name]["kind"]
-        if isinstance(kind, type) and kind not in (str, bool, list, int, float):
-            out[name] = _section(kind, value, check=check)
-        elif kind == "accounts":
-            out[name] = _accounts(value) if check else {p: list(v) for p, v in value.items()}
-        elif kind == "overrides":
-            out[name] = _overrides(value) if check else {a: dict(v) for a, v in value.items()}
-        elif kind == "platforms":
-            if check and type(value) is not dict:
-                raise _Unusual
-            out[name] = {p: _section(PlatformValues, v, check=check) for p, v in value.items()}
-        elif check:
-            out[name] = check_value(specs[name], value)
-            if out[name] is BAD:
-                raise _Unusual
-        else:
-            out[name] = list(value) if kind is list else value
-    made = cls(**out)
-    if check and cls is DaemonValues:
-        try:
-            check_window(made.business_hours_start, made.business_hours_end)
-        except ValueError:
+    hints = get_type_hints(cls)
+    out = {
+        name: _value(hints[name], specs[name].metadata, value, check=check)
+        for name, value in raw.items()
+    }
+    try:
+        return cls(**out)
+    except ValueError:  # a rule across the section's keys (__post_init__)
+        if check:
             raise _Unusual from None
-    return made
+        raise
 
 
-def _accounts(value: object) -> dict[str, list[str]]:
-    if type(value) is not dict:
-        raise _Unusual
-    out = {}
-    for platform, ids in value.items():
-        checked = check_value(_STRS, ids)
-        if checked is BAD:
+def _value(hint: Any, limits: Mapping[str, float], value: Any, *, check: bool) -> Any:
+    """`value` as pydantic's strict mode gives it for the type `hint`; with `check`,
+    _Unusual where pydantic might refuse it."""
+    if is_dataclass(hint):
+        return _section(hint, value, check=check)  # type: ignore[arg-type]
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is dict:
+        if check and (type(value) is not dict or any(type(k) is not str for k in value)):
             raise _Unusual
-        out[platform] = checked
-    return out  # type: ignore[return-value]
-
-
-def _overrides(value: object) -> dict[str, dict[str, object]]:
-    if type(value) is not dict or any(type(v) is not dict for v in value.values()):
+        return {k: _value(args[1], {}, v, check=check) for k, v in value.items()}
+    if origin is list:
+        if check and type(value) is not list:
+            raise _Unusual
+        return [_value(args[0], {}, v, check=check) for v in value]
+    if not check or hint is object:
+        return value
+    if origin is Literal:
+        ok = any(type(value) is type(choice) and value == choice for choice in args)
+    elif hint is float:
+        # strict mode takes an int for a float, and gives a float
+        ok = type(value) in (int, float) and math.isfinite(value)
+        value = float(value) if ok else value
+    else:
+        ok = hint in (int, str, bool) and type(value) is hint
+    if not ok or not all(_COMPARE[name](value, limit) for name, limit in limits.items()):
         raise _Unusual
-    return {account: dict(keys) for account, keys in value.items()}
+    return value

@@ -17,6 +17,7 @@ from upload_scheduler.legacy.old_files import LegacyError, LegacyRoot
 from upload_scheduler.legacy.plan_rows import plan_rows
 from upload_scheduler.legacy.report import ROWS, ConfigOutcome, ImportReport
 from upload_scheduler.legacy.tokens import plan_tokens, store_tokens
+from upload_scheduler.platforms import registry
 from upload_scheduler.platforms.registry import installed_platforms
 from upload_scheduler.store.database import open_database
 from upload_scheduler.store.engine import create_db_engine, sqlite_path
@@ -133,7 +134,7 @@ def _settings(report: ImportReport, planned: ConfigPlan, dry_run: bool) -> Setti
     outcome = report.config
     if outcome.existed:
         try:
-            settings = load_settings(outcome.path)
+            settings = load_settings(outcome.path, platforms=registry)
         except ConfigError as exc:
             raise LegacyError(
                 f"the existing configuration is not valid; fix it (or move it away to have "

@@ -6,6 +6,7 @@ import os
 
 from upload_scheduler.config.light import load_settings_light
 from upload_scheduler.config.settings import Settings
+from upload_scheduler.platforms import registry
 from upload_scheduler.worker.daemon import DaemonOptions, UploadDaemon
 from upload_scheduler.worker.signals import stop_on_signals
 
@@ -26,7 +27,11 @@ class UploadSchedulerAccountDaemon:
         *,
         config: Settings | str | os.PathLike[str] | None = None,
     ) -> None:
-        settings = config if isinstance(config, Settings) else load_settings_light(config)
+        settings = (
+            config
+            if isinstance(config, Settings)
+            else load_settings_light(config, platforms=registry)
+        )
         options = DaemonOptions(
             interval_seconds=interval_seconds,
             batch_size=batch_size,

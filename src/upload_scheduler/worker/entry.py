@@ -1,20 +1,22 @@
 """Running one daemon, shared by `upload-scheduler daemon` and the light entry point
 `python -m upload_scheduler.worker` that the manager starts its children with.
 
-The light entry point takes the same arguments as the command (`--config PATH daemon
---platform P [--account A] [--interval S] [--batch-size N] [--start-hour H]
-[--end-hour H] [--standby]`) and behaves the same: same checks, messages, exit codes and log file.
-It parses with argparse and reads the config with `config.light`, so a daemon process
-imports neither Typer, Rich nor pydantic, which the benchmark issue's memory target
-(45 MB per daemon process) leaves no room for.
+The light entry point takes the same arguments as the command (`--config PATH daemon` and
+the flags of `worker/flags.py`, which both build their parser from) and behaves the
+same: same checks, messages, exit codes and log file. It parses with argparse and reads
+the config with `config.light`, so a daemon process imports neither Typer, Rich nor
+pydantic, which the benchmark issue's memory target (45 MB per daemon process) leaves
+no room for.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from upload_scheduler.worker.flags import DAEMON_FLAGS, DAEMON_HELP, Flag
 
 if TYPE_CHECKING:
     from upload_scheduler.config import Settings
@@ -91,13 +93,17 @@ def run_daemon(
 # ---------------------------------------------------------------------- light entry point
 
 
-def _bounded(kind: type, low: float, high: float | None = None):  # type: ignore[no-untyped-def]
-    def convert(text: str):  # type: ignore[no-untyped-def]
+def _bounded(flag: Flag) -> Callable[[str], Any]:
+    """argparse's `type` for a flag: its kind, within its bounds (Typer's own messages
+    differ in wording, not in what they accept)."""
+    kind, low, high = flag.kind, flag.minimum, flag.maximum
+
+    def convert(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
-        if value < low or (high is not None and value > high):
+        if (low is not None and value < low) or (high is not None and value > high):
             bound = f"{low}<=x<={high}" if high is not None else f"x>={low}"
             raise argparse.ArgumentTypeError(f"{value} is not in the range {bound}")
         return value
@@ -106,6 +112,7 @@ def _bounded(kind: type, low: float, high: float | None = None):  # type: ignore
 
 
 def parser() -> argparse.ArgumentParser:
+    """`--config PATH daemon <DAEMON_FLAGS>`, as `upload-scheduler` takes them."""
     root = argparse.ArgumentParser(
         prog=PROG,
         description="Run one upload daemon (what `upload-scheduler daemon` runs), without "
@@ -113,14 +120,16 @@ def parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--config", metavar="PATH", default=None)
     commands = root.add_subparsers(dest="command", required=True)
-    daemon = commands.add_parser("daemon", help="Upload due items until stopped.")
-    daemon.add_argument("--platform", required=True)
-    daemon.add_argument("--account", default=None)
-    daemon.add_argument("--interval", type=_bounded(float, 0.01), default=None)
-    daemon.add_argument("--batch-size", type=_bounded(int, 1), default=None)
-    daemon.add_argument("--start-hour", type=_bounded(int, 0, 24), default=None)
-    daemon.add_argument("--end-hour", type=_bounded(int, 0, 24), default=None)
-    daemon.add_argument("--standby", action="store_true")
+    daemon = commands.add_parser(
+        "daemon", help="Upload due items until stopped.", description=DAEMON_HELP
+    )
+    for flag in DAEMON_FLAGS:
+        if flag.is_switch:
+            daemon.add_argument(flag.name, action="store_true", help=flag.help)
+        else:
+            daemon.add_argument(
+                flag.name, type=_bounded(flag), required=flag.required, help=flag.help
+            )
     return root
 
 
@@ -135,22 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # gives the same Settings, and the same errors (it asks pydantic when in doubt).
     from upload_scheduler.config.files import ConfigError
     from upload_scheduler.config.light import load_settings_light
+    from upload_scheduler.platforms import registry
 
     try:
-        settings = load_settings_light(args.config)
+        settings = load_settings_light(args.config, platforms=registry)
     except ConfigError as exc:
         _fail(str(exc), 1)
     try:
-        run_daemon(
-            settings,
-            args.platform,
-            args.account,
-            interval=args.interval,
-            batch_size=args.batch_size,
-            start_hour=args.start_hour,
-            end_hour=args.end_hour,
-            standby=args.standby,
-        )
+        run_daemon(settings, **{flag.dest: getattr(args, flag.dest) for flag in DAEMON_FLAGS})
     except DaemonRequestError as exc:
         _fail(str(exc), exc.code)
     return 0
