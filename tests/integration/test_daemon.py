@@ -104,6 +104,9 @@ class Notes:
         self.sent.append((kind, account_key, message))
 
 
+FAKE_TIME_PAUSE_POLL_SECONDS = 30.0
+
+
 @dataclass
 class Env:
     settings: Settings
@@ -172,7 +175,7 @@ class Env:
         accounts: tuple[str, ...] | None = (ACCOUNT,),  # None: the platform-wide daemon
         **options: Any,
     ) -> UploadDaemon:
-        return UploadDaemon(
+        daemon = UploadDaemon(
             self.settings,
             PLATFORM,
             list(accounts) if accounts is not None else None,
@@ -183,6 +186,11 @@ class Env:
             notifier=self.notes,
             identity=identity or Identity.current(),
         )
+        # These tests simulate days of a pause: at the production 0.5 s a paused daemon
+        # would read its pause ~350,000 times. How soon a resume takes effect is measured
+        # in real time through the CLI (tests/acceptance/test_pause_resume.py).
+        daemon.pause_poll_seconds = FAKE_TIME_PAUSE_POLL_SECONDS
+        return daemon
 
     def run(self, daemon: UploadDaemon, until: Callable[[], bool], max_steps: int = 300) -> int:
         """Step until `until()`; the number of steps it took."""

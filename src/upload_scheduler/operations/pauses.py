@@ -14,14 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, select
 
 from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.store.states import PauseKind
 from upload_scheduler.store.tables import account_state
 from upload_scheduler.worker import account_state as state_ops
 
-# Manual pauses carry this prefix so that nothing automatic mistakes them for its own:
-# a successful `token login` lifts only pauses whose reason starts with "auth".
-OPERATOR_PREFIX = "operator"
+# Manual pauses carry the operator kind so that nothing automatic mistakes them for its
+# own: a successful `token login` lifts only pauses of the auth kind.
 DEFAULT_REASON = "paused by the operator"
-AUTOMATIC_KINDS = ("rate limit", "quota", "auth")
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,9 @@ class Pause:
 
     @property
     def kind(self) -> str:
-        """operator, rate limit, quota or auth: who set the pause."""
-        head = self.reason.split(":", 1)[0].strip()
-        return head if head in (OPERATOR_PREFIX, *AUTOMATIC_KINDS) else "other"
+        """operator, rate limit, quota, auth or config: who set the pause."""
+        kind = PauseKind.of(self.reason)
+        return kind.value if kind is not None else "other"
 
 
 def pause(
@@ -48,7 +47,9 @@ def pause(
     now: datetime,
 ) -> Pause:
     """Pause the account (replacing any pause it had) until `until` or until resumed."""
-    text = f"{OPERATOR_PREFIX}: {reason.strip() if reason and reason.strip() else DEFAULT_REASON}"
+    text = PauseKind.OPERATOR.reason(
+        reason.strip() if reason and reason.strip() else DEFAULT_REASON
+    )
     with write_transaction(engine) as conn:
         state_ops.set_pause(conn, platform, account_id, until, text, now)
     return Pause(platform, account_id, text, until)

@@ -71,3 +71,9 @@ class PartialUpload(PlatformError):
         self.images_total = images_total
         self.calls = calls
         self.cause = cause
+
+
+class Misconfigured(PlatformError):
+    """Not the item's fault: the endpoint is wrong (a 404 or a redirect without the
+    platform's own error body) or the seller's set-up is incomplete. The account pauses
+    until someone resumes it, and no item fails."""

@@ -40,11 +40,11 @@ def platform_factory(name: str) -> Callable[..., Any]:
     """The adapter factory registered as `name`; call it with a `PlatformContext`."""
     if name in BUILT_IN:
         module, _, attribute = BUILT_IN[name].partition(":")
-        return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), attribute)
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
-            return ep.load()  # type: ignore[no-any-return]
+            return ep.load()
     installed = ", ".join(sorted(installed_platforms())) or "none"
     raise LookupError(f"no adapter is installed for platform {name!r} (installed: {installed})")

@@ -1,7 +1,7 @@
 """Queue transitions of delete jobs (kind 'delete'), each guarded by the lease owner as
 in `worker_ops`. A delete job changes its listing only when it is done: the item left
-the shop, so the listing is `delisted`. A failed or cancelled delete leaves the listing
-`listed`, which is what the shop still shows."""
+the shop, so the listing is `delisted`. A failed delete (`worker_ops.settle`) or a
+cancelled one leaves the listing `listed`, which is what the shop still shows."""
 
 from __future__ import annotations
 
@@ -28,22 +28,3 @@ def mark_deleted(conn: Connection, item: QueueItem, owner: str, note: str, now: 
             .values(status="delisted", updated_at=now)
         )
     return bool(changed)
-
-
-def mark_delete_failed(
-    conn: Connection,
-    item: QueueItem,
-    owner: str,
-    message: str,
-    now: datetime,
-    *,
-    keep_call_marker: bool,
-) -> bool:
-    """uploading -> failed; the listing stays as it is. The call marker stays when the
-    delete may have happened, so a requeued job checks the item before deleting."""
-    values = finished("failed", message, now)
-    if not keep_call_marker:
-        values["call_started_at"] = None
-    return bool(
-        conn.execute(update(upload_queue).where(_owned(item.id, owner)).values(values)).rowcount
-    )

@@ -18,7 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Connection, Integer, String, bindparam, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Integer,
+    RowMapping,
+    String,
+    bindparam,
+    func,
+    select,
+    update,
+)
 
 from upload_scheduler.platforms.interface import Product
 from upload_scheduler.queue.records import QueueItem
@@ -195,8 +205,8 @@ def due_candidates(
     return [Candidate(QueueItem.from_row(row), _product(row)) for row in rows]
 
 
-def _product(row: object) -> Product | None:
-    get = row.__getitem__  # type: ignore[attr-defined]
+def _product(row: RowMapping) -> Product | None:
+    get = row.__getitem__
     if get("product_asin") is None:
         return None
     return Product(

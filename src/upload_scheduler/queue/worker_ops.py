@@ -8,12 +8,14 @@ transaction as in `UploadQueueManager`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.store.states import JobKind, ListingStatus, QueueStatus
 from upload_scheduler.store.tables import listings, upload_queue
 
 
@@ -56,7 +58,7 @@ def renew_item_leases(
     return conn.execute(query.values(lease_expires_at=lease_until)).rowcount
 
 
-def finished(status: str, error_message: str | None, now: datetime) -> dict[str, Any]:
+def finished(status: str, error_message: str | None, now: datetime | Any) -> dict[str, Any]:
     """The values that end a job (success or failed, upload or delete): its lease is
     given up and the time it ended is kept."""
     return {
@@ -69,20 +71,43 @@ def finished(status: str, error_message: str | None, now: datetime) -> dict[str,
     }
 
 
-def mark_failed(
+KEEP_MARKER = object()  # `settle(call_marker=KEEP_MARKER)`: leave the row's call marker
+
+
+def settle(
     conn: Connection,
     item: QueueItem,
     owner: str,
-    message: str,
     now: datetime,
     *,
+    status: str,
+    message: str,
+    retry_at: datetime | None = None,
+    refund_attempt: bool = False,
+    call_marker: object = KEEP_MARKER,
     platform_item_id: str | None = None,
     images_done: int | None = None,
-    nothing_created: bool = True,
 ) -> bool:
-    values = finished("failed", message, now)
-    if nothing_created:
-        values["call_started_at"] = None
+    """End a job that did not succeed: uploading -> pending (due at `retry_at`) or
+    failed, with what the row must keep (the item's id and images, the call marker, or
+    the marker `call_marker` gives: a time, or None). A failed upload fails its listing
+    too; a failed delete leaves its listing `listed`, which is what the shop still
+    shows. Nothing changes when our lease on the row was lost."""
+    if status == QueueStatus.FAILED:
+        values = finished(QueueStatus.FAILED, message, now)
+    else:
+        values = {
+            "status": QueueStatus.PENDING,
+            "error_message": message,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+            "scheduled_time": retry_at or now,
+        }
+    if refund_attempt:
+        values["attempts"] = upload_queue.c.attempts - 1
+    if call_marker is not KEEP_MARKER:
+        values["call_started_at"] = call_marker
     if platform_item_id is not None:
         values["platform_item_id"] = platform_item_id
     if images_done is not None:
@@ -90,8 +115,8 @@ def mark_failed(
     changed = conn.execute(
         update(upload_queue).where(_owned(item.id, owner)).values(values)
     ).rowcount
-    if changed:
-        listing_values: dict[str, Any] = {"status": "failed", "updated_at": now}
+    if changed and status == QueueStatus.FAILED and item.kind == JobKind.UPLOAD:
+        listing_values: dict[str, Any] = {"status": ListingStatus.FAILED, "updated_at": now}
         if platform_item_id is not None:
             listing_values["platform_item_id"] = platform_item_id
         conn.execute(
@@ -100,45 +125,26 @@ def mark_failed(
     return bool(changed)
 
 
-def release(
-    conn: Connection,
-    item: QueueItem,
-    owner: str | None,
-    now: datetime,
-    *,
-    retry_at: datetime | None = None,
-    error: str | None = None,
-    refund_attempt: bool = False,
-    nothing_created: bool = False,
-    platform_item_id: str | None = None,
-    images_done: int | None = None,
-) -> bool:
-    """uploading -> pending, due at `retry_at` (default now). `refund_attempt` gives the
-    attempt back (rate limits and quotas spend none); `nothing_created` clears the
-    call marker so the next attempt need not look the item up first."""
-    values: dict[str, Any] = {
-        "status": "pending",
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "updated_at": now,
-        "scheduled_time": retry_at or now,
-    }
-    if error is not None:
-        values["error_message"] = error
-    if refund_attempt:
-        values["attempts"] = upload_queue.c.attempts - 1
-    if nothing_created:
-        values["call_started_at"] = None
-    if platform_item_id is not None:
-        values["platform_item_id"] = platform_item_id
-    if images_done is not None:
-        values["images_done"] = images_done
-    where = (
-        _owned(item.id, owner)
-        if owner
-        else and_(upload_queue.c.id == item.id, upload_queue.c.status == "uploading")
+def release(conn: Connection, item: QueueItem, now: datetime) -> bool:
+    """uploading -> pending, due now at the latest, for an item whose worker died or
+    lost its database connection mid-flight. Not its fault: the attempt is given back.
+    Its call marker stays, so whether the platform acted is looked up first."""
+    return bool(
+        conn.execute(
+            update(upload_queue)
+            .where(upload_queue.c.id == item.id, upload_queue.c.status == QueueStatus.UPLOADING)
+            .values(
+                status=QueueStatus.PENDING,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+                scheduled_time=min(item.scheduled_time, now),
+                attempts=func.max(upload_queue.c.attempts - 1, 0)
+                if conn.dialect.name == "sqlite"
+                else func.greatest(upload_queue.c.attempts - 1, 0),
+            )
+        ).rowcount
     )
-    return bool(conn.execute(update(upload_queue).where(where).values(values)).rowcount)
 
 
 def give_back(
@@ -199,5 +205,14 @@ def own_items(
     return [QueueItem.from_row(r) for r in rows]
 
 
-def lease_deadline(now: datetime, ttl_seconds: float) -> datetime:
-    return now + timedelta(seconds=ttl_seconds)
+def uncount_attempts(
+    conn: Connection, claimed: dict[int, QueueItem], ids: list[int]
+) -> dict[int, QueueItem]:
+    """Take back the attempt the claim counted for `ids`: jobs claimed only to look up
+    whether the platform acted on their last attempt, which spends none."""
+    conn.execute(
+        update(upload_queue)
+        .where(upload_queue.c.id.in_(ids))
+        .values(attempts=upload_queue.c.attempts - 1)
+    )
+    return {i: replace(claimed[i], attempts=claimed[i].attempts - 1) for i in ids if i in claimed}

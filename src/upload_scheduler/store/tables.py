@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from upload_scheduler.store.states import JobKind, ListingStatus, QueueStatus
 from upload_scheduler.store.types import UTCDateTime
 
 NAMING = {
@@ -32,10 +33,10 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-LISTING_STATUSES = ("pending", "queued", "listed", "failed", "delisted")
-QUEUE_STATUSES = ("pending", "uploading", "success", "failed", "cancelled")
-ACTIVE_QUEUE_STATUSES = ("pending", "uploading")
-QUEUE_KINDS = ("upload", "delete")
+LISTING_STATUSES = tuple(s.value for s in ListingStatus)
+QUEUE_STATUSES = tuple(s.value for s in QueueStatus)
+ACTIVE_QUEUE_STATUSES = (QueueStatus.PENDING.value, QueueStatus.UPLOADING.value)
+QUEUE_KINDS = tuple(k.value for k in JobKind)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

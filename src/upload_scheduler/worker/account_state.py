@@ -280,6 +280,18 @@ def set_pause(
     )
 
 
+def read_pause(
+    conn: Connection, platform: str, account_id: str
+) -> tuple[str | None, datetime | None]:
+    """The account's (pause_reason, paused_until) as stored, over or not."""
+    row = conn.execute(
+        select(account_state.c.pause_reason, account_state.c.paused_until).where(
+            _key(platform, account_id)
+        )
+    ).first()
+    return (row.pause_reason, row.paused_until) if row is not None else (None, None)
+
+
 def expired_pause(conn: Connection, platform: str, account_id: str, now: datetime) -> bool:
     """Clear a pause whose time has passed; True if one was cleared."""
     return bool(

@@ -21,18 +21,25 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from upload_scheduler import defaults
 from upload_scheduler.clock import Clock, SystemClock
 from upload_scheduler.limits import Admit, LimitSettings, LimitState, admit, after_start
-from upload_scheduler.platforms.interface import Account, Platform, PlatformContext, Product
+from upload_scheduler.platforms.interface import (
+    Account,
+    Platform,
+    PlatformContext,
+    Product,
+)
 from upload_scheduler.platforms.registry import platform_factory
 from upload_scheduler.queue import hot_path, worker_ops
 from upload_scheduler.queue.hot_path import Candidate
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.store.states import JobKind, QueueStatus
 from upload_scheduler.worker import account_state
 from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.identity import Identity
 from upload_scheduler.worker.job_runner import JobRunner
 from upload_scheduler.worker.notifying import Notifier, notifier_for
-from upload_scheduler.worker.uploader import Outcome, Uploaded, Uploader
+from upload_scheduler.worker.outcome import Decision, Verdict
+from upload_scheduler.worker.uploader import Uploaded, Uploader
 from upload_scheduler.worker.wakeup import DueListener
 
 if TYPE_CHECKING:
@@ -46,6 +53,10 @@ WAKE_POLL_SECONDS = 0.25  # how often an idle daemon looks for newly due items
 # PostgreSQL: how long one LISTEN wait lasts before the loop checks for a stop request.
 LISTEN_SLICE_SECONDS = 0.5
 SHORT_WAIT_SECONDS = 1.0  # waits up to this long keep the chosen item (spacing)
+# A paused account's daemon looks at its pause at least this often, so a resume takes
+# effect within a second (on PostgreSQL the pause's change also wakes it: migration 0007).
+PAUSE_POLL_SECONDS = 0.5
+PAUSED = "paused: "  # how limits.admit's reason starts for a paused account
 # Housekeeping triggered by a count of items waits at least this long after the last.
 HOUSEKEEPING_MIN_GAP = timedelta(seconds=1)
 # A burst's successes are written at its end, or after this long, whichever is first.
@@ -60,6 +71,7 @@ class _Job:
     product: Product | None
     previous_call: datetime | None  # the call marker before this claim
     cost: int  # the calls reserved for it
+    lookup_only: bool = False  # its attempts are spent: only its lookup is left
 
 
 def _due_order(item: QueueItem) -> tuple[int, datetime, int]:
@@ -69,6 +81,15 @@ def _due_order(item: QueueItem) -> tuple[int, datetime, int]:
 def _creates(candidate: Candidate) -> bool:
     """Whether the job would create an item (an image-only retry or a delete does not)."""
     return candidate.item.platform_item_id is None
+
+
+def _lookup_only(item: QueueItem, max_attempts: int) -> bool:
+    """A job whose last attempt's answer was lost: it is claimed only to look up whether
+    the platform acted, which spends no attempt (`outcome.decide`)."""
+    in_doubt = item.call_started_at is not None and (
+        item.kind == JobKind.DELETE or item.platform_item_id is None
+    )
+    return in_doubt and item.attempts >= max_attempts
 
 
 class AlreadyRunning(RuntimeError):
@@ -161,6 +182,8 @@ class UploadDaemon:
         self.last_housekeeping = self.next_housekeeping
         self.since_housekeeping = 0
         self.uploaded = 0
+        self.pause_logged: dict[str, str] = {}  # the pause each account last logged
+        self.pause_poll_seconds = PAUSE_POLL_SECONDS
 
     # ------------------------------------------------------------------ life cycle
 
@@ -279,6 +302,11 @@ class UploadDaemon:
             self._idle(now)
             return False
         burst, decision = choice
+        account_id = burst[0].item.account_id
+        if decision.reason.startswith(PAUSED):
+            self._wait_paused(account_id, decision)
+            return False
+        self.pause_logged.pop(account_id, None)
         if decision.ok:
             return self._run_burst(burst, now)
         if (decision.not_before - now).total_seconds() > SHORT_WAIT_SECONDS:
@@ -342,7 +370,7 @@ class UploadDaemon:
 
     def _cost(self, candidate: Candidate) -> int:
         item, product = candidate.item, candidate.product
-        if item.kind == "delete":
+        if item.kind == JobKind.DELETE:
             return delete_cost(item)
         if product is None:
             return 1
@@ -384,18 +412,28 @@ class UploadDaemon:
             )
             if not claimed:
                 return None
+            max_attempts = self.accounts[account_id].max_attempts
+            lookups = [c.item.id for c, _ in admitted if _lookup_only(c.item, max_attempts)]
+            if lookups:
+                claimed.update(worker_ops.uncount_attempts(conn, claimed, lookups))
             jobs: list[_Job] = []
             for candidate, cost in admitted:
                 item = claimed.get(candidate.item.id)
                 if item is None:
                     continue
-                if candidate.product is None and item.kind == "upload":
-                    worker_ops.mark_failed(
-                        conn, item, self.identity.owner, "product not found in the master DB", now
+                if candidate.product is None and item.kind == JobKind.UPLOAD:
+                    worker_ops.settle(
+                        conn,
+                        item,
+                        self.identity.owner,
+                        now,
+                        status=QueueStatus.FAILED,
+                        message="product not found in the master DB",
                     )
                     log.error("upload failed: ASIN %s is not in the master DB", item.asin)
                     continue
-                jobs.append(_Job(item, candidate.product, candidate.item.call_started_at, cost))
+                previous = candidate.item.call_started_at
+                jobs.append(_Job(item, candidate.product, previous, cost, item.id in lookups))
             if jobs:
                 account_state.record_start(
                     conn,
@@ -433,20 +471,33 @@ class UploadDaemon:
                 if index and (self.stop_event.is_set() or paused):
                     self._give_back(jobs[index:], account, limits)
                     break
-                if job.item.kind == "delete":
-                    result: Uploaded | Outcome = self.deleter.process(
-                        job.item, account, limits, job.previous_call, job.cost, pace=pace
+                if job.item.kind == JobKind.DELETE:
+                    result: Uploaded | Decision = self.deleter.process(
+                        job.item,
+                        account,
+                        limits,
+                        job.previous_call,
+                        job.cost,
+                        pace=pace,
+                        lookup_only=job.lookup_only,
                     )
                 else:
                     assert job.product is not None
                     result = self.uploader.upload(
-                        job.item, job.product, account, limits, job.previous_call, job.cost, pace
+                        job.item,
+                        job.product,
+                        account,
+                        limits,
+                        job.previous_call,
+                        job.cost,
+                        pace,
+                        lookup_only=job.lookup_only,
                     )
                 self.since_housekeeping += 1
                 if isinstance(result, Uploaded):
                     done.append(result)
                     self.uploaded += 1
-                paused = isinstance(result, Outcome) and result.status == "paused"
+                paused = isinstance(result, Decision) and result.verdict == Verdict.PAUSED
                 if done and self.clock.now() >= flush_at:
                     self.uploader.record_uploads(done, account, limits)
                     done = []
@@ -505,6 +556,38 @@ class UploadDaemon:
             if upcoming is not None and upcoming <= self.clock.now():
                 return  # something fell due, or an urgent item arrived
 
+    def _wait_paused(self, account_id: str, decision: Admit) -> None:
+        """Say once why the account waits (again only when the reason changes), then
+        wait a short slice: a resume, or a pause's end, is seen within a second."""
+        reason = decision.reason.removeprefix(PAUSED)
+        if self.pause_logged.get(account_id) != reason:
+            self.pause_logged[account_id] = reason
+            until = (
+                "resumed"
+                if decision.forever
+                else decision.not_before.astimezone(self.limits[account_id].zone).isoformat()
+            )
+            log.info("%s paused until %s (%s)", account_id, until, reason)
+        deadline = min(
+            decision.not_before, self.clock.now() + timedelta(seconds=self.interval_seconds)
+        )
+        seen = self._pause_of(account_id)
+        while not self.stop_event.is_set():
+            remaining = (deadline - self.clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            slice_seconds = min(remaining, self.pause_poll_seconds)
+            if self.listener is not None and self.listener.wait(slice_seconds):
+                return  # told of a change (PostgreSQL)
+            if self.listener is None or not self.listener.listening:
+                self.clock.wait(slice_seconds, self.stop_event)
+            if self._pause_of(account_id) != seen:
+                return
+
+    def _pause_of(self, account_id: str) -> tuple[str | None, datetime | None]:
+        with self.engine.connect() as conn:
+            return account_state.read_pause(conn, self.platform_name, account_id)
+
     def _wait_until(self, moment: datetime, reason: str) -> None:
         seconds = (moment - self.clock.now()).total_seconds()
         if seconds > 5:
@@ -535,7 +618,8 @@ class UploadDaemon:
             conn, self.platform_name, self.account_ids, self.identity.owner, now
         )
         for item in stale:
-            worker_ops.release(conn, item, None, now, retry_at=min(item.scheduled_time, now))
+            # A killed worker is not the item's fault: its attempt is given back.
+            worker_ops.release(conn, item, now)
             log.warning(
                 "recovered ASIN %s left uploading by %s; it will be checked on the "
                 "platform before any new creation",
@@ -555,14 +639,7 @@ class UploadDaemon:
             )
             for item in mine:
                 # The lost connection is not the item's fault: its attempt is given back.
-                worker_ops.release(
-                    conn,
-                    item,
-                    None,
-                    now,
-                    retry_at=min(item.scheduled_time, now),
-                    refund_attempt=True,
-                )
+                worker_ops.release(conn, item, now)
                 log.warning("ASIN %s was in flight when the database went away", item.asin)
         for account_id, limits in self.limits.items():
             self.restart_not_before[account_id] = now + timedelta(

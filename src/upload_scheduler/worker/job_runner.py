@@ -1,8 +1,9 @@
-"""What the uploader and the deleter share: who they are, and how a job's actual API
-calls are squared with the calls reserved for it before it started."""
+"""What the uploader and the deleter share: who they are, how a job's actual API calls
+are squared with the calls reserved for it, and the one writer of a job's failure."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,34 @@ from sqlalchemy import Connection, Engine
 from upload_scheduler.clock import Clock
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.interface import Platform
+from upload_scheduler.queue import worker_ops
+from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.store.states import JobKind
 from upload_scheduler.store.usage import add_usage
 from upload_scheduler.worker import account_state
 from upload_scheduler.worker.notifying import Notifier, NullNotifier
+from upload_scheduler.worker.outcome import Attempt, Decision, Marker, Verdict
 
 if TYPE_CHECKING:
     from upload_scheduler.config import AccountSettings
+
+log = logging.getLogger("upload_scheduler.worker")
+
+_LOG_LEVEL = {
+    Verdict.SUCCESS: logging.INFO,
+    Verdict.FAILED: logging.ERROR,
+    Verdict.RETRY: logging.WARNING,
+    Verdict.LOOKUP: logging.WARNING,
+    Verdict.PAUSED: logging.WARNING,
+}
+_VERDICT_WORDS = {
+    Verdict.SUCCESS: "success",
+    Verdict.FAILED: "failed",
+    Verdict.RETRY: "error, will retry",
+    Verdict.LOOKUP: "outcome unknown, will look it up",
+    Verdict.PAUSED: "paused",
+}
 
 
 class JobRunner:
@@ -57,15 +80,81 @@ class JobRunner:
                 started_item=False,
             )
 
-    def notify_outcome(
-        self, account: AccountSettings, status: str, subject: str, detail: str
-    ) -> None:
-        """An item failed for good, or the account paused: tell the operator."""
+    def finish(
+        self,
+        item: QueueItem,
+        account: AccountSettings,
+        limits: LimitSettings,
+        attempt: Attempt,
+        decision: Decision,
+        *,
+        calls: int,
+        reserved: int,
+        created: bool,
+    ) -> Decision:
+        """The one writer of a job that did not succeed: its decision, the calls it made
+        and an item it created (found by a lookup, or with images missing) in one
+        transaction; then it is logged once and notified once."""
+        now = self.clock.now()
+        marker: object = {
+            Marker.KEEP: worker_ops.KEEP_MARKER,
+            Marker.RESTORE: attempt.previous_call,
+            Marker.CLEAR: None,
+        }[decision.marker]
+        with write_transaction(self.engine) as conn:
+            self.settle_calls(conn, account, limits, now, calls, reserved)
+            if created:
+                self.count_creation(conn, account, limits, now)
+            if decision.pause is not None:
+                account_state.set_pause(
+                    conn,
+                    account.platform,
+                    account.account_id,
+                    decision.pause.until,
+                    decision.pause.text,
+                    now,
+                )
+            worker_ops.settle(
+                conn,
+                item,
+                self.owner,
+                now,
+                status=decision.status,
+                message=decision.row_message,
+                retry_at=decision.retry_at,
+                refund_attempt=decision.refund_attempt,
+                call_marker=marker,
+                platform_item_id=decision.platform_item_id,
+                images_done=decision.images_done,
+            )
+        self._log(item, decision, calls)
+        self._notify(account, item, decision)
+        return decision
+
+    @staticmethod
+    def _log(item: QueueItem, decision: Decision, calls: int) -> None:
+        item_id = f" item {decision.platform_item_id}" if decision.platform_item_id else ""
+        log.log(
+            _LOG_LEVEL[decision.verdict],
+            "%s %s: ASIN %s%s: %s (attempt %d, %d call(s))",
+            item.kind,
+            _VERDICT_WORDS[decision.verdict],
+            item.asin,
+            item_id,
+            decision.message,
+            item.attempts,
+            calls,
+        )
+
+    def _notify(self, account: AccountSettings, item: QueueItem, decision: Decision) -> None:
+        """An item failed for good, or the account paused: tell the operator, naming the
+        account, the item and the reason (messages hold no secret: see PlatformError)."""
         key = f"{account.platform}/{account.account_id}"
-        if status == "failed":
-            self.notifier.notify("item_failed", key, f"{subject}: {detail}")
-        elif status == "paused":
-            self.notifier.notify("account_paused", key, detail)
+        subject = item.asin if item.kind == JobKind.UPLOAD else f"{item.kind} {item.asin}"
+        if decision.verdict == Verdict.FAILED:
+            self.notifier.notify("item_failed", key, f"{subject}: {decision.message}")
+        elif decision.verdict == Verdict.PAUSED:
+            self.notifier.notify("account_paused", key, f"{subject}: {decision.message}")
 
     @staticmethod
     def count_creation(

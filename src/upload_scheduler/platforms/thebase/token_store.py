@@ -10,9 +10,10 @@ from sqlalchemy import Engine, RowMapping, and_, bindparam, or_, select, update
 
 from upload_scheduler.platforms.thebase.oauth import TokenGrant
 from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.store.states import PauseKind
 from upload_scheduler.store.tables import account_state, oauth_tokens
 
-AUTH_PAUSE_PREFIX = "auth"
+AUTH_PAUSE_PREFIX = PauseKind.AUTH.value
 
 
 @dataclass(frozen=True)
