@@ -6,18 +6,23 @@ waits that read the queue and the fake platform's files directly."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from sqlalchemy import Connection, RowMapping, select
+
 from tests.acceptance.cli import run_cli
+from upload_scheduler.store.database import open_database
+from upload_scheduler.store.tables import upload_queue
 
 PLATFORM = "fake"
 ACCOUNT = "acct_1"
@@ -204,7 +209,44 @@ class Workspace:
         return [r for r in rows if kind in (None, r["kind"])]
 
 
+@dataclass
+class DatabaseWorkspace(Workspace):
+    """The workspace on any database URL (SQLite or PostgreSQL): its queue is read
+    through SQLAlchemy rather than from the SQLite file of the daemon tests."""
+
+    database_url: str = ""
+
+    def queue(self) -> list[RowMapping]:  # type: ignore[override]
+        with self.connect() as conn:
+            return list(conn.execute(select(upload_queue).order_by(upload_queue.c.id)).mappings())
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        engine = open_database(self.database_url, migrate=False)
+        try:
+            with engine.connect() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+    def log_text(self) -> str:
+        """The daemon's log file (worker/logs.py names it), or "" before it exists."""
+        path = self.log_file
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
 W = TypeVar("W", bound=Workspace)
+
+
+def with_settings(config: str, section: str, values: Mapping[str, object]) -> str:
+    """`config` with `values` set in its `[section]`, replacing the keys already there
+    (JSON's numbers and strings are TOML's too)."""
+    lines = config.splitlines()
+    start = lines.index(f"[{section}]") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")), len(lines))
+    kept = [line for line in lines[start:end] if line.partition("=")[0].strip() not in values]
+    settings = [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    return "\n".join([*lines[:start], *settings, *kept, *lines[end:]]) + "\n"
 
 
 @contextlib.contextmanager
@@ -214,12 +256,17 @@ def workspace(
     *,
     database: str | None = None,
     make: Callable[[Path], W] = Workspace,  # type: ignore[assignment]
+    daemon: Mapping[str, object] | None = None,
+    platform: Mapping[str, object] | None = None,
 ) -> Iterator[W]:
-    """A config in `root` (on `database` if given, else an SQLite file in the folder),
-    and the workspace `make` builds on it; its processes end with the block."""
+    """A config in `root` (on `database` if given, else an SQLite file in the folder;
+    `daemon` and `platform` override keys of `[daemon]` and `[platforms.fake]`), and the
+    workspace `make` builds on it; its processes end with the block."""
     config = CONFIG.format(account=ACCOUNT, latency=latency)
     if database is not None:
         config = config.replace(SQLITE_DATABASE_LINE, f'database = "{database}"')
+    config = with_settings(config, "daemon", daemon or {})
+    config = with_settings(config, f"platforms.{PLATFORM}", platform or {})
     (root / "upload-scheduler.toml").write_text(config, encoding="utf-8")
     space = make(root)
     try:
