@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -18,6 +22,7 @@ from tests.base_helpers import (
     SHOP_A,
     SHOP_B,
     START,
+    BaseEnv,
     base_config,
     base_env,
     product,
@@ -26,13 +31,14 @@ from upload_scheduler.clock import FakeClock
 from upload_scheduler.config import settings_from_dict
 from upload_scheduler.platforms.errors import (
     AuthExpired,
+    Misconfigured,
     PartialUpload,
     Permanent,
     QuotaExhausted,
     RateLimited,
     Transient,
 )
-from upload_scheduler.platforms.interface import Platform, PlatformContext
+from upload_scheduler.platforms.interface import Account, Platform, PlatformContext
 from upload_scheduler.platforms.registry import platform_factory
 from upload_scheduler.platforms.thebase import create_platform
 from upload_scheduler.platforms.thebase.adapter import BasePlatform
@@ -225,6 +231,147 @@ def test_unusual_answers_map_to_their_obvious_class(
                 adapter.upload(product(images=0), env.account())
         finally:
             adapter.close()
+
+
+# ---------------------------------------------------------------------------- wrong URL
+
+
+@dataclass
+class Elsewhere:
+    """A local HTTP server that is not BASE: every request gets the same answer."""
+
+    url: str
+    seen: list[tuple[str, str]] = field(default_factory=list)  # (method, path with query)
+
+
+@contextmanager
+def elsewhere(
+    status: int, body: bytes = b"", headers: dict[str, str] | None = None
+) -> Iterator[Elsewhere]:
+    server = Elsewhere(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer()
+
+        def _answer(self) -> None:
+            server.seen.append((self.command, self.path))
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@contextmanager
+def pointed_at(env: BaseEnv, api_url: str) -> Iterator[tuple[BasePlatform, Account]]:
+    """An adapter on env's database (its tokens) whose api_base_url is `api_url`."""
+    raw = base_config(env.settings.database_url, api_url)
+    settings = settings_from_dict(raw, env.settings.source)
+    adapter = BasePlatform(
+        PlatformContext("base", settings, env.engine, env.clock),
+        connect_timeout=1.0,
+        read_timeout=2.0,
+    )
+    try:
+        yield adapter, Account("base", SHOP_A, settings.account("base", SHOP_A))
+    finally:
+        adapter.close()
+
+
+HTML_404 = b"<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>"
+BASE_404 = b'{"error": "bad_item_id", "error_description": "\\u4e0d\\u6b63\\u306aitem_id"}'
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        (404, HTML_404, {"Content-Type": "text/html"}),
+        (404, b"", {}),
+        (302, b"", {"Location": "REDIRECT"}),
+    ],
+    ids=["404-html", "404-empty", "302"],
+)
+def test_a_wrong_api_url_is_misconfigured_and_fails_no_item(
+    tmp_path: Path, database_url: str, status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    with base_env(tmp_path, database_url) as env:
+        # The redirect points at the real sandbox: it must not be followed.
+        headers = {k: v.replace("REDIRECT", env.sandbox.url + ADD) for k, v in headers.items()}
+        with (
+            elsewhere(status, body, headers) as wrong,
+            pointed_at(env, wrong.url + "/api") as (adapter, account),
+        ):
+            with pytest.raises(Misconfigured) as caught:
+                adapter.upload(product("B0WRONG001"), account)
+            assert caught.value.message == (
+                f"check api_base_url (answered {status} for /api/1/items/add)"
+            )
+            # Neither a lookup nor a delete reads it as "not found" or "already gone".
+            with pytest.raises(Misconfigured) as lookup:
+                adapter.find_existing("B0WRONG001", account)
+            assert lookup.value.message.endswith(f"answered {status} for /api/1/items)")
+            with pytest.raises(Misconfigured, match="for /api/1/items/delete"):
+                adapter.delete("123456", account)
+            with pytest.raises(Misconfigured, match="for /api/1/items/detail/123456"):
+                adapter.exists("123456", account)
+            assert wrong.seen[0] == ("POST", "/api/1/items/add")
+            assert "?" in wrong.seen[1][1]  # the lookup's query string, kept out of the message
+            stored = TokenStore(env.engine, "base").get(SHOP_A)
+            assert stored is not None and stored.access_token not in caught.value.message
+        assert env.calls(ADD) == [] and env.items() == []  # the redirect was not followed
+
+
+def test_a_404_with_base_body_keeps_its_meaning(tmp_path: Path, database_url: str) -> None:
+    with base_env(tmp_path, database_url) as env:
+        with elsewhere(404, BASE_404, {"Content-Type": "application/json"}) as server:
+            with pointed_at(env, server.url) as (adapter, account):
+                assert adapter.delete("123456", account).already_gone
+                assert not adapter.exists("123456", account)
+                with pytest.raises(Permanent, match="bad_item_id"):
+                    adapter.upload(product(images=0), account)
+
+
+def test_a_wrong_token_url_is_misconfigured_and_keeps_the_tokens(
+    tmp_path: Path, database_url: str
+) -> None:
+    with base_env(tmp_path, database_url) as env, elsewhere(404, HTML_404) as wrong:
+        store = TokenStore(env.engine, "base")
+        env.clock.advance(3600 + 60)  # the access token has run out: a refresh is needed
+        with pointed_at(env, wrong.url + "/api") as (adapter, account):
+            with pytest.raises(Misconfigured) as caught:
+                adapter.upload(product("B0WRONG002"), account)
+            assert caught.value.message == (
+                "check api_base_url (answered 404 for /api/1/oauth/token)"
+            )
+            with pytest.raises(Misconfigured, match="for /api/1/oauth/token"):
+                adapter.tokens.login_with_code(SHOP_A, "any-code")
+        record = store.get(SHOP_A)
+        assert record is not None and record.login_required is None
+        assert not record.locked(env.clock.now())  # the refresh claim was given back
+        assert [path for _, path in wrong.seen] == ["/api/1/oauth/token"] * 2
+        # Once the URL is right, the stored refresh token still works: no login needed.
+        env.platform.upload(product("B0WRONG002", images=0), env.account())
+        assert len(env.items()) == 1
 
 
 # ---------------------------------------------------------------------------- tokens

@@ -6,17 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from upload_scheduler.platforms.errors import (
+    Misconfigured,
     Permanent,
     QuotaExhausted,
     RateLimited,
     Transient,
 )
-from upload_scheduler.platforms.thebase.client import ApiError, WireError
+from upload_scheduler.platforms.thebase.client import ApiError, BaseClient, WireError
 from upload_scheduler.platforms.thebase.mapping import (
     is_invalid_token,
+    is_wrong_endpoint,
     map_api_error,
     map_wire_error,
     next_hour,
@@ -28,6 +31,7 @@ from upload_scheduler.platforms.thebase.token_store import TokenRecord, tail
 from upload_scheduler.platforms.thebase.tokens import refresh_due
 
 TOKYO = ZoneInfo("Asia/Tokyo")
+ADD_PATH = "/1/items/add"
 NOW = datetime(2026, 3, 10, 14, 59, 59, 900000, tzinfo=UTC)  # 23:59:59.9 in Tokyo
 
 
@@ -78,6 +82,63 @@ def test_invalid_token_is_told_from_other_invalid_requests() -> None:
         ApiError(400, "invalid_request", "デジタルコンテンツの商品は編集できません。")
     )
     assert not is_invalid_token(ApiError(400, "validation_error", "アクセストークン"))
+
+
+@pytest.mark.parametrize("status", [404, 301, 302, 307, 308])
+def test_a_404_or_redirect_without_base_body_is_a_wrong_url(status: int) -> None:
+    err = ApiError(status, f"http_{status}", "Not Found", platform_body=False, path=ADD_PATH)
+    assert is_wrong_endpoint(err)
+    for creating in (False, True):
+        error = map_api_error(err, now=NOW, zone=TOKYO, what="x", creating=creating)
+        assert isinstance(error, Misconfigured)
+        assert error.message == f"check api_base_url (answered {status} for {ADD_PATH})"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(404, "bad_item_id"), (404, "no_item"), (404, "not_found")]
+)
+def test_a_404_with_base_body_keeps_its_meaning(status: int, code: str) -> None:
+    err = ApiError(status, code, "商品が見つかりませんでした。", path="/1/items/detail/9")
+    assert not is_wrong_endpoint(err)
+    error = map_api_error(err, now=NOW, zone=TOKYO, what="x")
+    assert isinstance(error, Permanent) and code in error.message
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 410, 500, 502])
+def test_other_statuses_without_base_body_are_not_a_wrong_url(status: int) -> None:
+    err = ApiError(status, f"http_{status}", "x", platform_body=False, path=ADD_PATH)
+    assert not is_wrong_endpoint(err)
+    assert not isinstance(map_api_error(err, now=NOW, zone=TOKYO, what="x"), Misconfigured)
+
+
+def answer_of(response: httpx.Response, url: str) -> ApiError:
+    """What the client makes of `response` to a POST to `url` (no server involved)."""
+    client = BaseClient(transport=httpx.MockTransport(lambda request: response))
+    try:
+        client.call("POST", url, token="tok-secret-0001", data={"title": "t"})
+    except ApiError as err:
+        return err
+    finally:
+        client.close()
+    raise AssertionError("the client accepted an error answer")
+
+
+def test_the_client_says_whether_base_body_was_there_and_the_path() -> None:
+    url = "http://127.0.0.1:9/wrong/1/items/add?client_secret=cs-secret-0002"
+    page = httpx.Response(404, text="<html><body>Not Found</body></html>")
+    bare = answer_of(page, url)
+    assert (bare.status, bare.platform_body, bare.path) == (404, False, "/wrong/1/items/add")
+    moved = answer_of(httpx.Response(302, headers={"Location": "https://x.example/"}), url)
+    assert (moved.status, moved.platform_body) == (302, False)
+    other_json = answer_of(httpx.Response(404, json={"message": "Not Found"}), url)
+    assert not other_json.platform_body
+    base = answer_of(
+        httpx.Response(404, json={"error": "bad_item_id", "error_description": "不正"}), url
+    )
+    assert (base.code, base.platform_body) == ("bad_item_id", True)
+    message = map_api_error(bare, now=NOW, zone=TOKYO, what="x").message
+    assert message == "check api_base_url (answered 404 for /wrong/1/items/add)"
+    assert "secret" not in message and "tok-" not in message and "?" not in message
 
 
 def test_wire_errors_say_whether_the_item_may_exist() -> None:

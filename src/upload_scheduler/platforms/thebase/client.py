@@ -25,11 +25,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ApiError(Exception):
-    """BASE answered with an error: normally HTTP 400 and {"error", "error_description"}."""
+    """BASE answered with an error: normally HTTP 400 and {"error", "error_description"}.
+
+    `platform_body` says the answer carried that envelope, i.e. BASE itself answered;
+    a 404 or a redirect without it comes from whatever else sits at a wrong URL.
+    `path` is the request's path (never its query string), for messages."""
 
     status: int
     code: str
     description: str
+    platform_body: bool = True
+    path: str = ""
 
     def __str__(self) -> str:
         return f"{self.code}: {self.description} (HTTP {self.status})"
@@ -144,21 +150,32 @@ class _LazyCAContext(ssl.SSLContext):
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
+    status = response.status_code
+    path = response.request.url.path
     try:
         body = response.json()
     except ValueError:
         body = None
-    if response.status_code == 200 and isinstance(body, dict):
+    if status == 200 and isinstance(body, dict):
         return body
     if isinstance(body, dict) and "error" in body:
-        return _raise(response.status_code, body.get("error"), body.get("error_description"))
-    if response.status_code == 200:
-        return _raise(200, "bad_response", "the answer was not a JSON object")
-    return _raise(response.status_code, f"http_{response.status_code}", response.reason_phrase)
+        return _raise(status, body.get("error"), body.get("error_description"), path=path)
+    if status == 200:
+        text = "the answer was not a JSON object"
+        return _raise(200, "bad_response", text, path=path, platform_body=False)
+    return _raise(status, f"http_{status}", response.reason_phrase, path=path, platform_body=False)
 
 
-def _raise(status: int, code: object, description: object) -> Any:
-    raise ApiError(status, str(code or f"http_{status}"), str(description or "").strip())
+def _raise(
+    status: int, code: object, description: object, *, path: str, platform_body: bool = True
+) -> Any:
+    raise ApiError(
+        status,
+        str(code or f"http_{status}"),
+        str(description or "").strip(),
+        platform_body=platform_body,
+        path=path,
+    )
 
 
 def _path(url: str) -> str:

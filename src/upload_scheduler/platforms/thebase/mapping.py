@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 
 from upload_scheduler.platforms.errors import (
+    Misconfigured,
     Permanent,
     PlatformError,
     QuotaExhausted,
@@ -40,12 +41,28 @@ def is_invalid_token(err: ApiError) -> bool:
     return err.code == "invalid_token" or any(word in description for word in _TOKEN_WORDS)
 
 
+def is_wrong_endpoint(err: ApiError) -> bool:
+    """A 404 or a redirect (the client follows none) without BASE's own error body: not
+    BASE answering about an item or a token, but something else at a wrong URL. A 404
+    with BASE's body (an item lookup's or a delete's "not found") keeps its meaning."""
+    return not err.platform_body and (err.status == 404 or 300 <= err.status < 400)
+
+
+def wrong_endpoint(err: ApiError) -> Misconfigured:
+    """The account pauses until the URL is fixed; the message names the status and the
+    request's path, never a query string or a token."""
+    return Misconfigured(f"check api_base_url (answered {err.status} for {err.path or '/'})")
+
+
 def map_api_error(
     err: ApiError, *, now: datetime, zone: tzinfo, what: str, creating: bool = False
 ) -> PlatformError:
     """An error answer from an items endpoint (invalid tokens are handled before this).
     A 5xx on items/add may come after BASE stored the item (a gateway timing out in front
-    of it), so the item must then be looked up before it is created again."""
+    of it), so the item must then be looked up before it is created again. A wrong URL
+    is no item's fault: Misconfigured."""
+    if is_wrong_endpoint(err):
+        return wrong_endpoint(err)
     text = f"{what}: BASE answered {err.code}: {err.description or '(no description)'}"
     if err.code == HOUR_LIMIT or err.status == 429:
         return RateLimited(f"{text}; paused until the next full hour", next_hour(now))

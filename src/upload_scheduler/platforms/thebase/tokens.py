@@ -21,10 +21,20 @@ from sqlalchemy import Engine
 
 from upload_scheduler.clock import Clock
 from upload_scheduler.config import AccountSettings, Settings
-from upload_scheduler.platforms.errors import AuthExpired, Permanent, PlatformError, Transient
+from upload_scheduler.platforms.errors import (
+    AuthExpired,
+    Misconfigured,
+    Permanent,
+    PlatformError,
+    Transient,
+)
 from upload_scheduler.platforms.thebase import oauth
 from upload_scheduler.platforms.thebase.client import ApiError, BaseClient, WireError
-from upload_scheduler.platforms.thebase.mapping import REFUSED_GRANT
+from upload_scheduler.platforms.thebase.mapping import (
+    REFUSED_GRANT,
+    is_wrong_endpoint,
+    wrong_endpoint,
+)
 from upload_scheduler.platforms.thebase.token_store import TokenRecord, TokenStore
 
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -111,6 +121,10 @@ class TokenManager:
                 redirect_uri=account.redirect_uri,
             )
         except ApiError as err:
+            if is_wrong_endpoint(err):
+                raise Misconfigured(
+                    f"{self.platform} account {account_id}: {wrong_endpoint(err).message}"
+                ) from None
             raise AuthExpired(
                 f"{self.platform} account {account_id}: the code was refused "
                 f"({err.code}: {err.description})"
@@ -223,6 +237,11 @@ class TokenManager:
             )
         except ApiError as err:
             now = self.clock.now()
+            if is_wrong_endpoint(err):
+                # Not BASE refusing the refresh token: the token endpoint's URL is wrong.
+                # The tokens stay as they are (no login is needed once it is fixed).
+                self.store.release_claim(claimed, owner=self.owner, now=now)
+                raise wrong_endpoint(err) from None
             if err.code in REFUSED_GRANT or err.status == 401:
                 reason = f"the refresh token was refused ({err.code}: {err.description})"
                 self.store.release_claim(claimed, owner=self.owner, now=now, login_required=reason)

@@ -25,6 +25,13 @@ from upload_scheduler.platforms.thebase.sandbox.state import (
 
 SEND, DROP, RESET, HANG = "send", "drop", "reset", "hang"
 DETAIL_PREFIX = "/1/items/detail"
+API_ROOT = "/1/"
+# What the web server in front of BASE answers for a path outside its API (a wrong
+# api_base_url): a 404 page, not BASE's JSON error envelope.
+NOT_FOUND_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
+    "<body><h1>Not Found</h1></body></html>\n"
+)
 _POST_ONLY = frozenset({"/1/items/add", "/1/items/add_image", "/1/items/delete"})
 
 log = logging.getLogger(__name__)
@@ -46,11 +53,19 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     action: str = SEND
+    html: str | None = None  # an HTML page instead of a JSON body
 
     def payload(self) -> bytes:
+        if self.html is not None:
+            return self.html.encode("utf-8")
         if self.body is None:
             return b""
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+
+    def content_type(self) -> str | None:
+        if self.html is not None:
+            return "text/html; charset=utf-8"
+        return None if self.body is None else "application/json; charset=utf-8"
 
 
 class SandboxApp:
@@ -95,6 +110,9 @@ class SandboxApp:
         path = request.path.rstrip("/") or "/"
         if path.startswith("/_sandbox/"):
             return self._control(request, path)
+        if not path.startswith(API_ROOT):
+            entry["outcome"] = "no_route"
+            return Reply(404, html=NOT_FOUND_PAGE)
         if path == "/1/oauth/authorize":
             location = self.state.authorize(request.query)
             entry["shop"] = request.query.get("shop")
