@@ -166,7 +166,7 @@ def imports_of(path: Path, source: str | None = None) -> Iterator[Import]:
             if node.level:  # relative: resolve against this module's package
                 anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join([*anchor, base] if base else anchor)
-            # `from upload_scheduler.worker import account_state` imports that module;
+            # `from upload_scheduler.store import account_state` imports that module;
             # `from upload_scheduler.store.tables import listings`, the module it names.
             targets = {
                 f"{base}.{alias.name}" if _exists(f"{base}.{alias.name}") else base

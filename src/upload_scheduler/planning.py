@@ -96,7 +96,6 @@ class Plan:
     moves: list[tuple[int, datetime]] = field(default_factory=list)
     unplaced: list[Unplaced] = field(default_factory=list)
     days: list[DaySummary] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import multiprocessing.synchronize
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,8 +22,11 @@ from sqlalchemy.engine import make_url
 
 from upload_scheduler.clock import FakeClock
 from upload_scheduler.config import Settings, load_settings, settings_from_dict
+from upload_scheduler.queue import transitions
 from upload_scheduler.queue.manager import UploadQueueManager
+from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.database import open_database
+from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import listings, products, upload_queue
 
 PLATFORM = "base"
@@ -210,3 +213,46 @@ def add_to_queue_in_process(
         results.put({asin: manager.add_to_queue(asin, PLATFORM) for asin in asins})
     finally:
         engine.dispose()
+
+
+def claim_due(
+    engine: Engine,
+    platform: str,
+    account_id: str | None,
+    limit: int,
+    *,
+    owner: str,
+    lease_seconds: float,
+    now: datetime,
+) -> list[QueueItem]:
+    """The daemon's own claim (worker/daemon.py `_choose` and `_claim`, without the
+    limits): an account's due items read in the one due order, then claimed in a write
+    transaction by `transitions.claim`, whose `status = 'pending'` guard is what keeps two
+    workers off one row. With no account, each of the platform's accounts in turn."""
+    with engine.connect() as conn:
+        accounts = (
+            [account_id]
+            if account_id is not None
+            else list(
+                conn.execute(
+                    select(upload_queue.c.account_id)
+                    .where(upload_queue.c.platform == platform)
+                    .distinct()
+                    .order_by(upload_queue.c.account_id)
+                ).scalars()
+            )
+        )
+    taken: list[QueueItem] = []
+    for account in accounts:
+        with engine.connect() as conn:
+            due = transitions.due_candidates(conn, platform, account, now, limit - len(taken))
+        if not due:
+            continue
+        with write_transaction(engine) as conn:
+            claimed = transitions.claim(
+                conn, due, owner, now + timedelta(seconds=lease_seconds), now
+            )
+        taken += [claimed[c.item.id] for c in due if c.item.id in claimed]
+        if len(taken) >= limit:
+            break
+    return taken

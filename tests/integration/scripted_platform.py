@@ -242,6 +242,9 @@ class ScriptedPlatform:
             return None
         return ExistingItem(found[-1].platform_item_id, found[-1].images)
 
+    def prepare(self, account: Account) -> None:
+        return None
+
     def close(self) -> None:
         self.closed = True
 

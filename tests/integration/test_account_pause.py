@@ -17,9 +17,9 @@ from upload_scheduler.operations import pauses
 from upload_scheduler.operations.accounts import account_overviews
 from upload_scheduler.platforms.errors import RateLimited
 from upload_scheduler.platforms.thebase.token_store import TokenStore
+from upload_scheduler.store import account_state as state_ops
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import account_state
-from upload_scheduler.worker import account_state as state_ops
 
 # The daemon tests' fixtures: a migrated database copied per test, a scripted platform.
 make_env = test_daemon.make_env

@@ -29,8 +29,8 @@ from tests.integration.test_daemon import (
     dead_pid,
 )
 from upload_scheduler.platforms.errors import RateLimited
+from upload_scheduler.store.identity import Identity, host_id
 from upload_scheduler.store.tables import account_usage, upload_queue
-from upload_scheduler.worker.identity import Identity, host_id
 
 # The daemon tests' fixtures: a migrated database copied per test, a scripted platform.
 make_env = test_daemon.make_env

@@ -47,10 +47,10 @@ from upload_scheduler.platforms.errors import (
 )
 from upload_scheduler.queue.manager import UploadQueueManager
 from upload_scheduler.store.database import open_database
+from upload_scheduler.store.identity import Identity, host_id
 from upload_scheduler.store.tables import account_state, listings, products, upload_queue
 from upload_scheduler.worker.account_daemon import UploadSchedulerAccountDaemon
 from upload_scheduler.worker.daemon import AlreadyRunning, DaemonOptions, UploadDaemon
-from upload_scheduler.worker.identity import Identity, host_id
 
 PLATFORM = "fake"
 ACCOUNT = "acct_1"
@@ -102,6 +102,9 @@ class Notes:
 
     def notify(self, kind: str, account_key: str, message: str) -> None:
         self.sent.append((kind, account_key, message))
+
+    def close(self) -> None:
+        return None
 
 
 FAKE_TIME_PAUSE_POLL_SECONDS = 30.0

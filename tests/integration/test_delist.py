@@ -26,8 +26,8 @@ from upload_scheduler.operations import delist
 from upload_scheduler.platforms.errors import Permanent, PlatformError, RateLimited, Transient
 from upload_scheduler.platforms.interface import Account, DeleteResult
 from upload_scheduler.platforms.thebase.rules import Rules
+from upload_scheduler.store.identity import host_id
 from upload_scheduler.store.tables import account_usage, listings, products, upload_queue
-from upload_scheduler.worker.identity import host_id
 
 make_env = test_daemon.make_env
 

@@ -24,6 +24,7 @@ from tests.integration.queue_fixtures import (
     QueueEnv,
     add_to_queue_in_process,
     asins_for,
+    claim_due,
     config_dict,
     open_queue,
     run_plain_script,
@@ -40,7 +41,15 @@ def env(tmp_path: Path, database_url: str) -> Iterator[QueueEnv]:
 
 
 def _claim(env: QueueEnv, account_id: str | None, limit: int = 100) -> list[int]:
-    items = env.manager.claim(PLATFORM, account_id, limit, owner="daemon", lease_seconds=30)
+    items = claim_due(
+        env.engine,
+        PLATFORM,
+        account_id,
+        limit,
+        owner="daemon",
+        lease_seconds=30,
+        now=env.clock.now(),
+    )
     return [i.id for i in items]
 
 

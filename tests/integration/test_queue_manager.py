@@ -22,6 +22,7 @@ from tests.integration.queue_fixtures import (
     START,
     QueueEnv,
     asins_for,
+    claim_due,
     local,
     open_queue,
 )
@@ -55,7 +56,15 @@ def env(tmp_path: Path, database_url: str) -> Iterator[QueueEnv]:
 
 
 def _claim(env: QueueEnv, account_id: str | None = ACCOUNT_1, limit: int = 10) -> list[int]:
-    items = env.manager.claim(PLATFORM, account_id, limit, owner="worker-1", lease_seconds=30)
+    items = claim_due(
+        env.engine,
+        PLATFORM,
+        account_id,
+        limit,
+        owner="worker-1",
+        lease_seconds=30,
+        now=env.clock.now(),
+    )
     return [i.id for i in items]
 
 
@@ -381,7 +390,15 @@ def test_claim_takes_due_items_of_its_own_account_with_a_lease(env: QueueEnv) ->
     assert (len(mine), len(theirs)) == (4, 3)
     env.clock.advance(60)
 
-    items = env.manager.claim(PLATFORM, ACCOUNT_1, 3, owner="host-a:123", lease_seconds=45)
+    items = claim_due(
+        env.engine,
+        PLATFORM,
+        ACCOUNT_1,
+        3,
+        owner="host-a:123",
+        lease_seconds=45,
+        now=env.clock.now(),
+    )
 
     assert [i.id for i in items] == mine[:3]
     for item in items:
@@ -426,7 +443,15 @@ def test_two_workers_on_separate_engines_never_claim_the_same_row(env: QueueEnv)
             batch = [
                 i.id
                 for account in (ACCOUNT_1, ACCOUNT_2)
-                for i in manager.claim(PLATFORM, account, 2, owner=owner, lease_seconds=30)
+                for i in claim_due(
+                    manager.engine,
+                    PLATFORM,
+                    account,
+                    2,
+                    owner=owner,
+                    lease_seconds=30,
+                    now=manager.clock.now(),
+                )
             ]
             if not batch:
                 return taken

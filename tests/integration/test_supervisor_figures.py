@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from tests.integration.queue_fixtures import ACCOUNT_1, PLATFORM, TOKYO, QueueEnv, open_queue
+from tests.integration.queue_fixtures import (
+    ACCOUNT_1,
+    PLATFORM,
+    TOKYO,
+    QueueEnv,
+    claim_due,
+    open_queue,
+)
 from upload_scheduler.store.tables import account_state, upload_queue
 from upload_scheduler.supervisor.figures import account_figures
 
@@ -63,3 +70,43 @@ def test_the_lease_holder_is_shown_until_the_lease_expires(env: QueueEnv) -> Non
         expired = account_figures(conn, PLATFORM, ACCOUNT_1, TOKYO, now + timedelta(seconds=31))
     assert held is not None and (held.host, held.pid) == ("host-b", 4242)
     assert expired.lease is None
+
+
+def test_the_next_item_shown_is_the_one_the_daemon_claims(env: QueueEnv) -> None:
+    """An urgent item scheduled later overtakes an overdue normal one (README, "Order"),
+    in `manager status` as in the daemon's claim; with nothing due, the next to fall
+    due is shown, even when a later one is more urgent."""
+    now = env.clock.now()
+    env.add_products(["EARLY5", "LATER20", "FUTURE20", "FUTURE5"])
+    early = env.manager.add_to_queue(
+        "EARLY5", PLATFORM, account_id=ACCOUNT_1, scheduled_time=now - timedelta(minutes=9)
+    )
+    urgent = env.manager.add_to_queue(
+        "LATER20",
+        PLATFORM,
+        account_id=ACCOUNT_1,
+        priority=20,
+        scheduled_time=now - timedelta(minutes=1),
+    )
+    assert early is not None and urgent is not None
+
+    with env.engine.connect() as conn:
+        shown = account_figures(conn, PLATFORM, ACCOUNT_1, TOKYO, now).next_item
+    claimed = claim_due(env.engine, PLATFORM, ACCOUNT_1, 1, owner="w", lease_seconds=30, now=now)
+    assert shown is not None and shown.queue_id == urgent
+    assert [i.id for i in claimed] == [urgent]
+
+    claim_due(env.engine, PLATFORM, ACCOUNT_1, 1, owner="w", lease_seconds=30, now=now)
+    soon = env.manager.add_to_queue(
+        "FUTURE5", PLATFORM, account_id=ACCOUNT_1, scheduled_time=now + timedelta(minutes=5)
+    )
+    env.manager.add_to_queue(
+        "FUTURE20",
+        PLATFORM,
+        account_id=ACCOUNT_1,
+        priority=20,
+        scheduled_time=now + timedelta(minutes=30),
+    )
+    with env.engine.connect() as conn:
+        shown = account_figures(conn, PLATFORM, ACCOUNT_1, TOKYO, now).next_item
+    assert shown is not None and shown.queue_id == soon

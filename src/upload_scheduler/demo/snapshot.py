@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select
 
-from upload_scheduler.store.tables import account_state, upload_queue
+from upload_scheduler.queue.order import due_order
+from upload_scheduler.store import account_state
+from upload_scheduler.store.tables import upload_queue
 
 FINAL = ("success", "failed", "cancelled")
 RATE_WINDOW = timedelta(minutes=1)
@@ -80,12 +82,7 @@ def take_snapshot(
                 .group_by(upload_queue.c.account_id)
             ).all()
         )
-        pauses = {
-            row.account_id: row
-            for row in conn.execute(
-                select(account_state).where(account_state.c.platform == platform)
-            )
-        }
+        pauses = {r.account_id: r for r in account_state.read_accounts(conn, platform)}
         slots = {a: _next_slot(conn, platform, a) for a in account_ids}
     accounts = []
     for account in account_ids:
@@ -119,7 +116,7 @@ def _next_slot(conn: Connection, platform: str, account_id: str) -> datetime | N
             upload_queue.c.account_id == account_id,
             upload_queue.c.status == "pending",
         )
-        .order_by(upload_queue.c.priority.desc(), upload_queue.c.scheduled_time)
+        .order_by(*due_order(upload_queue.c))
         .limit(1)
     )
     moment: datetime | None = conn.execute(query).scalar()

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from upload_scheduler.config import Settings
-from upload_scheduler.limits import hour_of, local_day
+from upload_scheduler.limits import local_day
 from upload_scheduler.operations.pauses import Pause, read_pause
-from upload_scheduler.store.tables import QUEUE_STATUSES, account_state, account_usage, upload_queue
+from upload_scheduler.store import account_state
+from upload_scheduler.store.tables import QUEUE_STATUSES, account_usage, upload_queue
 
 # Platforms whose adapter keeps OAuth tokens in `oauth_tokens`.
 TOKEN_PLATFORMS = frozenset({"base"})
@@ -85,12 +86,8 @@ def account_overviews(
                     account_usage.c.day == day,
                 )
             ).first()
-            hour = conn.execute(
-                select(account_state.c.hour_start, account_state.c.hour_calls).where(
-                    account_state.c.platform == name, account_state.c.account_id == account_id
-                )
-            ).first()
-            hour_calls = hour.hour_calls if hour and hour.hour_start == hour_of(now) else 0
+            record = account_state.read_account(conn, name, account_id)
+            hour_calls = record.calls_this_hour(now) if record is not None else 0
             counts = dict.fromkeys(QUEUE_STATUSES, 0)
             counts.update(queue.get((name, account_id), {}))
             counts["total"] = sum(counts.values())

@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
+from upload_scheduler.store import account_state
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.states import PauseKind
-from upload_scheduler.store.tables import account_state
-from upload_scheduler.worker import account_state as state_ops
 
 # Manual pauses carry the operator kind so that nothing automatic mistakes them for its
 # own: a successful `token login` lifts only pauses of the auth kind.
@@ -51,7 +50,7 @@ def pause(
         reason.strip() if reason and reason.strip() else DEFAULT_REASON
     )
     with write_transaction(engine) as conn:
-        state_ops.set_pause(conn, platform, account_id, until, text, now)
+        account_state.set_pause(conn, platform, account_id, until, text, now)
     return Pause(platform, account_id, text, until)
 
 
@@ -60,41 +59,28 @@ def resume(engine: Engine, platform: str, account_id: str, now: datetime) -> Pau
     with write_transaction(engine) as conn:
         current = read_pause(conn, platform, account_id, now)
         if current is not None:
-            state_ops.set_pause(conn, platform, account_id, None, None, now)
+            account_state.set_pause(conn, platform, account_id, None, None, now)
     return current
 
 
 def read_pause(conn: Connection, platform: str, account_id: str, now: datetime) -> Pause | None:
     """The pause in force now; one whose end has passed counts as over even before a
     daemon's housekeeping clears it."""
-    row = conn.execute(
-        select(account_state.c.pause_reason, account_state.c.paused_until).where(
-            account_state.c.platform == platform, account_state.c.account_id == account_id
-        )
-    ).first()
-    if row is None or not row.pause_reason:
+    record = account_state.read_account(conn, platform, account_id)
+    if record is None or not record.pause_in_force(now):
         return None
-    if row.paused_until is not None and row.paused_until <= now:
-        return None
-    return Pause(platform, account_id, row.pause_reason, row.paused_until)
+    assert record.pause_reason is not None
+    return Pause(platform, account_id, record.pause_reason, record.paused_until)
 
 
 def active_pauses(engine: Engine, now: datetime, platform: str | None = None) -> list[Pause]:
     """Every pause in force, for `check-queue` and `account list`."""
-    query = select(
-        account_state.c.platform,
-        account_state.c.account_id,
-        account_state.c.pause_reason,
-        account_state.c.paused_until,
-    ).where(account_state.c.pause_reason.is_not(None))
-    if platform is not None:
-        query = query.where(account_state.c.platform == platform)
     with engine.connect() as conn:
-        rows = conn.execute(query.order_by(account_state.c.account_id)).all()
+        records = account_state.read_accounts(conn, platform, paused=True)
     return [
-        Pause(r.platform, r.account_id, r.pause_reason, r.paused_until)
-        for r in rows
-        if r.paused_until is None or r.paused_until > now
+        Pause(r.platform, r.account_id, r.pause_reason or "", r.paused_until)
+        for r in sorted(records, key=lambda r: r.account_id)
+        if r.pause_in_force(now)
     ]
 
 

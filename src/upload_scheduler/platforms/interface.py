@@ -7,25 +7,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from upload_scheduler.inventory.product import Product
+
+__all__ = [
+    "Account",
+    "DeleteResult",
+    "ExistingItem",
+    "Platform",
+    "PlatformContext",
+    "Product",
+    "UploadResult",
+]
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from upload_scheduler.clock import Clock
     from upload_scheduler.config import Settings
-
-
-@dataclass(frozen=True)
-class Product:
-    """What an adapter needs to list one item (a row of the master DB's products)."""
-
-    asin: str
-    title: str
-    description: str
-    price: int
-    stock: int
-    images: tuple[str, ...] = ()
-    brand: str = ""
-    category: str = ""
 
 
 @dataclass(frozen=True)

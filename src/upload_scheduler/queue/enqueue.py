@@ -97,7 +97,6 @@ def enqueue_listings(
         moved=len(plan.moves),
         unplaced=[(asin_of[u.key], u.reason) for u in plan.unplaced],
         skipped=skipped,
-        notes=plan.notes,
         dry_run=dry_run,
     )
 

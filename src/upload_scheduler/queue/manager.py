@@ -20,6 +20,7 @@ from upload_scheduler.clock import Clock, SystemClock
 from upload_scheduler.config import Settings, load_settings
 from upload_scheduler.planning import AccountWindow, Mode, PlanRequest
 from upload_scheduler.queue import enqueue
+from upload_scheduler.queue.order import due_order
 from upload_scheduler.queue.records import EnqueueResult, QueueItem
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import (
@@ -237,7 +238,7 @@ class UploadQueueManager:
             query = query.where(upload_queue.c.status == status)
         if due:
             query = query.where(upload_queue.c.scheduled_time <= self.clock.now())
-            query = query.order_by(*_claim_order())
+            query = query.order_by(*due_order(upload_queue.c))
         else:
             query = query.order_by(upload_queue.c.id.desc())
         with self.engine.connect() as conn:
@@ -367,50 +368,6 @@ class UploadQueueManager:
                 self._sync_listing(conn, listing_id, to_status, None, now, kind)
         return len(rows)
 
-    def claim(
-        self,
-        platform: str,
-        account_id: str | None,
-        limit: int,
-        owner: str,
-        lease_seconds: float,
-    ) -> list[QueueItem]:
-        """Atomically take up to `limit` due items (pending → uploading) with a lease.
-
-        One UPDATE ... WHERE id IN (due ids) RETURNING, so two workers can never take
-        the same row; on PostgreSQL the due ids are locked with SKIP LOCKED in a CTE,
-        which runs once: as a plain IN subquery its LIMIT is not kept when PostgreSQL
-        rechecks the locked rows.
-        """
-        now = self.clock.now()
-        due = _filter(
-            select(upload_queue.c.id).where(
-                upload_queue.c.status == "pending", upload_queue.c.scheduled_time <= now
-            ),
-            platform,
-            account_id,
-        ).order_by(*_claim_order())
-        due = due.limit(limit)
-        if self.engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        due_ids = due.cte("due_ids")
-        statement = (
-            update(upload_queue)
-            .where(upload_queue.c.id.in_(select(due_ids.c.id)), upload_queue.c.status == "pending")
-            .values(
-                status="uploading",
-                lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                updated_at=now,
-            )
-            .returning(*upload_queue.c)
-        )
-        with write_transaction(self.engine) as conn:
-            rows = conn.execute(statement).mappings().all()
-        items = [QueueItem.from_row(r) for r in rows]
-        items.sort(key=lambda i: (-i.priority, i.scheduled_time, i.id))
-        return items
-
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
@@ -458,10 +415,6 @@ def _window(settings: Settings, platform: str, account_id: str) -> AccountWindow
         daily_limit=account.daily_limit,
         min_interval_seconds=account.min_interval_seconds,
     )
-
-
-def _claim_order() -> tuple[Any, ...]:
-    return (upload_queue.c.priority.desc(), upload_queue.c.scheduled_time, upload_queue.c.id)
 
 
 def _filter(query: Any, platform: str | None, account_id: str | None) -> Any:

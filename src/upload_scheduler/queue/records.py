@@ -69,5 +69,4 @@ class EnqueueResult:
     moved: int
     unplaced: list[tuple[str, str]]  # (asin, reason)
     skipped: list[tuple[str, str]]  # (asin, reason): not eligible at all
-    notes: list[str]
     dry_run: bool = False

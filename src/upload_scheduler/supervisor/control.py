@@ -154,10 +154,6 @@ def stop_leftover_children(
     return [(r, r.pid in remaining) for r in alive]
 
 
-def live_children(records: Sequence[ChildRecord]) -> list[ChildRecord]:
-    return [r for r in records if procs.is_daemon_of(r.pid, r.account_id, r.create_time)]
-
-
 def _tail(path: Path, chars: int) -> str:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")

@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
-from upload_scheduler.store.tables import account_state, upload_queue
+from upload_scheduler.queue.order import due_order
+from upload_scheduler.store import account_state
+from upload_scheduler.store.tables import upload_queue
 
 
 @dataclass(frozen=True)
@@ -69,42 +71,35 @@ def account_figures(
     pending = conn.execute(
         select(func.count()).where(*mine, upload_queue.c.status == "pending")
     ).scalar_one()
-    row = conn.execute(
-        select(
-            upload_queue.c.id,
-            upload_queue.c.asin,
-            upload_queue.c.scheduled_time,
-            upload_queue.c.priority,
-        )
-        .where(*mine, upload_queue.c.status == "pending")
-        .order_by(upload_queue.c.scheduled_time, upload_queue.c.priority.desc(), upload_queue.c.id)
-        .limit(1)
-    ).first()
-    pause = conn.execute(
-        select(
-            account_state.c.paused_until,
-            account_state.c.pause_reason,
-            account_state.c.lease_owner,
-            account_state.c.lease_host,
-            account_state.c.lease_pid,
-            account_state.c.lease_expires_at,
-        ).where(account_state.c.platform == platform, account_state.c.account_id == account_id)
-    ).first()
-    lease = None
-    if (
-        pause is not None
-        and pause.lease_owner
-        and (pause.lease_expires_at is None or pause.lease_expires_at > now)
-    ):
-        lease = Lease(pause.lease_owner, pause.lease_host, pause.lease_pid, pause.lease_expires_at)
+    # The item the daemon takes next: the first due one in the due order, or, with
+    # nothing due, the one that falls due first.
+    upcoming = select(
+        upload_queue.c.id,
+        upload_queue.c.asin,
+        upload_queue.c.scheduled_time,
+        upload_queue.c.priority,
+    ).where(*mine, upload_queue.c.status == "pending")
+    row = (
+        conn.execute(
+            upcoming.where(upload_queue.c.scheduled_time <= now)
+            .order_by(*due_order(upload_queue.c))
+            .limit(1)
+        ).first()
+        or conn.execute(
+            upcoming.order_by(upload_queue.c.scheduled_time, *due_order(upload_queue.c)).limit(1)
+        ).first()
+    )
+    record = account_state.read_account(conn, platform, account_id)
+    holder = record.live_lease(now) if record is not None else None
+    lease = Lease(holder.owner, holder.host, holder.pid, holder.expires_at) if holder else None
     return AccountFigures(
         today_success=int(counts.get(("upload", "success"), 0)),
         today_failed=int(counts.get(("upload", "failed"), 0)),
         today_deleted=int(counts.get(("delete", "success"), 0)),
         pending=int(pending),
         next_item=NextItem(row.id, row.asin, row.scheduled_time, row.priority) if row else None,
-        paused_until=pause.paused_until if pause and pause.pause_reason else None,
-        pause_reason=pause.pause_reason if pause else None,
+        paused_until=record.paused_until if record and record.pause_reason else None,
+        pause_reason=record.pause_reason if record else None,
         lease=lease,
     )
 
@@ -112,16 +107,6 @@ def account_figures(
 def current_lease(engine: Engine, platform: str, account_id: str, now: datetime) -> Lease | None:
     """The account's unexpired lease, if any."""
     with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                account_state.c.lease_owner,
-                account_state.c.lease_host,
-                account_state.c.lease_pid,
-                account_state.c.lease_expires_at,
-            ).where(account_state.c.platform == platform, account_state.c.account_id == account_id)
-        ).first()
-    if row is None or row.lease_owner is None:
-        return None
-    if row.lease_expires_at is not None and row.lease_expires_at <= now:
-        return None
-    return Lease(row.lease_owner, row.lease_host, row.lease_pid, row.lease_expires_at)
+        record = account_state.read_account(conn, platform, account_id)
+    holder = record.live_lease(now) if record is not None else None
+    return Lease(holder.owner, holder.host, holder.pid, holder.expires_at) if holder else None

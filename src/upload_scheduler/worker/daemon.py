@@ -28,14 +28,15 @@ from upload_scheduler.platforms.interface import (
     Product,
 )
 from upload_scheduler.platforms.registry import platform_factory
-from upload_scheduler.queue import hot_path, worker_ops
-from upload_scheduler.queue.hot_path import Candidate
+from upload_scheduler.queue import transitions
+from upload_scheduler.queue.order import due_key
 from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.queue.transitions import Candidate
+from upload_scheduler.store import account_state
 from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.store.identity import Identity
 from upload_scheduler.store.states import JobKind, QueueStatus
-from upload_scheduler.worker import account_state
 from upload_scheduler.worker.deleter import Deleter, delete_cost
-from upload_scheduler.worker.identity import Identity
 from upload_scheduler.worker.job_runner import JobRunner
 from upload_scheduler.worker.notifying import Notifier, notifier_for
 from upload_scheduler.worker.outcome import Decision, Verdict
@@ -72,10 +73,6 @@ class _Job:
     previous_call: datetime | None  # the call marker before this claim
     cost: int  # the calls reserved for it
     lookup_only: bool = False  # its attempts are spent: only its lookup is left
-
-
-def _due_order(item: QueueItem) -> tuple[int, datetime, int]:
-    return (-item.priority, item.scheduled_time, item.id)
 
 
 def _creates(candidate: Candidate) -> bool:
@@ -242,10 +239,10 @@ class UploadDaemon:
                     account_state.release_lease(conn, self.platform_name, account_id, self.identity)
         except _CONNECTION_ERRORS:
             log.warning("could not release the leases (database unavailable); they expire")
-        for resource in (self.adapter, self.notifier, self.listener):
-            close = getattr(resource, "close", None)
-            if close is not None:
-                close()
+        self.adapter.close()
+        self.notifier.close()
+        if self.listener is not None:
+            self.listener.close()
         log.info("daemon stopped after %d upload(s)", self.uploaded)
 
     def run(self) -> None:
@@ -329,14 +326,14 @@ class UploadDaemon:
                 due
                 for account_id in self.account_ids
                 if (
-                    due := hot_path.due_candidates(
+                    due := transitions.due_candidates(
                         conn, self.platform_name, account_id, now, self._burst_limit(account_id)
                     )
                 )
             ]
             if not per_account:
                 return None
-            per_account.sort(key=lambda due: _due_order(due[0].item))
+            per_account.sort(key=lambda due: due_key(due[0].item))
             best: tuple[list[Candidate], Admit] | None = None
             for due in per_account:
                 first = due[0]
@@ -407,7 +404,7 @@ class UploadDaemon:
             if not admitted:
                 return None
             lease_until = now + timedelta(seconds=self.lease_seconds)
-            claimed = hot_path.claim(
+            claimed = transitions.claim(
                 conn, [c for c, _ in admitted], self.identity.owner, lease_until, now
             )
             if not claimed:
@@ -415,14 +412,14 @@ class UploadDaemon:
             max_attempts = self.accounts[account_id].max_attempts
             lookups = [c.item.id for c, _ in admitted if _lookup_only(c.item, max_attempts)]
             if lookups:
-                claimed.update(worker_ops.uncount_attempts(conn, claimed, lookups))
+                claimed.update(transitions.uncount_attempts(conn, claimed, lookups))
             jobs: list[_Job] = []
             for candidate, cost in admitted:
                 item = claimed.get(candidate.item.id)
                 if item is None:
                     continue
                 if candidate.product is None and item.kind == JobKind.UPLOAD:
-                    worker_ops.settle(
+                    transitions.settle(
                         conn,
                         item,
                         self.identity.owner,
@@ -453,12 +450,10 @@ class UploadDaemon:
         account = self.accounts[account_id]
         limits = self.limits[account_id]
         # A due token refresh happens now, not between the spacing guard and the call.
-        prepare = getattr(self.adapter, "prepare", None)
-        if prepare is not None:
-            try:
-                prepare(Account(account.platform, account.account_id, account))
-            except Exception:  # the upload itself will meet and classify the problem
-                log.debug("prepare failed for %s", account.account_id, exc_info=True)
+        try:
+            self.adapter.prepare(Account(account.platform, account.account_id, account))
+        except Exception:  # the upload itself will meet and classify the problem
+            log.debug("prepare failed for %s", account.account_id, exc_info=True)
 
         def pace() -> None:
             self._keep_spacing(account_id, limits)
@@ -511,7 +506,7 @@ class UploadDaemon:
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
             for job in jobs:
-                worker_ops.give_back(conn, job.item, self.identity.owner, job.previous_call, now)
+                transitions.give_back(conn, job.item, self.identity.owner, job.previous_call, now)
             JobRunner.settle_calls(conn, account, limits, now, 0, sum(j.cost for j in jobs))
         log.info(
             "%d claimed item(s) of %s returned to the queue unstarted",
@@ -533,7 +528,7 @@ class UploadDaemon:
 
     def _idle(self, now: datetime) -> None:
         with self.engine.connect() as conn:
-            upcoming = worker_ops.next_scheduled_time(conn, self.platform_name, self.account_ids)
+            upcoming = transitions.next_scheduled_time(conn, self.platform_name, self.account_ids)
         deadline = now + timedelta(seconds=self.interval_seconds)
         if upcoming is not None:
             deadline = min(deadline, max(upcoming, now))
@@ -550,7 +545,7 @@ class UploadDaemon:
             elif self.clock.wait(min(remaining, WAKE_POLL_SECONDS), self.stop_event):
                 return  # no notifications here (SQLite, or the listener is down): poll
             with self.engine.connect() as conn:
-                upcoming = worker_ops.next_scheduled_time(
+                upcoming = transitions.next_scheduled_time(
                     conn, self.platform_name, self.account_ids
                 )
             if upcoming is not None and upcoming <= self.clock.now():
@@ -614,12 +609,12 @@ class UploadDaemon:
             return self._recover_in(conn, self.clock.now())
 
     def _recover_in(self, conn: Connection, now: datetime) -> int:
-        stale = worker_ops.stale_items(
+        stale = transitions.stale_items(
             conn, self.platform_name, self.account_ids, self.identity.owner, now
         )
         for item in stale:
             # A killed worker is not the item's fault: its attempt is given back.
-            worker_ops.release(conn, item, now)
+            transitions.release(conn, item, now)
             log.warning(
                 "recovered ASIN %s left uploading by %s; it will be checked on the "
                 "platform before any new creation",
@@ -634,12 +629,12 @@ class UploadDaemon:
         before any creation), and the next start waits one interval, as after a crash."""
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
-            mine = worker_ops.own_items(
+            mine = transitions.own_items(
                 conn, self.platform_name, self.account_ids, self.identity.owner
             )
             for item in mine:
                 # The lost connection is not the item's fault: its attempt is given back.
-                worker_ops.release(conn, item, now)
+                transitions.release(conn, item, now)
                 log.warning("ASIN %s was in flight when the database went away", item.asin)
         for account_id, limits in self.limits.items():
             self.restart_not_before[account_id] = now + timedelta(
@@ -664,7 +659,7 @@ class UploadDaemon:
                     log.error("lost the lease of %s/%s; stopping", self.platform_name, account_id)
                     self.lease_lost.set()
                     self.stop_event.set()
-            worker_ops.renew_item_leases(
+            transitions.renew_item_leases(
                 conn,
                 self.identity.owner,
                 now + timedelta(seconds=self.lease_seconds),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.errors import Permanent, PlatformError
 from upload_scheduler.platforms.interface import Account
-from upload_scheduler.queue import delete_ops
+from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.states import JobKind, QueueStatus
@@ -62,6 +62,7 @@ class Deleter(JobRunner):
         note = ""
         try:
             if not item_id:
+                settled = True  # nothing on the platform could have been deleted
                 raise Permanent(f"{item.asin}: the listing has no platform item id to delete")
             gone = False
             if previous_call is not None:
@@ -111,7 +112,7 @@ class Deleter(JobRunner):
             )
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
-            delete_ops.mark_deleted(conn, item, self.owner, note, now)
+            transitions.mark_deleted(conn, item, self.owner, note, now)
             self.settle_calls(conn, account, limits, now, calls, reserved_calls)
         log.info(
             "delete success: ASIN %s item %s%s (attempt %d, %d call(s))",

@@ -12,12 +12,12 @@ from sqlalchemy import Connection, Engine
 from upload_scheduler.clock import Clock
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.interface import Platform
-from upload_scheduler.queue import worker_ops
+from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.store import account_state
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.states import JobKind
 from upload_scheduler.store.usage import add_usage
-from upload_scheduler.worker import account_state
 from upload_scheduler.worker.notifying import Notifier, NullNotifier
 from upload_scheduler.worker.outcome import Attempt, Decision, Marker, Verdict
 
@@ -97,7 +97,7 @@ class JobRunner:
         transaction; then it is logged once and notified once."""
         now = self.clock.now()
         marker: object = {
-            Marker.KEEP: worker_ops.KEEP_MARKER,
+            Marker.KEEP: transitions.KEEP_MARKER,
             Marker.RESTORE: attempt.previous_call,
             Marker.CLEAR: None,
         }[decision.marker]
@@ -114,7 +114,7 @@ class JobRunner:
                     decision.pause.text,
                     now,
                 )
-            worker_ops.settle(
+            transitions.settle(
                 conn,
                 item,
                 self.owner,

@@ -11,9 +11,16 @@ if TYPE_CHECKING:
 class Notifier(Protocol):
     def notify(self, kind: str, account_key: str, message: str) -> object: ...
 
+    def close(self) -> object:
+        """Send what is still queued (bounded), then stop."""
+        ...
+
 
 class NullNotifier:
     def notify(self, kind: str, account_key: str, message: str) -> None:
+        return None
+
+    def close(self) -> None:
         return None
 
 

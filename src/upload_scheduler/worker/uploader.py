@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from upload_scheduler.limits import LimitSettings
 from upload_scheduler.platforms.errors import PartialUpload, PlatformError, Transient
 from upload_scheduler.platforms.interface import Account, Product
-from upload_scheduler.queue import hot_path
-from upload_scheduler.queue.hot_path import Success
+from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
+from upload_scheduler.queue.transitions import Success
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.states import JobKind
 from upload_scheduler.worker.job_runner import JobRunner
@@ -145,7 +145,7 @@ class Uploader(JobRunner):
             return
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
-            hot_path.mark_successes(conn, self.owner, uploads, now)
+            transitions.mark_successes(conn, self.owner, uploads, now)
             # Created on the platform whether or not our lease still held: count them.
             created = sum(1 for u in uploads if u.created)
             if created:

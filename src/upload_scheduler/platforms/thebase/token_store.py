@@ -9,11 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, RowMapping, and_, bindparam, or_, select, update
 
 from upload_scheduler.platforms.thebase.oauth import TokenGrant
+from upload_scheduler.store import account_state
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.states import PauseKind
-from upload_scheduler.store.tables import account_state, oauth_tokens
-
-AUTH_PAUSE_PREFIX = PauseKind.AUTH.value
+from upload_scheduler.store.tables import oauth_tokens
 
 
 @dataclass(frozen=True)
@@ -232,18 +231,7 @@ class TokenStore:
         """Lift a pause the worker set because the account's tokens failed: a login is
         exactly what it was waiting for. Pauses for other reasons stay."""
         with write_transaction(self.engine) as conn:
-            result = conn.execute(
-                update(account_state)
-                .where(
-                    and_(
-                        account_state.c.platform == self.platform,
-                        account_state.c.account_id == account_id,
-                        account_state.c.pause_reason.like(f"{AUTH_PAUSE_PREFIX}%"),
-                    )
-                )
-                .values(paused_until=None, pause_reason=None, updated_at=now)
-            )
-        return result.rowcount > 0
+            return account_state.lift_pause(conn, self.platform, account_id, PauseKind.AUTH, now)
 
     def _key(self, account_id: str):  # type: ignore[no-untyped-def]
         return and_(

@@ -1,22 +1,26 @@
-"""An account's persisted state: the one-worker lease, pacing memory and pauses.
+"""An account's persisted state: the one-worker lease, pacing memory, usage and pauses.
 
-Spacing and budgets survive restarts because the start of every item is written here
-before its first platform call.
+The one module that reads and writes the `account_state` table: the daemon, the
+supervisor, `operations` and the dashboard all go through it. Spacing and budgets
+survive restarts because the start of every item is written here before its first
+platform call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from upload_scheduler.limits import LimitSettings, LimitState, hour_of, local_day
+from upload_scheduler.store.identity import Identity, owner_is_dead
+from upload_scheduler.store.states import PauseKind
 from upload_scheduler.store.tables import account_state, account_usage
 from upload_scheduler.store.types import UTCDateTime
 from upload_scheduler.store.usage import add_usage
-from upload_scheduler.worker.identity import Identity, owner_is_dead
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,70 @@ class LeaseHolder:
     host: str
     pid: int | None
     expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    """One account's row as stored: its pause, lease and this hour's calls."""
+
+    platform: str
+    account_id: str
+    pause_reason: str | None
+    paused_until: datetime | None
+    lease: LeaseHolder | None
+    hour_start: datetime | None
+    hour_calls: int
+    last_start_at: datetime | None
+
+    def pause_in_force(self, now: datetime) -> bool:
+        """A pause whose end has passed is over, even before a daemon clears it."""
+        return bool(self.pause_reason) and (self.paused_until is None or self.paused_until > now)
+
+    def live_lease(self, now: datetime) -> LeaseHolder | None:
+        lease = self.lease
+        if lease is None or (lease.expires_at is not None and lease.expires_at <= now):
+            return None
+        return lease
+
+    def calls_this_hour(self, now: datetime) -> int:
+        return self.hour_calls if self.hour_start == hour_of(now) else 0
+
+
+def _record(row: Any) -> AccountRecord:
+    lease = (
+        LeaseHolder(row.lease_owner, row.lease_host, row.lease_pid, row.lease_expires_at)
+        if row.lease_owner
+        else None
+    )
+    return AccountRecord(
+        row.platform,
+        row.account_id,
+        row.pause_reason,
+        row.paused_until,
+        lease,
+        row.hour_start,
+        row.hour_calls or 0,
+        row.last_start_at,
+    )
+
+
+def read_account(conn: Connection, platform: str, account_id: str) -> AccountRecord | None:
+    row = conn.execute(select(account_state).where(_key(platform, account_id))).first()
+    return _record(row) if row is not None else None
+
+
+def read_accounts(
+    conn: Connection, platform: str | None = None, *, paused: bool = False
+) -> list[AccountRecord]:
+    """Every account's row (of one platform), by account id; `paused`: only those with
+    a pause stored (over or not: see `AccountRecord.pause_in_force`)."""
+    query = select(account_state)
+    if platform is not None:
+        query = query.where(account_state.c.platform == platform)
+    if paused:
+        query = query.where(account_state.c.pause_reason.is_not(None))
+    rows = conn.execute(query.order_by(account_state.c.platform, account_state.c.account_id))
+    return [_record(row) for row in rows]
 
 
 def _key(platform: str, account_id: str):  # type: ignore[no-untyped-def]
@@ -292,6 +360,23 @@ def read_pause(
     return (row.pause_reason, row.paused_until) if row is not None else (None, None)
 
 
+def lift_pause(
+    conn: Connection, platform: str, account_id: str, kind: PauseKind, now: datetime
+) -> bool:
+    """Lift the account's pause if `kind` set it (a login lifts an auth pause, and only
+    that); True if one was lifted."""
+    return bool(
+        conn.execute(
+            update(account_state)
+            .where(
+                _key(platform, account_id),
+                account_state.c.pause_reason.like(f"{kind.value}:%"),
+            )
+            .values(paused_until=None, pause_reason=None, updated_at=now)
+        ).rowcount
+    )
+
+
 def expired_pause(conn: Connection, platform: str, account_id: str, now: datetime) -> bool:
     """Clear a pause whose time has passed; True if one was cleared."""
     return bool(
@@ -306,17 +391,3 @@ def expired_pause(conn: Connection, platform: str, account_id: str, now: datetim
             .values(paused_until=None, pause_reason=None, updated_at=now)
         ).rowcount
     )
-
-
-def lease_holders(conn: Connection, platform: str) -> dict[str, LeaseHolder]:
-    rows = conn.execute(
-        select(account_state).where(
-            account_state.c.platform == platform, account_state.c.lease_owner.is_not(None)
-        )
-    ).mappings()
-    return {
-        r["account_id"]: LeaseHolder(
-            r["lease_owner"], r["lease_host"], r["lease_pid"], r["lease_expires_at"]
-        )
-        for r in rows
-    }

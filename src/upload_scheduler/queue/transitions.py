@@ -1,14 +1,16 @@
-"""The statements a worker runs for every item, built once.
+"""Every change a worker makes to a queue row, organised by what happens to the row:
+claim, success, failure, give-back, recovery. Queue, listing and usage change in the
+same transaction; every change after the claim is guarded by the row's lease owner, so a
+worker whose lease ran out (it hung, or its host was cut off) changes nothing that the
+worker which took the row over has done.
 
-Building a SQLAlchemy statement and its cache key anew for every item cost more than
-SQLite itself (profile in bench/RESULTS.md). These are built at import with bound
-parameters, so each execution only binds values; a statement object keeps its cache
-key, and its compiled form stays in the engine's cache.
-
-One read finds an account's due items with their products; one UPDATE ... RETURNING
-claims a burst of them; a burst's successes take two statements per table on SQLite (the
-shared values, then the per-row ids by executemany, which is in-process there) and one
-per table on PostgreSQL (the per-row values as arrays: no round trip per row).
+The statements a worker runs for every item are built once, at import, with bound
+parameters: building a SQLAlchemy statement and its cache key anew for every item cost
+more than SQLite itself (bench/RESULTS.md). One read finds an account's due items with
+their products; one UPDATE ... RETURNING claims a burst of them; a burst's successes take
+two statements per table on SQLite (the shared values, then the per-row ids by
+executemany, which is in-process there) and one per table on PostgreSQL (the per-row
+values as arrays: no round trip per row).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -24,17 +27,46 @@ from sqlalchemy import (
     Integer,
     RowMapping,
     String,
+    and_,
     bindparam,
     func,
+    or_,
     select,
     update,
 )
 
-from upload_scheduler.platforms.interface import Product
+from upload_scheduler.inventory.product import Product
+from upload_scheduler.queue.order import due_order
 from upload_scheduler.queue.records import QueueItem
-from upload_scheduler.queue.worker_ops import finished
+from upload_scheduler.store.states import JobKind, ListingStatus, QueueStatus
 from upload_scheduler.store.tables import listings, products, upload_queue
 from upload_scheduler.store.types import UTCDateTime
+
+# -------- what every transition shares
+
+
+def _owned(queue_id: int, owner: str) -> Any:
+    return and_(
+        upload_queue.c.id == queue_id,
+        upload_queue.c.status == "uploading",
+        upload_queue.c.lease_owner == owner,
+    )
+
+
+def finished(status: str, error_message: str | None, now: datetime | Any) -> dict[str, Any]:
+    """The values that end a job (success or failed, upload or delete): its lease is
+    given up and the time it ended is kept."""
+    return {
+        "status": status,
+        "error_message": error_message,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "processed_at": now,
+        "updated_at": now,
+    }
+
+
+# -------- prebuilt statements (private: each execution only binds values)
 
 _PRODUCT_FIELDS = ("title", "description", "price", "stock", "images", "brand", "category")
 
@@ -50,10 +82,11 @@ _DUE_ROWS = (
         upload_queue.c.status == "pending",
         upload_queue.c.scheduled_time <= bindparam("now", type_=UTCDateTime()),
     )
-    .order_by(upload_queue.c.priority.desc(), upload_queue.c.scheduled_time, upload_queue.c.id)
+    .order_by(*due_order(upload_queue.c))
     .limit(bindparam("limit"))
     .subquery("due")
 )
+
 _DUE = (
     select(
         _DUE_ROWS,
@@ -61,7 +94,7 @@ _DUE = (
         *(products.c[name].label(f"product_{name}") for name in _PRODUCT_FIELDS),
     )
     .select_from(_DUE_ROWS.outerjoin(products, products.c.asin == _DUE_ROWS.c.asin))
-    .order_by(_DUE_ROWS.c.priority.desc(), _DUE_ROWS.c.scheduled_time, _DUE_ROWS.c.id)
+    .order_by(*due_order(_DUE_ROWS.c))
 )
 
 # pending -> uploading for the given rows, with the lease; the calls are about to start,
@@ -95,6 +128,7 @@ _SUCCESS = (
     .values(**finished("success", None, bindparam("done_now", type_=UTCDateTime())))
     .returning(upload_queue.c.id)
 )
+
 _SUCCESS_IDS = (
     update(upload_queue)
     .where(upload_queue.c.id == bindparam("done_id"))
@@ -115,6 +149,7 @@ _SUCCESS_ONE = (
         images_done=bindparam("done_images"),
     )
 )
+
 _LISTED_ONE = (
     update(listings)
     .where(listings.c.id == bindparam("listing_id"))
@@ -133,6 +168,7 @@ _DONE_ROWS = select(
     func.unnest(bindparam("rows_item_id", type_=ARRAY(String)), type_=String).label("item_id"),
     func.unnest(bindparam("rows_images", type_=ARRAY(Integer)), type_=Integer).label("images"),
 ).subquery("done_rows")
+
 _SUCCESS_ARRAYS = (
     update(upload_queue)
     .where(
@@ -147,10 +183,12 @@ _SUCCESS_ARRAYS = (
     )
     .returning(upload_queue.c.id)
 )
+
 _LISTED_ROWS = select(
     func.unnest(bindparam("rows_listing_id", type_=ARRAY(Integer)), type_=Integer).label("id"),
     func.unnest(bindparam("rows_item_id", type_=ARRAY(String)), type_=String).label("item_id"),
 ).subquery("listed_rows")
+
 _LISTED_ARRAYS = (
     update(listings)
     .where(listings.c.id == _LISTED_ROWS.c.id)
@@ -171,11 +209,14 @@ _LISTED = (
         updated_at=bindparam("listed_now", type_=UTCDateTime()),
     )
 )
+
 _LISTED_IDS = (
     update(listings)
     .where(listings.c.id == bindparam("listing_id"))
     .values(platform_item_id=bindparam("listed_item_id"))
 )
+
+# -------- claim: pending -> uploading
 
 
 @dataclass(frozen=True)
@@ -185,15 +226,6 @@ class Candidate:
 
     item: QueueItem
     product: Product | None
-
-
-@dataclass(frozen=True)
-class Success:
-    """An uploaded item whose success is yet to be written."""
-
-    item: QueueItem
-    platform_item_id: str
-    images_done: int
 
 
 def due_candidates(
@@ -254,6 +286,31 @@ def claim(
         for c in candidates
         if c.item.id in attempts
     }
+
+
+def uncount_attempts(
+    conn: Connection, claimed: dict[int, QueueItem], ids: list[int]
+) -> dict[int, QueueItem]:
+    """Take back the attempt the claim counted for `ids`: jobs claimed only to look up
+    whether the platform acted on their last attempt, which spends none."""
+    conn.execute(
+        update(upload_queue)
+        .where(upload_queue.c.id.in_(ids))
+        .values(attempts=upload_queue.c.attempts - 1)
+    )
+    return {i: replace(claimed[i], attempts=claimed[i].attempts - 1) for i in ids if i in claimed}
+
+
+# -------- success: uploading -> success
+
+
+@dataclass(frozen=True)
+class Success:
+    """An uploaded item whose success is yet to be written."""
+
+    item: QueueItem
+    platform_item_id: str
+    images_done: int
 
 
 def mark_successes(
@@ -340,3 +397,195 @@ def _mark_with_arrays(
             },
         )
     return written
+
+
+def mark_deleted(conn: Connection, item: QueueItem, owner: str, note: str, now: datetime) -> bool:
+    """uploading -> success, listing -> delisted, in one transaction."""
+    changed = conn.execute(
+        update(upload_queue)
+        .where(_owned(item.id, owner))
+        .values(finished("success", note or None, now))
+    ).rowcount
+    if changed:
+        conn.execute(
+            update(listings)
+            .where(listings.c.id == item.listing_id)
+            .values(status="delisted", updated_at=now)
+        )
+    return bool(changed)
+
+
+# -------- failure: uploading -> pending (retry, lookup, pause) or failed
+
+KEEP_MARKER = object()  # `settle(call_marker=KEEP_MARKER)`: leave the row's call marker
+
+
+def settle(
+    conn: Connection,
+    item: QueueItem,
+    owner: str,
+    now: datetime,
+    *,
+    status: str,
+    message: str,
+    retry_at: datetime | None = None,
+    refund_attempt: bool = False,
+    call_marker: object = KEEP_MARKER,
+    platform_item_id: str | None = None,
+    images_done: int | None = None,
+) -> bool:
+    """End a job that did not succeed: uploading -> pending (due at `retry_at`) or
+    failed, with what the row must keep (the item's id and images, the call marker, or
+    the marker `call_marker` gives: a time, or None). A failed upload fails its listing
+    too; a failed delete leaves its listing `listed`, which is what the shop still
+    shows. Nothing changes when our lease on the row was lost."""
+    if status == QueueStatus.FAILED:
+        values = finished(QueueStatus.FAILED, message, now)
+    else:
+        values = {
+            "status": QueueStatus.PENDING,
+            "error_message": message,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+            "scheduled_time": retry_at or now,
+        }
+    if refund_attempt:
+        values["attempts"] = upload_queue.c.attempts - 1
+    if call_marker is not KEEP_MARKER:
+        values["call_started_at"] = call_marker
+    if platform_item_id is not None:
+        values["platform_item_id"] = platform_item_id
+    if images_done is not None:
+        values["images_done"] = images_done
+    changed = conn.execute(
+        update(upload_queue).where(_owned(item.id, owner)).values(values)
+    ).rowcount
+    if changed and status == QueueStatus.FAILED and item.kind == JobKind.UPLOAD:
+        listing_values: dict[str, Any] = {"status": ListingStatus.FAILED, "updated_at": now}
+        if platform_item_id is not None:
+            listing_values["platform_item_id"] = platform_item_id
+        conn.execute(
+            update(listings).where(listings.c.id == item.listing_id).values(listing_values)
+        )
+    return bool(changed)
+
+
+# -------- give-back: a claimed item never started
+
+
+def give_back(
+    conn: Connection, item: QueueItem, owner: str, previous_call: datetime | None, now: datetime
+) -> bool:
+    """uploading -> pending for a claimed item that was never started (the rest of a
+    burst when the account paused or the daemon was asked to stop): its attempt is given
+    back, it keeps its place in the due order, and its call marker is the one from before
+    the claim, since this claim called nothing."""
+    return bool(
+        conn.execute(
+            update(upload_queue)
+            .where(_owned(item.id, owner))
+            .values(
+                status="pending",
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=upload_queue.c.attempts - 1,
+                call_started_at=previous_call,
+                updated_at=now,
+            )
+        ).rowcount
+    )
+
+
+# -------- recovery: items a dead worker or a lost connection left uploading
+
+
+def release(conn: Connection, item: QueueItem, now: datetime) -> bool:
+    """uploading -> pending, due now at the latest, for an item whose worker died or
+    lost its database connection mid-flight. Not its fault: the attempt is given back.
+    Its call marker stays, so whether the platform acted is looked up first."""
+    return bool(
+        conn.execute(
+            update(upload_queue)
+            .where(upload_queue.c.id == item.id, upload_queue.c.status == QueueStatus.UPLOADING)
+            .values(
+                status=QueueStatus.PENDING,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+                scheduled_time=min(item.scheduled_time, now),
+                attempts=func.max(upload_queue.c.attempts - 1, 0)
+                if conn.dialect.name == "sqlite"
+                else func.greatest(upload_queue.c.attempts - 1, 0),
+            )
+        ).rowcount
+    )
+
+
+def stale_items(
+    conn: Connection,
+    platform: str,
+    account_ids: list[str],
+    owner: str,
+    now: datetime,
+) -> list[QueueItem]:
+    """Rows left `uploading` by anyone but `owner`. The caller holds these accounts'
+    leases, so no other worker can legitimately be uploading for them."""
+    rows = conn.execute(
+        select(upload_queue).where(
+            upload_queue.c.platform == platform,
+            upload_queue.c.account_id.in_(account_ids),
+            upload_queue.c.status == "uploading",
+            or_(upload_queue.c.lease_owner.is_(None), upload_queue.c.lease_owner != owner),
+        )
+    ).mappings()
+    return [QueueItem.from_row(r) for r in rows]
+
+
+def own_items(
+    conn: Connection, platform: str, account_ids: list[str], owner: str
+) -> list[QueueItem]:
+    """Rows `owner` holds `uploading`: after a lost connection, none is really in work."""
+    rows = conn.execute(
+        select(upload_queue).where(
+            upload_queue.c.platform == platform,
+            upload_queue.c.account_id.in_(account_ids),
+            upload_queue.c.status == "uploading",
+            upload_queue.c.lease_owner == owner,
+        )
+    ).mappings()
+    return [QueueItem.from_row(r) for r in rows]
+
+
+# -------- leases and waking
+
+
+def renew_item_leases(
+    conn: Connection,
+    owner: str,
+    lease_until: datetime,
+    platform: str | None = None,
+    account_ids: list[str] | None = None,
+) -> int:
+    """Extend the leases of `owner`'s rows. With the platform and accounts given, the
+    claim index finds them; without, the whole queue is scanned under the write lock."""
+    query = update(upload_queue).where(
+        upload_queue.c.status == "uploading", upload_queue.c.lease_owner == owner
+    )
+    if platform is not None:
+        query = query.where(upload_queue.c.platform == platform)
+    if account_ids is not None:
+        query = query.where(upload_queue.c.account_id.in_(account_ids))
+    return conn.execute(query.values(lease_expires_at=lease_until)).rowcount
+
+
+def next_scheduled_time(
+    conn: Connection, platform: str, account_ids: list[str] | None
+) -> datetime | None:
+    """When the earliest pending item falls due (it may be in the past)."""
+    query = select(upload_queue.c.scheduled_time).where(
+        upload_queue.c.platform == platform, upload_queue.c.status == "pending"
+    )
+    if account_ids is not None:
+        query = query.where(upload_queue.c.account_id.in_(account_ids))
+    return conn.execute(query.order_by(upload_queue.c.scheduled_time).limit(1)).scalar()

@@ -1,0 +1,20 @@
+"""A product as the master DB holds it: what the queue reads for a due item and what
+every adapter lists (`platforms.interface` re-exports it for them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Product:
+    """One row of the master DB's products."""
+
+    asin: str
+    title: str
+    description: str
+    price: int
+    stock: int
+    images: tuple[str, ...] = ()
+    brand: str = ""
+    category: str = ""
