@@ -98,6 +98,13 @@ class Sandbox:
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 
+    def items(self, shop: str) -> list[dict[str, Any]]:
+        """What the sandbox holds for `shop` now (`GET /_sandbox/items`): the truth an
+        outcome recorded in the queue is judged against."""
+        answer = httpx.get(f"{self.url}/_sandbox/items", params={"shop": shop}, timeout=5)
+        assert answer.status_code == 200, answer.text
+        return list(answer.json()["items"])
+
     def created(self) -> Counter[tuple[str, str]]:
         """How many times each (shop, identifier) was created, answered or not."""
         return Counter(
@@ -256,14 +263,18 @@ def login_all(workdir: Path, sandbox_url: str, accounts: tuple[str, ...] = ACCOU
         ok(cli(workdir, "token", "login", "--account", account, "--code", code))
 
 
-def write_products(path: Path, count: int, prefix: str = "B0WORK") -> list[str]:
-    """`count` products as Excel in Japan saves them: CP932, CRLF, no images."""
+def write_products(path: Path, count: int, prefix: str = "B0WORK", *, images: int = 0) -> list[str]:
+    """`count` products as Excel in Japan saves them: CP932, CRLF, and `images` image
+    URLs each (none by default; an image call is one more call that can fail)."""
     asins = [f"{prefix}{n:04d}" for n in range(count)]
+    header = ["asin", "title", "description", "price", "stock"]
     with path.open("w", encoding="cp932", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(["asin", "title", "description", "price", "stock"])
+        writer.writerow(header + (["images"] if images else []))
         for n, asin in enumerate(asins):
-            writer.writerow([asin, f"テスト商品 {n} ブラック", "説明文です。", f"{1000 + n}", "3"])
+            row = [asin, f"テスト商品 {n} ブラック", "説明文です。", f"{1000 + n}", "3"]
+            urls = [f"https://images.example/{asin}/{i}.jpg" for i in range(1, images + 1)]
+            writer.writerow(row + (["|".join(urls)] if images else []))
     return asins
 
 

@@ -382,6 +382,25 @@ def test_random_faults_repeat_with_the_same_seed() -> None:
         SandboxOptions(p_server_error=0.6, p_reset=0.6)
 
 
+@pytest.mark.parametrize("sandbox", [{"p_server_error": 1.0, "seed": 1}], indirect=True)
+def test_odds_endpoint_lets_the_network_heal(sandbox: SandboxServer, http: httpx.Client) -> None:
+    shop = Shop(sandbox.url, "a", http)
+    assert shop.add("B01").status_code == 500
+    odds = f"{sandbox.url}/_sandbox/odds"
+    assert http.post(odds, data={"server_error": "0"}).json() == {"result": True}
+    assert shop.add("B01").status_code == 200
+    # Only the kinds named change; impossible odds are refused and change nothing.
+    assert http.post(odds, data={"lost_response": "1"}).status_code == 200
+    with pytest.raises(httpx.RemoteProtocolError):
+        shop.add("B02")
+    assert_error(http.post(odds, data={"server_error": "0.5"}), "bad_params")
+    assert_error(http.post(odds, data={"flood": "0.1"}), "bad_params")
+    assert_error(http.post(odds, data={"reset": "-1"}), "bad_params")
+    assert http.post(odds, data={"lost_response": "0"}).status_code == 200
+    assert shop.add("B03").status_code == 200
+    assert [i["identifier"] for i in sandbox.state.items_of("a")] == ["B01", "B02", "B03"]
+
+
 # ---------------------------------------------------------------------------- record
 
 

@@ -190,6 +190,12 @@ class SandboxApp:
             except ValueError as exc:
                 raise SandboxError("bad_params", str(exc)) from None
             return Reply(200, {"result": True})
+        if path == "/_sandbox/odds" and request.method == "POST":
+            try:
+                self.faults.set_odds({kind: float(p) for kind, p in request.form.items()})
+            except ValueError as exc:
+                raise SandboxError("bad_params", str(exc)) from None
+            return Reply(200, {"result": True})
         raise SandboxError("not_found", "APIが見つかりませんでした。")
 
     def _post_only(self, request: Request) -> None:

@@ -36,7 +36,7 @@ class FaultPlan:
         p_lost_response: float = 0.0,
         seed: int | None = None,
     ) -> None:
-        self._odds = (
+        self._odds: tuple[tuple[str, float], ...] = (
             (SERVER_ERROR, p_server_error),
             (TIMEOUT, p_timeout),
             (RESET, p_reset),
@@ -55,6 +55,20 @@ class FaultPlan:
             raise ValueError("count must be at least 1 and after not negative")
         with self._lock:
             self._injected.append(_Injected(kind, path, count, after))
+
+    def set_odds(self, odds: dict[str, float]) -> None:
+        """Change the random odds of the kinds named (the others keep theirs): a test
+        lets the network heal, so that what its faults left in doubt can settle."""
+        unknown = sorted(set(odds) - set(FAULT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown fault {unknown[0]!r}; choose from {', '.join(FAULT_KINDS)}")
+        with self._lock:
+            merged = {kind: odds.get(kind, current) for kind, current in self._odds}
+            if any(not 0.0 <= value <= 1.0 for value in merged.values()):
+                raise ValueError("fault odds must be probabilities between 0 and 1")
+            if sum(merged.values()) > 1.0:
+                raise ValueError("the fault odds add up to more than 1")
+            self._odds = tuple(merged.items())
 
     def clear(self) -> None:
         with self._lock:
