@@ -131,13 +131,24 @@ def test_transient_beyond_max_attempts_still_fails() -> None:
 
 
 def test_transient_on_an_image_only_retry_keeps_the_item() -> None:
-    # The item exists (its id is on the row): no creation is in doubt.
+    # The item exists (its id is on the row), but a lost answer to an image call may
+    # have added the image: the next attempt looks the item's images up first.
     attempt = fresh(JobKind.UPLOAD, attempts=1, platform_item_id=ITEM_ID, images_done=2)
     decision = decide(lost_answer(), attempt, NOW)
     assert decision.verdict == Verdict.RETRY
-    assert decision.marker == Marker.CLEAR
+    assert decision.marker == Marker.KEEP
     assert decision.platform_item_id == ITEM_ID
     assert decision.images_done == 2
+
+
+def test_an_image_answer_lost_at_the_last_attempt_is_looked_up_not_failed() -> None:
+    # The fault-mix run: BASE held every image while the queue said "1 of 2 missing".
+    attempt = fresh(JobKind.UPLOAD, attempts=MAX)
+    decision = decide(partial(lost_answer(), images_done=1), attempt, NOW)
+    assert decision.verdict == Verdict.LOOKUP
+    assert decision.status == QueueStatus.PENDING
+    assert decision.marker == Marker.KEEP
+    assert decision.platform_item_id == ITEM_ID
 
 
 # ---------------------------------------------------------------------------
@@ -281,10 +292,10 @@ def test_partial_with_a_transient_cause_retries_only_the_images() -> None:
     assert decision.message == "3 of 4 images missing: BASE answered 502"
 
 
-def test_partial_with_a_lost_image_answer_is_not_in_doubt() -> None:
+def test_partial_with_a_lost_image_answer_keeps_the_marker() -> None:
     decision = decide(partial(lost_answer(), images_done=2), fresh(JobKind.UPLOAD), NOW)
     assert decision.verdict == Verdict.RETRY
-    assert decision.marker == Marker.CLEAR
+    assert decision.marker == Marker.KEEP  # the image may have been added: look it up
     assert decision.images_done == 2
 
 
@@ -590,14 +601,13 @@ def _known_id(case: Case) -> str | None:
 
 
 def _in_doubt(case: Case) -> bool:
-    """Issue 14: a lookup that did not answer, or an acting call whose answer was lost
-    (any transient error after a delete was sent), while no created item is known."""
+    """Issue 14: a lookup that did not answer, or an acting call (a creation, an image, a
+    deletion) whose answer was lost (any transient error after a delete was sent)."""
     attempt, error = case.attempt, case.error
-    if attempt.kind == JobKind.UPLOAD and _known_id(case) is not None:
-        return False
+    cause = error.cause if isinstance(error, PartialUpload) else error
     if not attempt.settled:
         return True
-    lost = isinstance(error, Transient) and (error.maybe_created or attempt.kind == JobKind.DELETE)
+    lost = isinstance(cause, Transient) and (cause.maybe_created or attempt.kind == JobKind.DELETE)
     return attempt.acted and lost
 
 

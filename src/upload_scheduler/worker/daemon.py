@@ -40,7 +40,7 @@ from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.job_runner import JobRunner
 from upload_scheduler.worker.notifying import Notifier, notifier_for
 from upload_scheduler.worker.outcome import Decision, Verdict
-from upload_scheduler.worker.uploader import Uploaded, Uploader
+from upload_scheduler.worker.uploader import Uploaded, Uploader, needs_lookup
 from upload_scheduler.worker.wakeup import DueListener
 
 if TYPE_CHECKING:
@@ -80,13 +80,20 @@ def _creates(candidate: Candidate) -> bool:
     return candidate.item.platform_item_id is None
 
 
-def _lookup_only(item: QueueItem, max_attempts: int) -> bool:
+def _lookup_due(candidate: Candidate) -> bool:
+    """Whether the job starts by asking the platform what an earlier call did."""
+    item = candidate.item
+    if item.kind == JobKind.DELETE:
+        return item.call_started_at is not None
+    if candidate.product is None:
+        return False
+    return needs_lookup(item, candidate.product, item.call_started_at)
+
+
+def _lookup_only(candidate: Candidate, max_attempts: int) -> bool:
     """A job whose last attempt's answer was lost: it is claimed only to look up whether
     the platform acted, which spends no attempt (`outcome.decide`)."""
-    in_doubt = item.call_started_at is not None and (
-        item.kind == JobKind.DELETE or item.platform_item_id is None
-    )
-    return in_doubt and item.attempts >= max_attempts
+    return _lookup_due(candidate) and candidate.item.attempts >= max_attempts
 
 
 class AlreadyRunning(RuntimeError):
@@ -372,8 +379,8 @@ class UploadDaemon:
         if product is None:
             return 1
         cost = self.adapter.calls_for(product, item.images_done)
-        if item.call_started_at is not None and item.platform_item_id is None:
-            cost += 1  # the identifier lookup before creating again
+        if _lookup_due(candidate):
+            cost += 1  # the identifier lookup before anything is sent again
         return max(cost, 1)
 
     def _run_burst(self, due: list[Candidate], slot: datetime) -> bool:
@@ -410,7 +417,7 @@ class UploadDaemon:
             if not claimed:
                 return None
             max_attempts = self.accounts[account_id].max_attempts
-            lookups = [c.item.id for c, _ in admitted if _lookup_only(c.item, max_attempts)]
+            lookups = [c.item.id for c, _ in admitted if _lookup_only(c, max_attempts)]
             if lookups:
                 claimed.update(transitions.uncount_attempts(conn, claimed, lookups))
             jobs: list[_Job] = []

@@ -119,7 +119,7 @@ def decide(error: PlatformError, attempt: Attempt, now: datetime) -> Decision:
     images = partial.images_done if partial is not None else attempt.images_done
     keep = _Kept(item_id, images if item_id else None)
     counted = not attempt.lookup_only
-    in_doubt = _in_doubt(cause, attempt, item_id)
+    in_doubt = _in_doubt(cause, attempt)
     marker = _marker(attempt, in_doubt)
     message = _message(error)
 
@@ -191,12 +191,10 @@ def decide(error: PlatformError, attempt: Attempt, now: datetime) -> Decision:
     )
 
 
-def _in_doubt(cause: PlatformError, attempt: Attempt, item_id: str | None) -> bool:
+def _in_doubt(cause: PlatformError, attempt: Attempt) -> bool:
     """Whether the platform may have acted without our knowing: an earlier call that no
-    lookup has settled, or this attempt's acting call with its answer lost. An upload
-    whose item is known to exist is in no doubt about its creation."""
-    if attempt.kind == JobKind.UPLOAD and item_id is not None:
-        return False
+    lookup has settled, or this attempt's acting call (a creation, an image, a deletion)
+    with its answer lost."""
     if not attempt.settled:
         return True
     if not attempt.acted or not isinstance(cause, Transient):

@@ -41,6 +41,14 @@ class Uploaded(Success):
     reserved_calls: int
 
 
+def needs_lookup(item: QueueItem, product: Product, previous_call: datetime | None) -> bool:
+    """Whether an earlier attempt (its call marker) may have acted unseen: the item may
+    have been created, or images added, so the platform is asked before anything is
+    sent again."""
+    unfinished = item.platform_item_id is None or item.images_done < len(product.images)
+    return previous_call is not None and unfinished
+
+
 class Uploader(JobRunner):
     """Runs one item through the platform for one daemon."""
 
@@ -64,10 +72,12 @@ class Uploader(JobRunner):
         target = Account(account.platform, account.account_id, account)
         item_id = item.platform_item_id
         images_done = item.images_done
+        total = len(product.images)
         calls = 0
         created_here = False
-        # Until the lookup has answered, the item may exist: the call marker must stay.
-        settled = previous_call is None or item_id is not None
+        # Until the lookup has answered, what the earlier call did is unknown: the call
+        # marker must stay.
+        settled = not needs_lookup(item, product, previous_call)
         acted = False
 
         def learnt() -> Attempt:
@@ -87,7 +97,8 @@ class Uploader(JobRunner):
             )
 
         try:
-            if previous_call is not None and item_id is None:
+            if not settled:
+                assert previous_call is not None
                 calls += 1  # at least one page; a found item says how many it took
                 found = self.platform.find_existing(
                     item.asin, target, since=previous_call - timedelta(minutes=5)
@@ -102,14 +113,22 @@ class Uploader(JobRunner):
                         found.platform_item_id,
                         found.images,
                     )
-                    item_id, images_done, created_here = found.platform_item_id, found.images, True
-                elif lookup_only:
+                    if item_id is None:
+                        item_id, created_here = found.platform_item_id, True
+                    if found.platform_item_id == item_id:
+                        images_done = found.images
+                if lookup_only and item_id is None:
                     raise NoAttemptLeft(
                         f"{item.error_message or 'the last attempt was not answered'}; "
                         f"not on {account.platform} when looked up "
                         f"(after {item.attempts} attempts)"
                     )
-            if item_id is None or images_done < len(product.images):
+                if lookup_only and images_done < total:
+                    raise NoAttemptLeft(
+                        f"{total - images_done} of {total} images missing when looked up "
+                        f"(after {item.attempts} attempts)"
+                    )
+            if item_id is None or images_done < total:
                 acted = True
                 result = self.platform.upload(
                     product, target, platform_item_id=item_id, images_done=images_done, pace=pace
@@ -117,7 +136,7 @@ class Uploader(JobRunner):
                 calls += result.calls
                 created_here = created_here or item_id is None
                 item_id = result.platform_item_id
-                images_done = len(product.images)
+                images_done = total
         except PartialUpload as exc:
             calls += exc.calls
             created = item.platform_item_id is None

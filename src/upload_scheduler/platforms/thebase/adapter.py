@@ -125,6 +125,9 @@ class BasePlatform:
                     "/1/items/add_image",
                     calls,
                     f"{what}, item {platform_item_id}, image {index + 1}",
+                    # A lost answer may come after the image was added: looked up first.
+                    creating=True,
+                    effect="the image may have been added",
                     data={
                         "item_id": platform_item_id,
                         "image_no": index + 1,
@@ -274,6 +277,7 @@ class BasePlatform:
         data: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         creating: bool = False,
+        effect: str = "the item may have been created",
         pace: Callable[[], None] | None = None,
         gone_codes: tuple[str, ...] = (),
     ) -> dict[str, Any]:
@@ -295,7 +299,12 @@ class BasePlatform:
                 if not is_invalid_token(err):
                     now = self._clock.now()
                     raise map_api_error(
-                        err, now=now, zone=settings.zone, what=what, creating=creating
+                        err,
+                        now=now,
+                        zone=settings.zone,
+                        what=what,
+                        creating=creating,
+                        effect=effect,
                     ) from None
                 calls.count -= 1  # BASE does not count a refused token against the shop
                 if attempt == 2:
@@ -306,7 +315,7 @@ class BasePlatform:
                 log.info("%s: access token refused; refreshing it", what)
                 token = self.tokens.after_rejection(account_id, token)
             except WireError as err:
-                raise map_wire_error(err, what=what, creating=creating) from None
+                raise map_wire_error(err, what=what, creating=creating, effect=effect) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -55,7 +55,13 @@ def wrong_endpoint(err: ApiError) -> Misconfigured:
 
 
 def map_api_error(
-    err: ApiError, *, now: datetime, zone: tzinfo, what: str, creating: bool = False
+    err: ApiError,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    what: str,
+    creating: bool = False,
+    effect: str = "the item may have been created",
 ) -> PlatformError:
     """An error answer from an items endpoint (invalid tokens are handled before this).
     A 5xx on items/add may come after BASE stored the item (a gateway timing out in front
@@ -73,14 +79,18 @@ def map_api_error(
             f"{text}; the item waits for tomorrow", next_local_midnight(now, zone)
         )
     if err.status >= 500 or err.code in ("server_error", "db_error", "bad_response"):
-        suffix = "; the item may have been created" if creating else ""
+        suffix = f"; {effect}" if creating else ""
         return Transient(f"{text} (HTTP {err.status}){suffix}", maybe_created=creating)
     return Permanent(text)
 
 
-def map_wire_error(err: WireError, *, what: str, creating: bool) -> Transient:
+def map_wire_error(
+    err: WireError, *, what: str, creating: bool, effect: str = "the item may have been created"
+) -> Transient:
+    """`creating`: the call acts on the platform (a creation, an image), so an answer lost
+    after it was sent leaves the act in doubt; `effect` says what may have happened."""
     maybe_created = creating and err.sent
-    suffix = "; the item may have been created" if maybe_created else ""
+    suffix = f"; {effect}" if maybe_created else ""
     return Transient(f"{what}: {err}{suffix}", maybe_created=maybe_created)
 
 
