@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import update
 
 from tests.acceptance.cli import run_cli
-from tests.acceptance.daemon_helpers import ACCOUNT, Workspace, workspace
+from tests.acceptance.daemon_helpers import ACCOUNT, DatabaseWorkspace, workspace
 from tests.backends import postgres_only, sqlite_only
-from upload_scheduler.store.database import open_database
 from upload_scheduler.store.tables import upload_queue
 
 pytestmark = pytest.mark.acceptance
@@ -26,41 +25,24 @@ LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 @dataclass
-class DatabaseWorkspace(Workspace):
-    """The daemon tests' workspace on the fixture's database: its queue is read through
-    SQLAlchemy rather than from the SQLite file the daemon tests use."""
-
-    database_url: str = ""
-
-    def queue(self) -> list[RowMapping]:  # type: ignore[override]
-        query = select(upload_queue).order_by(upload_queue.c.id)
-        with self.connect() as conn:
-            return list(conn.execute(query).mappings())
+class Space(DatabaseWorkspace):
+    """The shared workspace on the fixture's database, whose rows a test can age."""
 
     def set_rows(self, ids: list[int], **values: Any) -> None:
         with self.connect() as conn, conn.begin():
             conn.execute(update(upload_queue).where(upload_queue.c.id.in_(ids)).values(**values))
 
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[Any]:
-        engine = open_database(self.database_url, migrate=False)
-        try:
-            with engine.connect() as conn:
-                yield conn
-        finally:
-            engine.dispose()
-
 
 @pytest.fixture
-def space(tmp_path: Path, database_url: str) -> Iterator[DatabaseWorkspace]:
-    def make(root: Path) -> DatabaseWorkspace:
-        return DatabaseWorkspace(root, database_url=database_url)
+def space(tmp_path: Path, database_url: str) -> Iterator[Space]:
+    def make(root: Path) -> Space:
+        return Space(root, database_url=database_url)
 
     with workspace(tmp_path, latency=0.0, database=database_url, make=make) as made:
         yield made
 
 
-def test_purge_and_config_warnings(space: DatabaseWorkspace, tmp_path: Path) -> None:
+def test_purge_and_config_warnings(space: Space, tmp_path: Path) -> None:
     space.queue_products(6)
     ids = [r["id"] for r in space.queue()]
     space.set_rows(ids[0:2], status="success", processed_at=LONG_AGO)
@@ -84,7 +66,7 @@ def test_purge_and_config_warnings(space: DatabaseWorkspace, tmp_path: Path) -> 
 
 
 @sqlite_only
-def test_db_backup_copies_the_sqlite_file(space: DatabaseWorkspace, tmp_path: Path) -> None:
+def test_db_backup_copies_the_sqlite_file(space: Space, tmp_path: Path) -> None:
     space.queue_products(4)
 
     backup = tmp_path / "backups" / "us-copy.db"
@@ -98,7 +80,7 @@ def test_db_backup_copies_the_sqlite_file(space: DatabaseWorkspace, tmp_path: Pa
 
 
 @postgres_only
-def test_db_backup_on_postgresql_names_pg_dump(space: DatabaseWorkspace, tmp_path: Path) -> None:
+def test_db_backup_on_postgresql_names_pg_dump(space: Space, tmp_path: Path) -> None:
     backup = tmp_path / "backups" / "us-copy.db"
     refused = run_cli("db", "backup", str(backup), cwd=tmp_path)
     assert refused.returncode == 1

@@ -19,10 +19,9 @@ from upload_scheduler.platforms.interface import Account
 from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.engine import write_transaction
-from upload_scheduler.store.states import JobKind, QueueStatus
+from upload_scheduler.store.states import QueueStatus
 from upload_scheduler.worker.job_runner import JobRunner
 from upload_scheduler.worker.outcome import (
-    Attempt,
     Decision,
     NoAttemptLeft,
     Verdict,
@@ -86,13 +85,10 @@ class Deleter(JobRunner):
                 if result.already_gone:
                     note = "already gone on the platform"
         except PlatformError as exc:
-            attempt = Attempt(
-                kind=JobKind.DELETE,
-                attempts=item.attempts,
-                max_attempts=account.max_attempts,
-                retry_delay_seconds=account.retry_delay_seconds,
-                scheduled_time=item.scheduled_time,
-                previous_call=previous_call,
+            attempt = self.attempt(
+                item,
+                account,
+                previous_call,
                 settled=settled,
                 acted=acted,
                 lookup_only=lookup_only,

@@ -80,6 +80,33 @@ class JobRunner:
                 started_item=False,
             )
 
+    @staticmethod
+    def attempt(
+        item: QueueItem,
+        account: AccountSettings,
+        previous_call: datetime | None,
+        *,
+        settled: bool,
+        acted: bool,
+        lookup_only: bool,
+        platform_item_id: str | None,
+        images_done: int,
+    ) -> Attempt:
+        """What a job's attempt learnt, with the account's retry policy, for `decide`."""
+        return Attempt(
+            kind=JobKind(item.kind),
+            attempts=item.attempts,
+            max_attempts=account.max_attempts,
+            retry_delay_seconds=account.retry_delay_seconds,
+            scheduled_time=item.scheduled_time,
+            previous_call=previous_call,
+            settled=settled,
+            acted=acted,
+            lookup_only=lookup_only,
+            platform_item_id=platform_item_id,
+            images_done=images_done,
+        )
+
     def finish(
         self,
         item: QueueItem,

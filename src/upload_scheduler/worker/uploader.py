@@ -20,7 +20,6 @@ from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.queue.transitions import Success
 from upload_scheduler.store.engine import write_transaction
-from upload_scheduler.store.states import JobKind
 from upload_scheduler.worker.job_runner import JobRunner
 from upload_scheduler.worker.outcome import Attempt, Decision, NoAttemptLeft, decide
 
@@ -82,13 +81,10 @@ class Uploader(JobRunner):
 
         def learnt() -> Attempt:
             """What this attempt knows so far, for `decide`."""
-            return Attempt(
-                kind=JobKind.UPLOAD,
-                attempts=item.attempts,
-                max_attempts=account.max_attempts,
-                retry_delay_seconds=account.retry_delay_seconds,
-                scheduled_time=item.scheduled_time,
-                previous_call=previous_call,
+            return self.attempt(
+                item,
+                account,
+                previous_call,
                 settled=settled,
                 acted=acted,
                 lookup_only=lookup_only,
