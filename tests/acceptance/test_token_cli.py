@@ -260,3 +260,30 @@ min_price = 300
         assert rule in line
     assert "min_price" in result.stdout
     assert "B0CLEAN001" not in result.stdout
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "[::]"])
+def test_login_refuses_a_listener_other_computers_can_reach(
+    tmp_path: Path, database_url: str, host: str
+) -> None:
+    write_config(tmp_path, database_url, "http://127.0.0.1:9", free_port())
+    login = ["token", "login", "--account", "shop_a", "--no-browser", "--timeout", "1"]
+    refused = cli(tmp_path, *login, "--listen", f"{host}:{free_port()}")
+    assert refused.returncode == 2, refused.stderr
+    assert "not a loopback address" in refused.stderr and "--allow-remote" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "Traceback" not in refused.stderr and refused.stdout == ""
+
+
+def test_login_with_allow_remote_passes_the_check(tmp_path: Path, database_url: str) -> None:
+    """192.0.2.1 is a documentation address no interface has: the listener cannot bind
+    it, which shows the address got past the check without exposing anything."""
+    write_config(tmp_path, database_url, "http://127.0.0.1:9", free_port())
+    login = ["token", "login", "--account", "shop_a", "--no-browser", "--timeout", "1"]
+    allowed = cli(tmp_path, *login, "--listen", f"192.0.2.1:{free_port()}", "--allow-remote")
+    assert allowed.returncode == 1, allowed.stderr
+    assert "cannot listen on 192.0.2.1" in allowed.stderr
+    assert "not a loopback address" not in allowed.stderr
+    local = cli(tmp_path, *login, "--listen", f"localhost:{free_port()}")
+    assert local.returncode == 1, local.stderr  # loopback needs no flag: it waits, times out
+    assert "not a loopback address" not in local.stderr

@@ -70,6 +70,13 @@ def login(
             metavar="HOST:PORT",
         ),
     ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Let --listen use an address other computers can reach (default: loopback only).",
+        ),
+    ] = False,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the URL only; do not open a browser.")
     ] = False,
@@ -84,6 +91,8 @@ def login(
 
     if code is not None and listen is not None:
         fail("--code and --listen cannot be used together")
+    if listen is not None:
+        _check_listen_host(listen, allow_remote)
     context = app_context(ctx)
     with _manager(context, platform) as manager:
         try:
@@ -250,6 +259,21 @@ def _accounts(context: AppContext, platform: str, account: str | None) -> list[s
     if not configured:
         fail(f"no accounts are configured for platform {platform!r} under [accounts]")
     return configured
+
+
+def _check_listen_host(listen: str, allow_remote: bool) -> None:
+    """The listener receives an authorization code: on an address other computers reach,
+    anyone on the network could race the browser for it, so that takes --allow-remote.
+    Checked before the database is opened, so a refusal changes nothing."""
+    from upload_scheduler.platforms.thebase.oauth import is_loopback_host
+
+    host = listen.rpartition(":")[0].strip("[]")
+    if host and not allow_remote and not is_loopback_host(host):
+        fail(
+            f"--listen {listen}: {host} is not a loopback address, so other computers could "
+            "reach the listener; use 127.0.0.1 (or localhost), or add --allow-remote",
+            code=2,
+        )
 
 
 def _listen_address(listen: str | None, redirect_uri: str) -> tuple[str, int] | None:
