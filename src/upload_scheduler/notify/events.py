@@ -14,6 +14,8 @@ class NotifyKind(StrEnum):
     ACCOUNT_PAUSED = "account_paused"  # rate limit, quota, or a refused token
     DAEMON_CRASHED = "daemon_crashed"
     DAEMON_RESTARTED = "daemon_restarted"
+    # The database file was deleted or replaced under a running daemon, which stopped.
+    DATABASE_LOST = "database_lost"
     DAILY_SUMMARY = "daily_summary"
 
     @property

@@ -13,6 +13,7 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
@@ -34,6 +35,7 @@ from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.queue.transitions import Candidate
 from upload_scheduler.store import account_state
 from upload_scheduler.store.engine import write_transaction
+from upload_scheduler.store.file_identity import OpenedFile, change, record
 from upload_scheduler.store.identity import Identity
 from upload_scheduler.store.states import JobKind, QueueStatus
 from upload_scheduler.worker.deleter import Deleter, delete_cost
@@ -94,6 +96,20 @@ def _lookup_only(candidate: Candidate, max_attempts: int) -> bool:
     """A job whose last attempt's answer was lost: it is claimed only to look up whether
     the platform acted, which spends no attempt (`outcome.decide`)."""
     return _lookup_due(candidate) and candidate.item.attempts >= max_attempts
+
+
+class DatabaseFileChanged(RuntimeError):
+    """The SQLite file this daemon opened is no longer at the configured path (deleted,
+    moved, or replaced): whatever it writes from now on would be lost, so it stops."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        self.path = path
+        # Short: a notification quotes at most 300 characters, and the path comes first.
+        super().__init__(
+            f"the database file {path} {what}; the daemon stopped before another upload. "
+            f"Restore it there (a `db backup` copy) or find what removed it, then start "
+            f"the daemon again"
+        )
 
 
 class AlreadyRunning(RuntimeError):
@@ -165,6 +181,9 @@ class UploadDaemon:
 
             engine = open_database(settings.database_url)
         self.engine = engine
+        # The file the engine opened (SQLite): a file deleted or replaced under the daemon
+        # is noticed before the next burst (`check_database_file`).
+        self.database_file: OpenedFile | None = record(engine.url)
         self.clock = clock or SystemClock()
         self.identity = identity or Identity.current()
         self.adapter = adapter or platform_factory(platform)(
@@ -267,6 +286,7 @@ class UploadDaemon:
             while not self.stop_event.is_set() and not self.lease_lost.is_set():
                 try:
                     if delay:
+                        self.check_database_file()
                         self._recover_own()
                         log.info("database reachable again")
                         delay = 0.0
@@ -291,7 +311,10 @@ class UploadDaemon:
 
     def step(self) -> bool:
         """Upload one burst of items (one item, unless the limits allow several starts
-        at the same moment), or wait; True if an item was processed."""
+        at the same moment), or wait; True if an item was processed.
+
+        Raises DatabaseFileChanged when the database file is not the one opened."""
+        self.check_database_file()
         now = self.clock.now()
         # Housekeeping every check interval, and after every batch_size items (the seed's
         # batch) but at most once a second: leases and stale items never wait behind a
@@ -322,6 +345,7 @@ class UploadDaemon:
             (decision.not_before - self.clock.now()).total_seconds(), self.stop_event
         ):
             return False
+        self.check_database_file()
         return self._run_burst(burst, decision.not_before)
 
     def _choose(self, now: datetime) -> tuple[list[Candidate], Admit] | None:
@@ -473,6 +497,8 @@ class UploadDaemon:
                 if index and (self.stop_event.is_set() or paused):
                     self._give_back(jobs[index:], account, limits)
                     break
+                if index:
+                    self.check_database_file()  # no further call into a lost database
                 if job.item.kind == JobKind.DELETE:
                     result: Uploaded | Decision = self.deleter.process(
                         job.item,
@@ -520,6 +546,24 @@ class UploadDaemon:
             len(jobs),
             account.account_id,
         )
+
+    def check_database_file(self) -> None:
+        """Stop (log, notify, raise DatabaseFileChanged) if the SQLite file at the
+        configured path is gone or is not the one this daemon opened: its connections
+        would go on writing into a file nobody can read any more. One `os.stat`."""
+        if self.database_file is None:
+            return  # PostgreSQL or memory: no file to lose
+        what = change(self.database_file)
+        if what is None:
+            return
+        error = DatabaseFileChanged(self.database_file.path, what)
+        log.error("%s", error)
+        # A plain string: importing notify.events would load the notify package.
+        self.notifier.notify(
+            "database_lost", f"{self.platform_name}/{','.join(self.account_ids)}", str(error)
+        )
+        self.stop_event.set()
+        raise error
 
     # ------------------------------------------------------------------ waiting
 

@@ -26,7 +26,8 @@ PROG = "python -m upload_scheduler.worker"
 
 class DaemonRequestError(Exception):
     """A daemon cannot run as asked; `code` is the process exit code (2: a usage
-    problem, 1: anything else, such as another daemon holding the account)."""
+    problem, or the database file deleted or replaced under the daemon; 1: anything
+    else, such as another daemon holding the account)."""
 
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
@@ -48,7 +49,12 @@ def run_daemon(
     SIGINT/SIGTERM finishes the current item). Raises DaemonRequestError."""
     from upload_scheduler.config.values import check_window
     from upload_scheduler.store.database import open_database
-    from upload_scheduler.worker.daemon import AlreadyRunning, DaemonOptions, UploadDaemon
+    from upload_scheduler.worker.daemon import (
+        AlreadyRunning,
+        DaemonOptions,
+        DatabaseFileChanged,
+        UploadDaemon,
+    )
     from upload_scheduler.worker.logs import log_file_name, setup_daemon_logging
     from upload_scheduler.worker.signals import stop_on_signals
 
@@ -87,6 +93,10 @@ def run_daemon(
             worker.run()
         except AlreadyRunning as exc:
             raise DaemonRequestError(str(exc), 1) from None
+        except DatabaseFileChanged as exc:
+            # Already logged and notified. 2: not a passing fault; an operator must act
+            # before a daemon runs on that path again.
+            raise DaemonRequestError(str(exc), 2) from None
     # Nothing is printed: under a service stdout may be closed. The log says it all.
 
 
