@@ -318,3 +318,71 @@ def test_postgresql_without_its_driver_says_what_to_install(
     monkeypatch.setattr(files, "find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"upload-scheduler\[postgres\]"):
         settings_from_dict({"database": "postgresql://us@db.example/shop"}, tmp_path / "c.toml")
+
+
+# --- settings that cannot run (issue 15) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "account_id", ["../x", "a/b", "a\\\\b", "x..y", "a b", "a\\nb", "ショップ"]
+)
+def test_account_ids_that_would_name_a_path_are_refused(tmp_path: Path, account_id: str) -> None:
+    found = problems(tmp_path, f'[accounts]\nbase = ["{account_id}"]\n')
+    assert any("may only hold letters, digits" in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("daemon", "interval_seconds"),
+        ("platforms.base", "min_interval_seconds"),
+        ("platforms.base", "retry_delay_seconds"),
+        ("cluster", "lease_ttl_seconds"),
+    ],
+)
+def test_waits_longer_than_a_day_are_refused_by_both_loaders(
+    tmp_path: Path, section: str, key: str
+) -> None:
+    from upload_scheduler.config.light import load_settings_light
+
+    ok = f'[accounts]\nbase = ["a"]\n[{section}]\n{key} = 86400\n'
+    load_settings_light(write(tmp_path, ok))
+    bad = f'[accounts]\nbase = ["a"]\n[{section}]\n{key} = 1e12\n'
+    found = problems(tmp_path, bad)
+    assert any(key in p and "86400" in p for p in found), found
+    with pytest.raises(ConfigError):
+        load_settings_light(write(tmp_path, bad))
+
+
+def test_an_override_longer_than_a_day_is_refused(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path, '[accounts]\nbase = ["a"]\n[account_overrides.a]\ninterval_seconds = 1e300\n'
+    )
+    assert any("[account_overrides.a] interval_seconds" in p for p in found), found
+
+
+@pytest.mark.parametrize("url", ["mysql://u:pw@h/db", "oracle://h/db", "mssql+pyodbc://h/db"])
+def test_unsupported_databases_are_refused_without_their_password(tmp_path: Path, url: str) -> None:
+    found = problems(tmp_path, f'database = "{url}"\n[accounts]\nbase = ["a"]\n')
+    assert any("is not supported" in p for p in found), found
+    assert not any("pw" in p for p in found)
+
+
+def test_an_unset_secret_variable_is_a_warning_naming_its_accounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("US_UNSET_SECRET", raising=False)
+    monkeypatch.setenv("US_SET_SECRET", "value")
+    settings = settings_from_dict(
+        {
+            "accounts": {"base": ["a", "b", "c"]},
+            "platforms": {"base": {"client_secret_env": "US_UNSET_SECRET"}},
+            "account_overrides": {"c": {"client_secret_env": "US_SET_SECRET"}},
+        },
+        tmp_path / "x.toml",
+    )
+    [warning] = settings.secret_warnings()
+    assert "US_UNSET_SECRET is not set" in warning and "base/a, base/b" in warning
+    assert "base/c" not in warning
+    monkeypatch.setenv("US_UNSET_SECRET", "now set")
+    assert settings.secret_warnings() == []

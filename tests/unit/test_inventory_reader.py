@@ -10,6 +10,7 @@ import pytest
 
 from upload_scheduler import defaults
 from upload_scheduler.inventory.reader import (
+    MAX_FIELD_BYTES,
     ImportFileError,
     ProductRow,
     RowError,
@@ -148,9 +149,13 @@ def test_column_names_ignore_case_and_whitespace(tmp_path: Path) -> None:
     assert rows[0].asin == "A1"
 
 
-def test_empty_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ImportFileError, match="empty"):
-        list(read_products(write(tmp_path, "\n\n")))
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("p.csv", ""), ("p.csv", "\n\n"), ("p.jsonl", ""), ("p.jsonl", "\n \n")],
+)
+def test_an_empty_file_has_no_rows_in_either_format(tmp_path: Path, name: str, text: str) -> None:
+    """The command says "the file has no rows" for both; the reader simply yields none."""
+    assert list(read_products(write(tmp_path, text, name=name))) == []
 
 
 def test_header_only_file_has_no_rows(tmp_path: Path) -> None:
@@ -391,3 +396,80 @@ def test_jsonl_wrong_value_types_are_row_errors(tmp_path: Path) -> None:
         ("title", "expected text, got an object"),
         ("price", "expected text, got true/false"),
     ]
+
+
+# --- hostile input (issue 15) --------------------------------------------------------
+
+
+def test_a_lone_surrogate_is_a_bad_row_and_the_others_still_read(tmp_path: Path) -> None:
+    text = "\n".join(
+        [
+            '{"asin": "A1", "title": "ok", "price": 100}',
+            '{"asin": "A2", "title": "bad \\ud83d", "price": 100}',
+            '{"asin": "A3", "title": "pair \\ud83d\\ude00", "price": 100}',
+            '{"asin": "A4", "title": "t", "price": 100, "images": ["https://x.jp/\\udc00"]}',
+            '{"\\ud800": 1, "asin": "A5", "title": "t", "price": 100}',
+        ]
+    )
+    rows, errors = rows_and_errors(write(tmp_path, text, name="p.jsonl"))
+    assert [(r.asin, r.title) for r in rows] == [("A1", "ok"), ("A3", "pair 😀")]
+    assert [(e.line, e.field) for e in errors] == [(2, "title"), (4, "images"), (5, "row")]
+    assert "lone surrogate" in errors[0].reason
+
+
+def test_a_jsonl_number_python_cannot_convert_is_a_bad_row(tmp_path: Path) -> None:
+    digits = "9" * 5000
+    text = f'{{"asin": "A1", "title": "t", "price": {digits}}}\n[{"[" * 100_000}\n'
+    rows, errors = rows_and_errors(write(tmp_path, text, name="p.jsonl"))
+    assert rows == []
+    assert [(e.line, e.field) for e in errors] == [(1, "row"), (2, "row")]
+
+
+@pytest.mark.parametrize(
+    "asin",
+    ["A\x1b[31mRED", "A\nB", "A B", "A\tB", "ＡＳＩＮ", "A\x7f", "A\u200bB"],
+    ids=["escape", "newline", "space", "tab", "full-width", "del", "zero-width"],
+)
+def test_an_asin_must_be_printable_ascii_in_both_formats(tmp_path: Path, asin: str) -> None:
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text(f'asin,title,price\nOK1,t,100\n"{asin}",t,100\n', encoding="utf-8")
+    jsonl_path = tmp_path / "p.jsonl"
+    jsonl_path.write_text(
+        json.dumps({"asin": "OK1", "title": "t", "price": 100})
+        + "\n"
+        + json.dumps({"asin": asin, "title": "t", "price": 100})
+        + "\n",
+        encoding="utf-8",
+    )
+    for path in (csv_path, jsonl_path):
+        rows, errors = rows_and_errors(path)
+        assert [r.asin for r in rows] == ["OK1"]
+        assert [(e.line, e.field) for e in errors] == [(2 if path is jsonl_path else 3, "asin")]
+        assert "not printable ASCII" in errors[0].reason
+        # The reason shows the value escaped: it cannot drive the terminal that prints it.
+        assert "\x1b" not in str(errors[0]) and "\n" not in str(errors[0])
+
+
+def test_one_field_size_rule_for_csv_and_jsonl(tmp_path: Path) -> None:
+    """A field over 1 MB is a bad row at its line in both formats; the rows around it
+    import, and a field just under the limit is fine."""
+    big, fits = "x" * (MAX_FIELD_BYTES + 1), "y" * MAX_FIELD_BYTES
+    ten_mb = "z" * (10 * MAX_FIELD_BYTES)
+    records = [
+        {"asin": "A1", "title": "t", "price": 100, "description": fits},
+        {"asin": "A2", "title": "t", "price": 100, "description": big},
+        {"asin": "A3", "title": ten_mb, "price": 100},
+        {"asin": "A4", "title": "t", "price": 100},
+    ]
+    jsonl = write(tmp_path, "".join(json.dumps(r) + "\n" for r in records), name="p.jsonl")
+    lines = [f"{r['asin']},{r['title']},{r['price']},{r.get('description', '')}" for r in records]
+    csv_file = write(tmp_path, "asin,title,price,description\n" + "\n".join(lines) + "\n")
+
+    for path, first in ((jsonl, 1), (csv_file, 2)):
+        rows, errors = rows_and_errors(path)
+        assert [r.asin for r in rows] == ["A1", "A4"], path
+        assert [(e.line, e.field) for e in errors] == [
+            (first + 1, "description"),
+            (first + 2, "title"),
+        ]
+        assert "larger than 1 MB" in errors[0].reason

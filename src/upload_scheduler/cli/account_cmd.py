@@ -4,7 +4,7 @@ without stopping its daemon, and see every account's pause, usage, tokens and qu
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
@@ -30,13 +30,36 @@ def register(app: typer.Typer) -> None:
     app.add_typer(account, name="account")
 
 
+# A pause that should outlast a year is a pause until `account resume`; anything later
+# (99999999d, the year 9999) is a typo, and overflows the date arithmetic besides.
+MAX_PAUSE = timedelta(days=366)
+USAGE_ERROR = 2
+
+
+class UntilOutOfRange(ValueError):
+    """--until is further ahead than MAX_PAUSE: a usage error (exit 2)."""
+
+
 def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
     """'2h', '30m', '1d' (from now), or a date-time such as '2026-01-06 09:00' or ISO 8601;
-    a time without an offset is read in `zone`. Raises ValueError, also for the past."""
+    a time without an offset is read in `zone`. Raises ValueError, also for the past, and
+    UntilOutOfRange beyond MAX_PAUSE."""
     cleaned = text.strip()
+    too_far = UntilOutOfRange(
+        f"--until {text!r} is more than {MAX_PAUSE.days} days ahead; leave --until out to "
+        "pause until `account resume`"
+    )
     try:
-        moment = now + parse_duration(cleaned)
+        span = parse_duration(cleaned)
+    except OverflowError:  # 1e400d: a duration, but no timedelta holds it
+        raise too_far from None
     except ValueError:
+        span = None
+    if span is not None:
+        if span > MAX_PAUSE:
+            raise too_far
+        moment = now + span
+    else:
         try:
             parsed = datetime.fromisoformat(cleaned)
         except ValueError:
@@ -45,6 +68,9 @@ def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
                 "such as '2026-01-06 09:00'"
             ) from None
         moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+        # A difference, not now + MAX_PAUSE: a date near year 9999 must not overflow.
+        if moment - now > MAX_PAUSE:
+            raise too_far
     if moment <= now:
         raise ValueError(f"--until {text!r} is not in the future")
     return moment
@@ -92,6 +118,8 @@ def pause(
     zone = context.settings.account(platform, account).zone
     try:
         end = parse_until(until, now, zone) if until else None
+    except UntilOutOfRange as exc:
+        fail(str(exc), code=USAGE_ERROR)
     except ValueError as exc:
         fail(str(exc))
     done = pauses.pause(context.engine, platform, account, until=end, reason=reason, now=now)

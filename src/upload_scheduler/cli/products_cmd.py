@@ -84,6 +84,10 @@ def import_command(
         fail(str(exc), code=USAGE_ERROR)
     except SQLAlchemyError as exc:
         fail(f"database error: {getattr(exc, 'orig', None) or exc}")
+    if report.rows_read == 0:
+        # Nothing to import is a mistake (the wrong file, an unsaved export), in CSV and
+        # JSONL alike: not a success.
+        fail(f"{file}: the file has no rows")
     _print_report(report)
     if report.errors:
         raise typer.Exit(1)

@@ -4,6 +4,7 @@ shared by the full loader (`load.py`) and the daemon child's light one (`light.p
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from importlib.util import find_spec
@@ -17,6 +18,12 @@ from sqlalchemy.exc import ArgumentError
 from upload_scheduler import defaults
 
 POSTGRES_DRIVER = "postgresql+psycopg"
+# The URL schemes the store supports; any other (mysql://) would fail in every command.
+SUPPORTED_DRIVERS = frozenset(
+    {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", POSTGRES_DRIVER}
+)
+# An account id names its log, lock and state files in log_dir: no separator, no "..".
+ACCOUNT_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class ConfigError(Exception):
@@ -90,6 +97,12 @@ def database_problems(url: str) -> list[str]:
         parsed = make_url(url)
     except ArgumentError:
         return [f"database: {url!r} is not a database URL"]
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        # Only the scheme is shown: the rest of a URL may hold a password.
+        return [
+            f"database: {parsed.drivername}:// is not supported; use sqlite:///PATH or "
+            "postgresql://user:password@host/db"
+        ]
     if parsed.drivername in ("postgresql", "postgres", POSTGRES_DRIVER) and not find_spec(
         "psycopg"
     ):
@@ -126,13 +139,19 @@ def platform_problems(
 
 
 def account_problems(accounts: Mapping[str, list[str]]) -> tuple[list[str], dict[str, str]]:
-    """Empty or twice-listed account ids, and the platform of each account listed."""
+    """Empty, malformed or twice-listed account ids, and the platform of each account
+    listed. An id names files in log_dir, so "../x" or "a/b" would put them elsewhere."""
     problems: list[str] = []
     seen: dict[str, str] = {}
     for platform, ids in accounts.items():
         for account_id in ids:
             if not account_id.strip():
                 problems.append(f"[accounts] {platform}: an account id is empty")
+            elif not ACCOUNT_ID.fullmatch(account_id) or ".." in account_id:
+                problems.append(
+                    f"[accounts] {platform}: account id {account_id!r} may only hold letters, "
+                    'digits, "_", "." and "-" (and no "..")'
+                )
             elif account_id in seen:
                 problems.append(
                     f"[accounts] account {account_id!r} is listed twice "

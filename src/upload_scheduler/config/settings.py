@@ -138,6 +138,22 @@ class Settings:
             return pconf.client_secret_env, ""
         return "", pconf.client_secret
 
+    def secret_warnings(self) -> list[str]:
+        """One line per unset variable a `client_secret_env` names, with the accounts it
+        leaves without a secret. A warning, not a problem of the file: commands that read
+        the queue need no secret, but those accounts' daemons and `token login` stop with
+        exit status 2 until the variable is set."""
+        unset: dict[str, list[str]] = {}
+        for platform, account_id in self.all_accounts():
+            variable, _ = self.client_secret_source(platform, account_id)
+            if variable and not os.environ.get(variable):
+                unset.setdefault(variable, []).append(f"{platform}/{account_id}")
+        return [
+            f"client_secret_env: the environment variable {variable} is not set (or empty); "
+            f"the daemons of {', '.join(accounts)} and `token login` will stop until it is"
+            for variable, accounts in unset.items()
+        ]
+
     def chatwork_token(self) -> str:
         notify = self.file.notify
         if notify.chatwork_token_env:

@@ -42,7 +42,11 @@ def bounds(
     return {k: v for k, v in (("gt", gt), ("ge", ge), ("le", le)) if v is not None}
 
 
-_SECONDS = bounds(gt=0)
+# A wait longer than a day is a typo (or 1e300, which overflows the clock and crashes
+# the daemon): no schedule here needs one.
+DAY_SECONDS = 86_400
+_SECONDS = bounds(gt=0, le=DAY_SECONDS)
+_DELAY = bounds(ge=0, le=DAY_SECONDS)
 _NON_NEGATIVE = bounds(ge=0)
 _COUNT = bounds(ge=1)
 _HOUR = bounds(ge=0, le=24)
@@ -89,14 +93,12 @@ class PlatformValues:
     """`[platforms.X]`: one marketplace's endpoint, limits and OAuth application."""
 
     api_base_url: str = defaults.BASE_API_URL
-    min_interval_seconds: float = field(
-        default=defaults.MIN_INTERVAL_SECONDS, metadata=_NON_NEGATIVE
-    )
+    min_interval_seconds: float = field(default=defaults.MIN_INTERVAL_SECONDS, metadata=_DELAY)
     hour_call_limit: int = field(default=defaults.HOUR_CALL_LIMIT, metadata=_COUNT)
     day_call_limit: int = field(default=defaults.DAY_CALL_LIMIT, metadata=_COUNT)
     daily_limit: int = field(default=defaults.DAILY_LIMIT, metadata=_COUNT)
     max_attempts: int = field(default=defaults.MAX_ATTEMPTS, metadata=_COUNT)
-    retry_delay_seconds: float = field(default=defaults.RETRY_DELAY_SECONDS, metadata=_NON_NEGATIVE)
+    retry_delay_seconds: float = field(default=defaults.RETRY_DELAY_SECONDS, metadata=_DELAY)
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
     client_secret_env: str = ""

@@ -28,6 +28,15 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 # chunk there, so they are refused row by row instead.
 MAX_INT = 2**31 - 1
 MAX_ASIN_LENGTH = 64
+# One rule for CSV and JSONL: a field larger than this (UTF-8 bytes) is a bad row. No
+# column of a product needs more, and a row is held in memory whole.
+MAX_FIELD_BYTES = 1 << 20
+# The csv module refuses fields over its limit (128 KiB by default) with an error that
+# loses the row's end; it is raised so that fields up to the rule's limit and somewhat
+# beyond are read whole and reported by the rule, while a runaway quote still stops.
+_CSV_FIELD_LIMIT = 16 * MAX_FIELD_BYTES
+# An ASIN reaches terminals, log lines and URLs: printable ASCII, no space.
+_ASIN = re.compile(r"[\x21-\x7e]+")
 
 _BLOCK = 1 << 20
 _UTF8_BOM = codecs.BOM_UTF8
@@ -241,6 +250,8 @@ def _open_text(source: SourceFile) -> TextIO:
 
 
 def _csv_records(source: SourceFile) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
     with _open_text(source) as f:
         # strict: an unclosed quote is an error at its line instead of silently
         # swallowing every following row into one field.
@@ -256,8 +267,7 @@ def _csv_records(source: SourceFile) -> Iterator[tuple[int, dict[str, Any] | Row
                 header = _csv_header(source.path, fields)
             else:
                 yield line, _csv_row(line, header, fields)
-        if header is None:
-            raise ImportFileError(f"{source.path}: the file is empty (no header row)")
+        # A file without even a header has no rows: the caller reports "no rows".
 
 
 def _csv_physical(reader: Any) -> Iterator[tuple[int, list[str] | RowError]]:
@@ -284,6 +294,8 @@ def _csv_problem(exc: csv.Error) -> str:
     message = str(exc)
     if "unexpected end of data" in message:
         return 'a quoted field is never closed (a " is missing)'
+    if "field larger than field limit" in message:
+        return f"a field is larger than {_MB} (or a quote is never closed)"
     return f"malformed CSV: {message}"
 
 
@@ -313,7 +325,8 @@ def _csv_row(line: int, header: list[str], fields: list[str]) -> dict[str, Any] 
         return RowError(
             line, "row", f"{len(fields)} fields but the header has {len(header)} (quote commas)"
         )
-    return {name: value for name, value in zip(header, fields, strict=False) if name}
+    record = {name: value for name, value in zip(header, fields, strict=False) if name}
+    return _oversized(line, record) or record
 
 
 # --- JSONL -------------------------------------------------------------------------
@@ -332,9 +345,69 @@ def _jsonl_object(line: int, text: str) -> dict[str, Any] | RowError:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return RowError(line, "row", f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        return RowError(line, "row", f"not usable JSON ({exc})")
+    except RecursionError:
+        return RowError(line, "row", "not usable JSON (nested too deeply)")
     if not isinstance(value, dict):
         return RowError(line, "row", f"expected a JSON object, got {type(value).__name__}")
-    return {_column_name(str(k)): v for k, v in value.items()}
+    record = {_column_name(str(k)): v for k, v in value.items()}
+    # A lone surrogate can only come from a \uD8xx escape: the text itself was decoded.
+    if "\\u" in text and (bad := _surrogate_field(record)):
+        return RowError(line, bad, "not valid Unicode (a lone surrogate such as \\ud83d)")
+    return _oversized(line, record) or record
+
+
+def _surrogate_field(record: dict[str, Any]) -> str | None:
+    """The first column (or "row", for a key) holding a lone surrogate, which no database
+    or terminal can take."""
+    for name, value in record.items():
+        if _has_surrogate(name):
+            return "row"
+        if _has_surrogate(value):
+            return name
+    return None
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, list):
+        return any(_has_surrogate(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    return False
+
+
+# --- both formats ------------------------------------------------------------------
+
+_MB = f"1 MB ({MAX_FIELD_BYTES:,} bytes)"
+
+
+def _oversized(line: int, record: dict[str, Any]) -> RowError | None:
+    """The first field over MAX_FIELD_BYTES, as the row's error: CSV and JSONL apply the
+    same rule to the same value."""
+    for name, value in record.items():
+        size = _size(value)
+        if size > MAX_FIELD_BYTES:
+            return RowError(line, name or "row", f"{size:,} bytes, larger than {_MB}")
+    return None
+
+
+def _size(value: Any) -> int:
+    """UTF-8 bytes of a field's text (a JSON list's items together); cheap for the usual
+    short field, since a character is at most 4 bytes."""
+    if isinstance(value, str):
+        if len(value) * 4 <= MAX_FIELD_BYTES:
+            return len(value)
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, list | dict):
+        return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return len(str(value)) if isinstance(value, int | float) else 0
 
 
 # --- fields ------------------------------------------------------------------------
@@ -361,6 +434,10 @@ def _asin(value: Any) -> str:
     asin = _required_text(value)
     if len(asin) > MAX_ASIN_LENGTH:
         raise ValueError(f"longer than {MAX_ASIN_LENGTH} characters ({_shown(asin)})")
+    if not _ASIN.fullmatch(asin):
+        raise ValueError(
+            f"not printable ASCII ({_shown(asin)}): no spaces, control or non-ASCII characters"
+        )
     return asin
 
 

@@ -9,6 +9,7 @@ output is added only when a console is really there.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import datetime
 from logging.handlers import RotatingFileHandler
@@ -23,6 +24,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(message)s"
 MAX_BYTES = 10 * 1024 * 1024
 BACKUP_COUNT = 5
 ROOT_LOGGER = "upload_scheduler"
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: what moves a
+# terminal's cursor, recolours it, or starts a new line in a log viewer.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ZoneFormatter(logging.Formatter):
@@ -34,6 +38,21 @@ class ZoneFormatter(logging.Formatter):
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return datetime.fromtimestamp(record.created, self.zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The line with control characters escaped: a title or id holding a newline or
+        an escape code, formatted into the message, cannot forge a log line or drive the
+        terminal of whoever reads the log. A traceback, appended after this, keeps its
+        lines."""
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+
+def escape_controls(text: str) -> str:
+    """`text` with each control character written as a visible escape (\\n, \\x1b)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def setup_daemon_logging(
