@@ -165,7 +165,7 @@ def list_accounts(
 
     context = app_context(ctx)
     now = _now()
-    overviews = account_overviews(context.settings, context.engine, now, platform)
+    overviews = account_overviews(context.settings, context.read_engine(), now, platform)
     if as_json:
         typer.echo(json.dumps({"accounts": [o.to_json() for o in overviews]}, ensure_ascii=False))
         return

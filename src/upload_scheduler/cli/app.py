@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from upload_scheduler import __version__
 from upload_scheduler.cli import (
@@ -23,7 +26,7 @@ from upload_scheduler.cli import (
     sandbox_cmd,
     token_cmd,
 )
-from upload_scheduler.cli.context import app_context
+from upload_scheduler.cli.context import AppContext, app_context, err_console
 
 app = typer.Typer(
     name="upload-scheduler",
@@ -56,9 +59,17 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help="Show the full traceback of an error (also: UPLOAD_SCHEDULER_DEBUG=1).",
+        ),
+    ] = False,
 ) -> None:
     context = app_context(ctx)
     context.config_path = config
+    context.debug = debug
     ctx.call_on_close(context.close)
 
 
@@ -79,4 +90,18 @@ legacy_cmd.register(app)
 
 
 def main() -> None:
-    app()
+    """The console script: faults of the machine (files, disk, database server) end in one
+    line and exit status 2, not a traceback; --debug shows the traceback as well."""
+    from upload_scheduler.cli.errors import debug_requested, explain
+
+    context = AppContext()
+    try:
+        app(obj=context)
+    except Exception as exc:
+        problem = explain(exc, context.where())
+        if problem is None:
+            raise  # not a fault we know: a bug, whose traceback is what a report needs
+        if debug_requested(context.debug):
+            traceback.print_exception(exc)
+        err_console.print(f"[bold red]error:[/] {escape(problem.message)}", soft_wrap=True)
+        sys.exit(problem.exit_code)

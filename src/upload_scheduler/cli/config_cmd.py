@@ -12,6 +12,7 @@ from rich.table import Table
 
 from upload_scheduler import defaults
 from upload_scheduler.cli.context import app_context, console, fail
+from upload_scheduler.cli.errors import unreadable_config
 
 if TYPE_CHECKING:
     from upload_scheduler.config import Settings
@@ -50,8 +51,10 @@ def check(ctx: typer.Context) -> None:
         settings = load_settings(app_context(ctx).config_path, platforms=registry)
     except ConfigError as exc:
         fail(f"invalid configuration ({len(exc.problems)} problem(s)):\n{exc}")
+    except OSError as exc:  # there, but unreadable: the machine's fault, exit 2
+        raise unreadable_config(exc) from exc
     console.print(f"[bold]{settings.source}[/]: valid")
-    console.print(f"database: {_safe_url(settings.database_url)}")
+    console.print(f"database: {_safe_url(settings.database_url)}{_not_yet(settings)}")
     console.print(f"timezone: {settings.timezone}    log_dir: {settings.log_dir}")
     if not settings.all_accounts():
         console.print("[yellow]warning:[/] no accounts are configured under \\[accounts]")
@@ -79,7 +82,8 @@ def _warn_about_the_database(settings: Settings) -> None:
     try:
         orphans = unconfigured_queue_accounts(settings)
     except Exception as exc:  # a database problem must not hide the file's verdict
-        console.print(f"[yellow]warning:[/] could not read the queue: {escape(str(exc))}")
+        reason = " ".join(str(exc).splitlines()[:1])  # not SQLAlchemy's "Background" link
+        console.print(f"[yellow]warning:[/] could not read the queue: {escape(reason)}")
         return
     for work in orphans:
         console.print(
@@ -125,6 +129,16 @@ def _secret_line(settings: Settings, platform: str) -> str:
         return f"client secret: {next(iter(sources), 'not set')}"
     parts = [f"{', '.join(accounts)}: {text}" for text, accounts in sources.items()]
     return "client secret: " + "; ".join(parts)
+
+
+def _not_yet(settings: Settings) -> str:
+    """`config check` only reads: it says the SQLite file is missing, never creates it."""
+    from upload_scheduler.store.engine import sqlite_path
+
+    path = sqlite_path(settings.database_url)
+    if path is None or path.exists():
+        return ""
+    return " (does not exist yet; the first command that writes creates it)"
 
 
 def _safe_url(url: str) -> str:

@@ -14,6 +14,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from upload_scheduler.cli.errors import Where
     from upload_scheduler.config import Settings
 
 # Commands import their heavy modules (SQLAlchemy, pydantic) when they run, not when the
@@ -37,6 +38,7 @@ err_console = Console(stderr=True, highlight=False, width=_width(sys.stderr))
 @dataclass
 class AppContext:
     config_path: str | None = None
+    debug: bool = False
     _settings: Settings | None = field(default=None, repr=False)
     _engine: Engine | None = field(default=None, repr=False)
 
@@ -50,6 +52,10 @@ class AppContext:
                 self._settings = load_settings(self.config_path, platforms=registry)
             except ConfigError as exc:
                 fail(str(exc))
+            except OSError as exc:  # there, but unreadable: the machine's fault, exit 2
+                from upload_scheduler.cli.errors import unreadable_config
+
+                raise unreadable_config(exc) from exc
         return self._settings
 
     @property
@@ -59,6 +65,25 @@ class AppContext:
 
             self._engine = open_database(self.settings.database_url)
         return self._engine
+
+    def read_engine(self) -> Engine:
+        """The engine of a command that only reads: it never creates the SQLite file
+        (raises DatabaseMissing), so a deleted database or a typo'd path is reported,
+        not replaced by an empty one. Later `engine` uses get the same engine."""
+        if self._engine is None:
+            from upload_scheduler.store.database import open_database
+
+            self._engine = open_database(self.settings.database_url, create=False)
+        return self._engine
+
+    def where(self) -> Where:
+        """What this command was using, for the error line of a fault."""
+        from upload_scheduler.cli.errors import Where
+
+        if self._settings is None:
+            return Where(config=self.config_path)
+        settings = self._settings
+        return Where(str(settings.source), settings.database_url, settings.log_dir)
 
     def close(self) -> None:
         """Close the database's pooled connections when the command ends. Left to the

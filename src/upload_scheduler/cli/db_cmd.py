@@ -48,7 +48,7 @@ def status(
     from upload_scheduler.store.census import census
     from upload_scheduler.store.migrate import current_revision
 
-    engine = app_context(ctx).engine
+    engine = app_context(ctx).read_engine()
     counts = census(engine)
     if as_json:
         typer.echo(json.dumps(counts))

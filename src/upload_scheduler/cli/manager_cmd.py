@@ -160,7 +160,7 @@ def status(
     context = app_context(ctx)
     settings = context.settings
     try:
-        engine = context.engine
+        engine = context.read_engine()
     except Exception:  # the status of the processes matters more than the figures
         engine = None
     report = read_status(settings, engine)

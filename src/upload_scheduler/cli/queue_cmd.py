@@ -206,6 +206,7 @@ def check_queue(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show queue statistics and items (the newest first, or due ones in claim order)."""
+    app_context(ctx).read_engine()  # only reads: a missing database is reported, not created
     manager = _manager(ctx)
     if show_due and status not in (None, "pending"):
         fail("--show-due lists pending items; it cannot be combined with another --status")

@@ -155,7 +155,7 @@ def status(
 
     context = app_context(ctx)
     accounts = _accounts(context, platform, account)
-    records = TokenStore(context.engine, platform).all()
+    records = TokenStore(context.read_engine(), platform).all()
     now = SystemClock().now()
     zone = context.settings.zone
     rows: list[dict[str, Any]] = []
