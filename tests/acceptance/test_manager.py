@@ -23,6 +23,7 @@ from tests.acceptance.manager_helpers import (
     kill_everything,
     make_workdir,
     manager,
+    manager_pid,
     output,
     queue_items,
     queue_rows,
@@ -309,5 +310,132 @@ def test_foreground_start_and_ctrl_c(workdir: Path) -> None:
         content = log.read_text(encoding="utf-8")
         assert content.count("signal 15 received") == 1, content
         assert "signal 2 received" not in content and "second signal" not in content
+    assert daemon_pids(workdir) == {}
+    assert lock_is_free(workdir)
+
+
+def launch_detached(workdir: Path) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "upload_scheduler", "--config", str(config_path(workdir))]
+    return subprocess.Popen(
+        [*command, "manager", "start", "--detach", "--check-interval", "1"],
+        cwd=workdir,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def uploaded(workdir: Path) -> int:
+    items = workdir / "items.db"
+    return len(created_items(items)) if items.exists() else 0
+
+
+@pytest.mark.parametrize("moment", ["returned", "spawning", "spawning", "returned", "spawning"])
+def test_stop_right_after_or_during_start_detach_stops_everything(
+    tmp_path: Path, moment: str
+) -> None:
+    """`returned`: stop once `start --detach` has returned. `spawning`: stop while the
+    start is still bringing the background manager up (its output file exists, so the
+    start has begun; the manager does not run yet). Either way, once `stop` returns no
+    manager or daemon is left and nothing more is uploaded."""
+    workdir = make_workdir(tmp_path, ["acc_1", "acc_2"])
+    try:
+        queue_items(workdir, "acc_1", 20, "S")
+        launcher = launch_detached(workdir)
+        if moment == "returned":
+            launcher.wait(timeout=60)
+            assert launcher.returncode == 0, launcher.stderr.read() if launcher.stderr else ""
+        else:
+            stderr_file = workdir / "logs" / "multi_account_manager.stderr"
+            wait_for(stderr_file.exists, 20, "the start spawning its manager", poll=0.01)
+        stopped = manager(workdir, "stop")
+        assert stopped.returncode == 0, output(stopped)
+        assert "nothing to stop" not in stopped.stdout, output(stopped)
+        assert "Stopping the manager" in stopped.stdout
+        assert daemon_pids(workdir) == {}
+        assert manager_pid(workdir) is None
+        launcher.communicate(timeout=60)
+        assert launcher.returncode in (0, 1)  # 1: stopped before it was running
+        done = uploaded(workdir)
+        time.sleep(2.0)
+        assert uploaded(workdir) == done, "uploads went on after the stop"
+        assert daemon_pids(workdir) == {} and manager_pid(workdir) is None
+        assert lock_is_free(workdir)
+        assert manager(workdir, "status").returncode == 3
+    finally:
+        kill_everything(workdir)
+
+
+def test_detach_with_an_unwritable_log_dir_fails_at_once_in_one_line(workdir: Path) -> None:
+    """A log_dir under a regular file cannot be created, even by root."""
+    make_workdir(workdir, ["acc_1"])
+    (workdir / "blocker").write_text("a file, not a folder\n", encoding="utf-8")
+    config = config_path(workdir)
+    text = config.read_text(encoding="utf-8").replace('"logs"', '"blocker/logs"')
+    config.write_text(text, encoding="utf-8")
+    for _ in range(2):  # the second start shows its own error, not the first one's again
+        started = manager(workdir, "start", "--detach", "--check-interval", "1")
+        assert started.returncode == 2, output(started)
+        lines = started.stderr.strip().splitlines()
+        assert len(lines) == 1, output(started)
+        assert "blocker" in lines[0] and "log_dir" in lines[0]
+        assert "Traceback" not in started.stderr and "[OK] Started" not in started.stdout
+    assert manager_pid(workdir) is None and daemon_pids(workdir) == {}
+
+
+def test_detach_failure_shows_only_this_starts_output(workdir: Path) -> None:
+    """An earlier run's lines in the manager's output file are not this start's error."""
+    make_workdir(workdir, ["acc_1"])
+    (workdir / "logs").mkdir()
+    stale = "error: STALE LINE FROM AN EARLIER RUN"
+    (workdir / "logs" / "multi_account_manager.stderr").write_text(stale + "\n")
+    start_detached(workdir)
+    assert manager(workdir, "stop").returncode == 0
+    # A foreground manager holding the lock: the background one exits 1 at once.
+    holder = FileLock(str(workdir / "logs" / "multi_account_manager.lock"), timeout=0)
+    holder.acquire()
+    try:
+        refused = manager(workdir, "start", "--detach", "--check-interval", "1")
+    finally:
+        holder.release()
+    assert refused.returncode == 1, output(refused)
+    assert "STALE LINE" not in refused.stderr, output(refused)
+    assert refused.stderr.count("another manager holds") == 1, output(refused)
+
+
+def test_manager_stops_everything_when_its_database_file_vanishes(workdir: Path) -> None:
+    accounts = ["acc_1", "acc_2"]
+    make_workdir(workdir, accounts)
+    queue_items(workdir, "acc_1", 2, "V")
+    command = [sys.executable, "-m", "upload_scheduler", "--config", str(config_path(workdir))]
+    out_path = workdir / "manager.out"
+    with open(out_path, "wb") as out:
+        process = subprocess.Popen(
+            [*command, "manager", "start", "--check-interval", "1"],
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            start_new_session=True,
+        )
+    try:
+        wait_for(lambda: one_each(workdir, accounts), 10, "two daemons")
+        wait_for(lambda: statuses(workdir)["success"] == 2, 30, "two uploads", poll=0.25)
+        for path in workdir.glob("us.db*"):
+            path.unlink()
+        assert process.wait(timeout=60) == 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    text = out_path.read_text(encoding="utf-8")
+    assert "Traceback" not in text
+    assert "error: the database file" in text and "was deleted" in text, text
+    log = (workdir / "logs" / "multi_account_manager.log").read_text(encoding="utf-8")
+    assert "was deleted while the manager was running" in log
     assert daemon_pids(workdir) == {}
     assert lock_is_free(workdir)

@@ -234,12 +234,14 @@ def _run_in_foreground(
         settings, policy=knobs.policy(), on_event=reporter, stop_timeout=knobs.stop_seconds()
     )
     manager.check_interval = check_interval
+    if quiet:  # `start --detach` spawned us after dropping old stop requests: honour any
+        manager.stop_requests_since = 0.0
     try:
         with manager.handle_signals():
             manager.acquire_lock()  # before the log: one process per log file
             setup_manager_logging(ManagerPaths(settings.log_dir).log, settings.zone)
             manager.start_all()
-            if not quiet:
+            if not quiet and manager.record is not None and manager.record.state == "running":
                 _print_started(_rows_from_status(manager.get_status()))
                 _print_monitoring(check_interval, background_pid=None)
             manager.monitor(check_interval)
@@ -248,6 +250,8 @@ def _run_in_foreground(
     finally:
         if manager.record is not None:
             manager.shutdown_all()  # after an unexpected error: never leave children behind
+    if manager.fatal_error is not None:
+        fail(manager.fatal_error, code=2)
 
 
 def _start_in_background(settings: Settings, check_interval: float, knobs: Knobs) -> None:
@@ -259,25 +263,71 @@ def _start_in_background(settings: Settings, check_interval: float, knobs: Knobs
     info = running_manager(paths)
     if info is not None:
         fail(str(ManagerAlreadyRunning(info, paths.lock)), code=1)
-    process = control.spawn_background(
-        settings.source, ["--check-interval", str(check_interval), *knobs.arguments()], paths
-    )
-    timeout = defaults.MANAGER_DETACH_WAIT_SECONDS + knobs.stop_seconds()
+    _check_writable(settings)
     try:
-        record = control.wait_until_running(paths, process, timeout)
+        control.begin_start(paths)  # first: a `manager stop` from now on stops this start
+        process, offset = control.spawn_background(
+            settings.source, ["--check-interval", str(check_interval), *knobs.arguments()], paths
+        )
+        control.record_background(paths, process.pid)
+        timeout = defaults.MANAGER_DETACH_WAIT_SECONDS + knobs.stop_seconds()
+        record = control.wait_until_running(paths, process, timeout, offset)
+    except OSError as exc:
+        fail(f"cannot start the manager in {paths.log_dir}: {_os_reason(exc)}", code=2)
     except control.BackgroundStartFailed as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), code=2 if exc.exit_code == 2 else 1)
     except KeyboardInterrupt:
         fail(
-            f"stopped waiting; the manager (PID {process.pid}) goes on starting in the "
-            "background: see `upload-scheduler manager status`",
+            "stopped waiting; the manager goes on starting in the background: see "
+            "`upload-scheduler manager status`",
             code=INTERRUPTED_EXIT_CODE,
         )
+    finally:
+        control.end_start(paths)
     _print_header(len(record.processes))
     for child in record.processes:
         console.print(f"[START] {child.key} (PID: {child.pid})", markup=False)
     _print_started(_rows_from_records(record.processes))
     _print_monitoring(check_interval, background_pid=record.pid)
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _check_writable(settings: Settings) -> None:
+    """Before `--detach` reports success: a log folder or SQLite database the daemons
+    cannot write would only make them crash-loop out of sight. Exit 2, one line."""
+    import tempfile
+
+    from upload_scheduler.store.engine import sqlite_path
+
+    folder = settings.log_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        fail(
+            f"the log folder {folder} cannot be written ({_os_reason(exc)}); set log_dir in "
+            f"{settings.source} to a folder you can write",
+            code=2,
+        )
+    database = sqlite_path(settings.database_url)
+    if database is None:
+        return  # a server database: its daemons report their own connection errors
+    try:
+        if database.exists():
+            with open(database, "r+b"):  # opened for writing, nothing written
+                pass
+        with tempfile.TemporaryFile(dir=database.parent):  # its journal goes beside it
+            pass
+    except OSError as exc:
+        fail(
+            f"the database {database} cannot be written ({_os_reason(exc)}); fix its folder "
+            f"or set database in {settings.source}",
+            code=2,
+        )
 
 
 class ConsoleReporter:
@@ -454,8 +504,12 @@ def _stop_and_report(settings: Settings, *, quiet_when_idle: bool) -> None:
 
     paths = ManagerPaths(settings.log_dir)
     info = running_manager(paths)
+    starting = control.start_in_progress(paths) if info is None else None
     if info is not None:
         console.print(f"Stopping the manager (PID: {info.pid})...", markup=False)
+    elif starting is not None:
+        pid = starting.pid if starting.pid is not None else starting.launcher_pid
+        console.print(f"Stopping the manager that is starting (PID: {pid})...", markup=False)
     try:
         outcome = control.stop_manager(paths)
     except KeyboardInterrupt:
@@ -476,7 +530,7 @@ def _stop_and_report(settings: Settings, *, quiet_when_idle: bool) -> None:
             code=1,
         )
     lines = ["", RULE, "Stopping all processes...", RULE, ""]
-    if outcome.manager is None:
+    if outcome.manager is None and outcome.starting is None:
         lines.insert(0, "The manager is not running, but processes it started are.")
     for record in outcome.children:
         if record.stop_result in ("stopped", "killed"):

@@ -4,6 +4,12 @@
 events do not cross consoles, it writes the stop-request file the manager polls. If
 the manager is gone but daemons it started still run (it was killed), they are
 stopped directly.
+
+A `start --detach` writes a start marker (its own PID, then the background manager's)
+before anything else and removes it when it returns. A `stop` that finds a live marker
+but no manager yet writes the stop request, which the starting manager honours as soon
+as it holds the lock, and waits until both processes are gone: a stop never misses a
+manager that is coming up.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ from upload_scheduler.supervisor.state import (
     MANAGER_RUNNING,
     ChildRecord,
     ManagerRecord,
+    read_json,
     read_state,
+    write_json_atomic,
 )
 
 WAIT_POLL_SECONDS = 0.1
@@ -33,6 +41,26 @@ STDERR_TAIL_CHARS = 2000
 
 class BackgroundStartFailed(RuntimeError):
     """The background manager ended or stalled before it was running."""
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # the background manager's, when it ended
+
+
+@dataclass(frozen=True)
+class StartInProgress:
+    """A `start --detach` still running, or the background manager it spawned."""
+
+    launcher_pid: int
+    launcher_create_time: float | None
+    pid: int | None  # the background manager, once spawned
+    create_time: float | None
+
+    @property
+    def alive(self) -> bool:
+        return procs.is_manager(self.launcher_pid, self.launcher_create_time) or (
+            self.pid is not None and procs.is_manager(self.pid, self.create_time)
+        )
 
 
 @dataclass
@@ -43,18 +71,68 @@ class StopOutcome:
     manager_stopped: bool = True  # False: it did not end in time
     children: list[ChildRecord] = field(default_factory=list)  # final records
     stopped_directly: list[tuple[ChildRecord, bool]] = field(default_factory=list)  # (, killed)
+    starting: StartInProgress | None = None  # a start that was still in progress
 
     @property
     def nothing_running(self) -> bool:
-        return self.manager is None and not self.stopped_directly
+        return self.manager is None and self.starting is None and not self.stopped_directly
+
+
+def begin_start(paths: ManagerPaths) -> None:
+    """First step of `start --detach`: drop an old stop request (it was for an earlier
+    manager), then write the start marker. In this order, a stop that sees the marker
+    writes its request after the old one is gone."""
+    paths.stop_request.unlink(missing_ok=True)
+    _write_marker(paths, None)
+
+
+def record_background(paths: ManagerPaths, pid: int) -> None:
+    """Add the spawned background manager's PID to the start marker."""
+    _write_marker(paths, pid)
+
+
+def end_start(paths: ManagerPaths) -> None:
+    """`start --detach` returns: remove its marker (only its own)."""
+    data = read_json(paths.start_marker)
+    if data is not None and data.get("launcher_pid") == os.getpid():
+        paths.start_marker.unlink(missing_ok=True)
+
+
+def start_in_progress(paths: ManagerPaths) -> StartInProgress | None:
+    """The start whose launcher or background manager is still alive, or None."""
+    data = read_json(paths.start_marker)
+    if data is None or not isinstance(data.get("launcher_pid"), int):
+        return None
+    pid = data.get("pid")
+    start = StartInProgress(
+        launcher_pid=data["launcher_pid"],
+        launcher_create_time=data.get("launcher_create_time"),
+        pid=pid if isinstance(pid, int) else None,
+        create_time=data.get("create_time"),
+    )
+    return start if start.alive else None
+
+
+def _write_marker(paths: ManagerPaths, pid: int | None) -> None:
+    launcher = os.getpid()
+    write_json_atomic(
+        paths.start_marker,
+        {
+            "launcher_pid": launcher,
+            "launcher_create_time": procs.create_time(launcher),
+            "pid": pid,
+            "create_time": procs.create_time(pid) if pid is not None else None,
+        },
+    )
 
 
 def spawn_background(
     config: Path, manager_args: Sequence[str], paths: ManagerPaths
-) -> subprocess.Popen[bytes]:
+) -> tuple[subprocess.Popen[bytes], int]:
     """Start `upload-scheduler manager start --background ...` detached from the caller:
     stdin from the null device, output to a file, its own session or process group, no
-    inherited handles. A script capturing our output thus never waits for it."""
+    inherited handles. A script capturing our output thus never waits for it. Returns
+    the process and where its output starts in the (appended) output file."""
     paths.log_dir.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
@@ -69,7 +147,8 @@ def spawn_background(
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
     with open(paths.manager_stderr, "ab") as output:
-        return subprocess.Popen(
+        offset = output.seek(0, os.SEEK_END)
+        process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -78,13 +157,15 @@ def spawn_background(
             env=env,
             **oskit.background_popen_options(),
         )
+    return process, offset
 
 
 def wait_until_running(
-    paths: ManagerPaths, process: subprocess.Popen[bytes], timeout: float
+    paths: ManagerPaths, process: subprocess.Popen[bytes], timeout: float, output_offset: int = 0
 ) -> ManagerRecord:
     """Wait until the state file shows `process` as the running manager with every
-    child started; raise BackgroundStartFailed if it ends or the time runs out."""
+    child started; raise BackgroundStartFailed if it ends or the time runs out. Its
+    output is read from `output_offset`: earlier runs' output is not this start's."""
     deadline = time.monotonic() + timeout
     while True:
         record = read_state(paths.state)
@@ -96,10 +177,16 @@ def wait_until_running(
         ):
             return record
         code = process.poll()
+        if code == 0:  # it ends well only when asked to: a stop overlapped this start
+            raise BackgroundStartFailed(
+                "the manager was stopped (upload-scheduler manager stop) before it was running",
+                code,
+            )
         if code is not None:
             raise BackgroundStartFailed(
                 f"the background manager exited with code {code}"
-                + _tail(paths.manager_stderr, STDERR_TAIL_CHARS)
+                + _tail(paths.manager_stderr, output_offset, STDERR_TAIL_CHARS),
+                code,
             )
         if time.monotonic() >= deadline:
             raise BackgroundStartFailed(
@@ -110,20 +197,25 @@ def wait_until_running(
 
 
 def stop_manager(paths: ManagerPaths, timeout: float | None = None) -> StopOutcome:
-    """Stop the running manager and wait for it (it stops its children gracefully);
-    then stop directly any daemon of ours that still runs."""
+    """Stop the running manager, or the one a `start --detach` is bringing up, and wait
+    for it (it stops its children gracefully); then stop directly any daemon of ours
+    that still runs."""
     info = running_manager(paths)
-    outcome = StopOutcome(manager=info)
-    if info is not None:
+    starting = start_in_progress(paths)
+    outcome = StopOutcome(manager=info, starting=starting)
+    if info is not None or starting is not None:
         state = read_state(paths.state)
         if timeout is None:
             budget = state.stop_timeout if state else defaults.MANAGER_STOP_TIMEOUT_SECONDS
             timeout = budget + defaults.MANAGER_STOP_MARGIN_SECONDS
-        # One request, not two: a second one would be a cold stop, killing items.
-        if not oskit.signal_manager(info.pid):
+            if starting is not None:
+                timeout += defaults.MANAGER_DETACH_WAIT_SECONDS
+        # One request, not two: a second one would be a cold stop, killing items. A
+        # manager still starting may not handle signals yet: it reads the file instead.
+        if info is None or not oskit.signal_manager(info.pid):
             paths.stop_request.write_text(f"{os.getpid()}\n", encoding="utf-8")
         deadline = time.monotonic() + timeout
-        while procs.is_manager(info.pid, info.create_time):
+        while _still_up(paths, info):
             if time.monotonic() >= deadline:
                 outcome.manager_stopped = False
                 break
@@ -136,6 +228,12 @@ def stop_manager(paths: ManagerPaths, timeout: float | None = None) -> StopOutco
     if outcome.manager_stopped:
         paths.stop_request.unlink(missing_ok=True)
     return outcome
+
+
+def _still_up(paths: ManagerPaths, info: ManagerInfo | None) -> bool:
+    if info is not None and procs.is_manager(info.pid, info.create_time):
+        return True
+    return running_manager(paths) is not None or start_in_progress(paths) is not None
 
 
 def stop_leftover_children(
@@ -154,9 +252,11 @@ def stop_leftover_children(
     return [(r, r.pid in remaining) for r in alive]
 
 
-def _tail(path: Path, chars: int) -> str:
+def _tail(path: Path, offset: int, chars: int) -> str:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, "rb") as file:
+            file.seek(offset)
+            text = file.read().decode("utf-8", errors="replace")
     except OSError:
         return ""
     text = text[-chars:].strip()

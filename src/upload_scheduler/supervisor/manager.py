@@ -6,6 +6,10 @@ then with exponential backoff), runs a health pass every check interval, and wri
 the state file at every change. Signal handlers only set flags (huey, rq); the loop
 acts on them. The first stop signal is a warm stop of every child; a second one, while
 stopping, kills them.
+
+An SQLite database file that vanishes or is replaced while the manager runs (its device
+and inode change) stops everything: restarting daemons would only fill a new, empty
+database while the records of the old one are lost. `fatal_error` then says why.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
@@ -114,6 +119,13 @@ class MultiAccountUploadManager:
         self._signal_depth = 0
         self._shut_down = False
         self._engine: Engine | None = None
+        # Stop requests older than this (a file's mtime, epoch seconds) are an earlier
+        # manager's and dropped; None: older than this process. The background manager
+        # of `start --detach` sets 0.0, since its launcher has dropped the old ones.
+        self.stop_requests_since: float | None = None
+        self.fatal_error: str | None = None
+        self._database_file = _sqlite_file(self.settings.database_url)
+        self._database_identity: tuple[int, int] | None = None
 
     # ------------------------------------------------------------------ seed API
 
@@ -125,7 +137,8 @@ class MultiAccountUploadManager:
         if self.record is not None:
             return self.get_status()
         info = self.acquire_lock()
-        self.paths.stop_request.unlink(missing_ok=True)
+        self._drop_old_stop_request(info)
+        self._database_identity = _file_identity(self._database_file)
         previous = read_state(self.paths.state)
         self.record = ManagerRecord(
             pid=info.pid,
@@ -138,6 +151,7 @@ class MultiAccountUploadManager:
             config=str(self.settings.source),
         )
         self._save()
+        self._stop_if_requested()
         log.info(
             "manager started (PID %d, config %s): %d account(s)",
             info.pid,
@@ -148,10 +162,11 @@ class MultiAccountUploadManager:
         self._emit(EventKind.STARTING, count=len(self.children))
         now = time.monotonic()
         for child in self.children.values():
-            if self._stop.is_set():
+            if self._stop_if_requested():
                 break
             self._spawn(child, now, restart=False)
-        self.record.state = MANAGER_RUNNING
+        if not self._stop.is_set():
+            self.record.state = MANAGER_RUNNING
         self._save()
         running = sum(1 for c in self.children.values() if c.running)
         self._emit(EventKind.STARTED, count=running)
@@ -176,15 +191,14 @@ class MultiAccountUploadManager:
             next_check = time.monotonic() + check_interval
             while not self._stop.is_set():
                 now = time.monotonic()
+                if self._database_lost():
+                    break
                 self._reap(now)
                 self._start_due(now)
                 if now >= next_check:
                     self._check(now)
                     next_check = now + check_interval
-                if self.paths.stop_request.exists():
-                    self._stop_by_request = True
-                    self._last_signal_at = time.monotonic()  # a signal just after is the same
-                    self._stop.set()
+                if self._stop_if_requested():
                     break
                 self._stop.wait(self.poll_seconds)
             self._report_stop_reason()
@@ -318,6 +332,54 @@ class MultiAccountUploadManager:
         self._stop_signal = signum
         self._stop.set()
 
+    def _stop_if_requested(self) -> bool:
+        """True (and stopping) after a signal or a `manager stop` request file."""
+        if self._stop.is_set():
+            return True
+        if not self.paths.stop_request.exists():
+            return False
+        self._stop_by_request = True
+        self._last_signal_at = time.monotonic()  # a signal just after is the same stop
+        self._stop.set()
+        return True
+
+    def _drop_old_stop_request(self, info: ManagerInfo) -> None:
+        """A stop request written before this manager began was for an earlier one."""
+        since = self.stop_requests_since
+        if since is None:
+            since = info.create_time if info.create_time is not None else time.time()
+        try:
+            if self.paths.stop_request.stat().st_mtime < since:
+                self.paths.stop_request.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _database_lost(self) -> bool:
+        """Compare the SQLite file at the configured path with the one found at start
+        (or when it first appeared); on a difference, stop everything with an error."""
+        path = self._database_file
+        if path is None or self.fatal_error is not None:
+            return self.fatal_error is not None
+        now = _file_identity(path)
+        if self._database_identity is None:
+            self._database_identity = now
+            return False
+        if now == self._database_identity:
+            return False
+        what = "was deleted" if now is None else "was replaced by another file"
+        self.fatal_error = (
+            f"the database file {path} {what} while the manager was running; every daemon "
+            "was stopped so that no upload goes unrecorded. Restore the file from a backup "
+            "(upload-scheduler db backup) and start the manager again"
+        )
+        log.error("%s", self.fatal_error)
+        try:
+            self.notifier.notify("database_lost", "manager", self.fatal_error)
+        except Exception:  # a message must never stop the shutdown
+            log.exception("notification failed")
+        self._stop.set()
+        return True
+
     def _report_stop_reason(self) -> None:
         if self._stop_signal is not None:
             log.info("signal %d received: stopping every process", self._stop_signal)
@@ -423,6 +485,9 @@ class MultiAccountUploadManager:
         self._save()
 
     def _start_due(self, now: float) -> None:
+        if any(c.next_start_mono is not None for c in self.children.values()):
+            if self._database_lost():  # a new daemon would create an empty database
+                return
         for child in self.children.values():
             due = child.next_start_mono
             if child.popen is None and due is not None and now >= due and not self._stop.is_set():
@@ -495,6 +560,8 @@ class MultiAccountUploadManager:
     def _lease_elsewhere(self, child: ChildProcess) -> figures.Lease | None:
         """The lease of another live worker, if that is why the child exited."""
         record = child.record
+        if self._database_file is not None and not self._database_file.exists():
+            return None  # connecting would create an empty database in its place
         try:
             lease = figures.current_lease(
                 self._database(), record.platform, record.account_id, utc_now()
@@ -549,6 +616,24 @@ class MultiAccountUploadManager:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _sqlite_file(url: str) -> Path | None:
+    from upload_scheduler.store.engine import sqlite_path
+
+    path = sqlite_path(url)
+    return path.resolve() if path is not None else None
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    """(device, inode) of `path` (on Windows, volume serial and file index), or None."""
+    if path is None:
+        return None
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _notifier(settings: Settings) -> Notifier:

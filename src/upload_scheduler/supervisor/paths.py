@@ -9,6 +9,10 @@ from pathlib import Path
 from upload_scheduler import defaults
 from upload_scheduler.naming import child_stderr_name, log_file_name
 
+# Written by `manager start --detach` before anything else, so that a `manager stop` run
+# while the background manager is still starting finds it (see control.py).
+START_MARKER_FILE = "multi_account_manager.starting"
+
 
 @dataclass(frozen=True)
 class ManagerPaths:
@@ -33,6 +37,10 @@ class ManagerPaths:
     @property
     def stop_request(self) -> Path:
         return self.log_dir / defaults.MANAGER_STOP_REQUEST_FILE
+
+    @property
+    def start_marker(self) -> Path:
+        return self.log_dir / START_MARKER_FILE
 
     @property
     def manager_stderr(self) -> Path:
