@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
@@ -23,6 +23,11 @@ from zoneinfo import ZoneInfo
 from upload_scheduler.hours import Segment, day_segments
 
 _UNLIMITED = 10**9  # "no bound" for window capacity; far above any daily limit
+
+# Bounds on a request: beyond them a date or span overflows, or cannot be meant.
+MAX_WITHIN = timedelta(days=366)
+MAX_DAYS = 366
+MAX_START_YEARS = 3
 
 """A half-open interval [start, end) of business time, in aware UTC datetimes."""
 
@@ -105,6 +110,58 @@ class PlanRequest:
     start_date: date | None = None
     within: timedelta | None = None
     max_days: int = 7
+
+
+class PlanRequestError(ValueError):
+    """A request no plan can honour (a past or far-off date, an absurd span): the
+    operator's input is wrong, so the CLI exits 2."""
+
+
+def check_request(request: PlanRequest, accounts: Sequence[AccountWindow]) -> None:
+    """Refuse a request whose dates are past or out of range before planning: a past
+    --start-date would otherwise read as "no capacity left", a far one overflows."""
+    if request.within is not None and not timedelta(0) < request.within <= MAX_WITHIN:
+        raise PlanRequestError(f"--within must be more than 0 and at most {MAX_WITHIN.days} days")
+    if not 1 <= request.max_days <= MAX_DAYS:
+        raise PlanRequestError(f"--max-days must be between 1 and {MAX_DAYS}")
+    if request.start_date is None or not accounts:
+        return
+    # The earliest "today" among the accounts' zones: a date still today somewhere is fine.
+    todays = [request.now.astimezone(w.zone).date() for w in accounts]
+    today = min(todays)
+    if request.start_date < today:
+        raise PlanRequestError(
+            f"--start-date {request.start_date.isoformat()} is in the past "
+            f"(today is {today.isoformat()} in {accounts[todays.index(today)].timezone})"
+        )
+    latest = today.replace(year=today.year + MAX_START_YEARS) if today.year < 9000 else today
+    if request.start_date > latest:
+        raise PlanRequestError(
+            f"--start-date {request.start_date.isoformat()} is more than {MAX_START_YEARS} "
+            f"years ahead; the latest allowed is {latest.isoformat()}"
+        )
+
+
+def next_opening(window: AccountWindow, now: datetime) -> datetime | None:
+    """`now` if the account's business hours are open, else when they next open (None if
+    they never do within a week, which a valid config cannot give)."""
+    zone = window.zone
+    day = now.astimezone(zone).date()
+    for k in range(8):
+        for a, b in day_segments(
+            day + timedelta(days=k), window.business_hours_start, window.business_hours_end, zone
+        ):
+            if b > now:
+                return max(a, now)
+    return None
+
+
+def within_span(window: AccountWindow, now: datetime, within: timedelta) -> Segment | None:
+    """`--start now --within D` for one account: [opening, opening + D), where opening is
+    now or, outside business hours, the next opening, so a short span is not silently
+    stretched over the next day's whole window."""
+    start = next_opening(window, now)
+    return None if start is None else (start, start + within)
 
 
 # ---------------------------------------------------------------------------
@@ -212,18 +269,44 @@ def periods(window: AccountWindow, request: PlanRequest) -> Iterator[Period]:
         for k in range(1, request.max_days):
             yield Period(today + timedelta(days=k), full(today + timedelta(days=k)))
         return
-    hi = request.now + request.within if request.mode is Mode.WITHIN and request.within else None
-    last_clipped_day = hi.astimezone(zone).date() if hi else today
+    if request.mode is Mode.WITHIN and request.within:
+        yield from _within_periods(window, request, request.within, full)
+        return
     day = today
-    for _ in range(request.max_days):
+    for k in range(request.max_days):
+        day = today + timedelta(days=k)
         segments = full(day)
-        if day <= last_clipped_day:
-            clipped = tuple(clip(segments, request.now, hi))
-            # A later day with nothing left inside [now, now + within) takes the spill.
-            if clipped or day == today:
-                segments = clipped
+        if day == today:
+            segments = tuple(clip(segments, request.now, None))
         yield Period(day, segments)
-        day += timedelta(days=1)
+
+
+def _within_periods(
+    window: AccountWindow,
+    request: PlanRequest,
+    within: timedelta,
+    full: Callable[[date], tuple[Segment, ...]],
+) -> Iterator[Period]:
+    """One period for the whole span, across midnight if it reaches past it (quotas are
+    still checked per local day), then whole days after the span's last day."""
+    zone = window.zone
+    today = request.now.astimezone(zone).date()
+    span = within_span(window, request.now, within)
+    segments: list[Segment] = []
+    last = today
+    if span is not None:
+        lo, hi = span
+        day = lo.astimezone(zone).date()
+        while day <= hi.astimezone(zone).date():
+            clipped = clip(full(day), lo, hi)
+            if clipped:
+                segments += clipped
+                last = day
+            day += timedelta(days=1)
+    yield Period(today, tuple(segments))
+    for k in range(1, request.max_days):
+        day = last + timedelta(days=k)
+        yield Period(day, full(day))
 
 
 # ---------------------------------------------------------------------------
@@ -317,9 +400,9 @@ def _account_day(
     used: Mapping[tuple[str, date], int],
     request: PlanRequest,
 ) -> _AccountDay:
-    key = (window.account_id, period.day)
-    quota_left = window.daily_limit - used.get(key, 0) - day_of.get(key, 0)
     if period.at_now:
+        key = (window.account_id, period.day)
+        quota_left = window.daily_limit - used.get(key, 0) - day_of.get(key, 0)
         return _AccountDay(window, period, max(0, quota_left), [])
     movable = sorted(
         (
@@ -332,8 +415,70 @@ def _account_day(
         ),
         key=lambda s: (s.scheduled_time, s.queue_id),
     )
+    # Room per local day for all the period's slots, the re-spaced ones included.
+    room_of: dict[date, int] = {}
+    for day in dict.fromkeys(_local_day(a, window) for a, _ in period.segments):
+        key = (window.account_id, day)
+        room_of[day] = window.daily_limit - used.get(key, 0) - day_of.get(key, 0)
+    for slot in movable:
+        room_of[_local_day(slot.scheduled_time, window)] += 1
+    if len(room_of) > 1:
+        # A span across days leaves out the days with no room, then spreads evenly.
+        open_days = {d for d, n in room_of.items() if n > 0}
+        segments = tuple(s for s in period.segments if _local_day(s[0], window) in open_days)
+        movable = [s for s in movable if _local_day(s.scheduled_time, window) in open_days]
+        period = Period(period.day, segments, period.at_now)
+        room_of = {d: room_of[d] for d in open_days}
     room = window_capacity(period.segments, window.min_interval_seconds) - len(movable)
-    return _AccountDay(window, period, max(0, min(quota_left, room)), movable)
+    quota = sum(room_of.values()) - len(movable)
+    capacity = max(0, min(quota, room))
+    if len(room_of) > 1:
+        capacity = _span_capacity(period.segments, window, room_of, len(movable), capacity)
+    return _AccountDay(window, period, capacity, movable)
+
+
+def _local_day(moment: datetime, window: AccountWindow) -> date:
+    return moment.astimezone(window.zone).date()
+
+
+def _span_capacity(
+    segments: Sequence[Segment],
+    window: AccountWindow,
+    room_of: Mapping[date, int],
+    movable: int,
+    upper: int,
+) -> int:
+    """The most new items an even spread over a span of several days can take when each
+    local day holds at most `room_of[day]` of all its slots (`movable` old ones too)."""
+    lengths: dict[date, int] = {}
+    for a, b in segments:
+        day = _local_day(a, window)
+        lengths[day] = lengths.get(day, 0) + (b - a) // timedelta(microseconds=1)
+    total = sum(lengths.values())
+
+    def fits(new: int) -> bool:
+        count = movable + new
+        if count == 0:
+            return True
+        before = 0
+        for day, length in lengths.items():
+            # Slot i (offset i * total // count) lies in [before, before + length).
+            inside = -(-(before + length) * count // total) - -(-before * count // total)
+            if inside > room_of[day]:
+                return False
+            before += length
+        return True
+
+    lo, hi = 0, upper
+    if not fits(0):
+        return 0
+    while lo < hi:  # the largest n that fits, keeping lo always a fitting value
+        mid = (lo + hi + 1) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _assign(
@@ -443,6 +588,11 @@ def _place(account_day: _AccountDay, now: datetime, plan: Plan) -> None:
             plan.placements.append(Placement(next(fresh), account_id, slot_time))
             new_times.append(slot_time)
     step = open_seconds(account_day.period.segments) / len(times)
-    plan.days.append(
-        DaySummary(account_id, account_day.period.day, len(keys), new_times[0], new_times[-1], step)
-    )
+    # One summary line per local day: a span across midnight gives two.
+    by_day: dict[date, list[datetime]] = {}
+    for when in new_times:
+        by_day.setdefault(_local_day(when, account_day.window), []).append(when)
+    for day, day_times in by_day.items():
+        plan.days.append(
+            DaySummary(account_id, day, len(day_times), day_times[0], day_times[-1], step)
+        )

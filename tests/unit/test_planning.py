@@ -21,9 +21,12 @@ from upload_scheduler.planning import (
     Plan,
     PlanItem,
     PlanRequest,
+    PlanRequestError,
     _proportional,
+    check_request,
     clip,
     merge_order,
+    next_opening,
     open_seconds,
     plan_queue,
     spread,
@@ -403,12 +406,64 @@ def test_within_spreads_over_the_given_span() -> None:
     assert times == [local(TODAY, 10, TOKYO) + timedelta(minutes=30 * i) for i in range(4)]
 
 
-def test_within_is_clipped_to_business_hours() -> None:
-    now = local(TODAY, 4, TOKYO)  # window opens at 06:00
+def test_within_outside_business_hours_starts_at_the_next_opening() -> None:
+    # 04:00 + 4 h: the span starts when the window opens at 06:00, not at now; before
+    # issue 15 it was clipped to 06:00-08:00.
+    now = local(TODAY, 4, TOKYO)
     request = PlanRequest(Mode.WITHIN, now, within=timedelta(hours=4))
     plan = plan_queue(items(4), [account()], request)
     times = [p.scheduled_time for p in on(plan, "a")]
-    assert times == [local(TODAY, 6, TOKYO) + timedelta(minutes=30 * i) for i in range(4)]
+    assert times == [local(TODAY, 6, TOKYO) + timedelta(hours=i) for i in range(4)]
+
+
+def test_within_one_minute_after_closing_is_one_minute_at_the_next_opening() -> None:
+    # At 23:30 (hours 06-23) `--within 1m` used to spread over tomorrow's whole window.
+    now = local(TODAY, 23, TOKYO, 30)
+    request = PlanRequest(Mode.WITHIN, now, within=timedelta(minutes=1))
+    plan = plan_queue(items(3), [account(interval=1.0)], request)
+    times = [p.scheduled_time for p in on(plan, "a")]
+    assert times == [local(TOMORROW, 6, TOKYO) + timedelta(seconds=20 * i) for i in range(3)]
+    assert next_opening(account(), now) == local(TOMORROW, 6, TOKYO)
+    assert next_opening(account(), local(TODAY, 10, TOKYO)) == local(TODAY, 10, TOKYO)
+
+
+def test_within_continues_past_midnight_into_the_night_window() -> None:
+    # 23:39 JST, hours 22-06, 2 h: the span is 23:39-01:39, not 23:39-23:59.
+    now = local(TODAY, 23, TOKYO, 39)
+    request = PlanRequest(Mode.WITHIN, now, within=timedelta(hours=2))
+    plan = plan_queue(items(4), [account(start=22, end=6, interval=30.0)], request)
+    times = [p.scheduled_time for p in on(plan, "a")]
+    assert times == [now + timedelta(minutes=30 * i) for i in range(4)]
+    assert local_days(on(plan, "a"), TOKYO) == {TODAY: 1, TOMORROW: 3}
+    summaries = {d.day: (d.count, d.first, d.last, d.interval_seconds) for d in plan.days}
+    assert summaries == {
+        TODAY: (1, now, now, 1800.0),
+        TOMORROW: (3, times[1], times[3], 1800.0),
+    }
+
+
+def test_within_across_midnight_keeps_each_local_days_quota() -> None:
+    # Today has room for 1 more, tomorrow for 10: the even spread over 23:00-03:00 may
+    # put only one slot before midnight, so it takes 4 (slots at 23:00, 00:00, ...).
+    now = local(TODAY, 23, TOKYO)
+    request = PlanRequest(Mode.WITHIN, now, within=timedelta(hours=4), max_days=1)
+    used = {("a", TODAY): 9}
+    plan = plan_queue(items(6), [account(start=22, end=6, limit=10)], request, used=used)
+    days = local_days(on(plan, "a"), TOKYO)
+    assert days[TODAY] <= 1
+    assert sum(days.values()) == 4
+    times = [p.scheduled_time for p in on(plan, "a")]
+    assert times == [now + timedelta(hours=i) for i in range(4)]
+    assert len(plan.unplaced) == 2
+
+
+def test_within_across_midnight_skips_a_day_without_quota() -> None:
+    now = local(TODAY, 23, TOKYO)
+    request = PlanRequest(Mode.WITHIN, now, within=timedelta(hours=3), max_days=1)
+    used = {("a", TODAY): 10}
+    plan = plan_queue(items(2), [account(start=22, end=6, limit=10)], request, used=used)
+    times = [p.scheduled_time for p in on(plan, "a")]
+    assert times == [local(TOMORROW, 0, TOKYO), local(TOMORROW, 1, TOKYO)]
 
 
 def test_within_spill_goes_to_the_next_day() -> None:
@@ -783,3 +838,34 @@ def test_start_date_of_today_never_schedules_into_the_past() -> None:
     past = PlanRequest(Mode.DISTRIBUTE, now, start_date=date(2026, 3, 1), max_days=1)
     stale = plan_queue([PlanItem(0, "A0")], [window], past)
     assert stale.placements == [] and len(stale.unplaced) == 1
+
+
+# ---------------------------------------------------------------------------
+# check_request: dates and spans no plan can honour
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (PlanRequest(Mode.DISTRIBUTE, NOW, start_date=date(2020, 1, 1)), "is in the past"),
+        (PlanRequest(Mode.DISTRIBUTE, NOW, start_date=date(1, 1, 1)), "is in the past"),
+        (PlanRequest(Mode.DISTRIBUTE, NOW, start_date=date(9999, 12, 31)), "years ahead"),
+        (PlanRequest(Mode.WITHIN, NOW, within=timedelta(days=99999999)), "--within"),
+        (PlanRequest(Mode.DISTRIBUTE, NOW, max_days=10**9), "--max-days"),
+    ],
+)
+def test_out_of_range_requests_are_refused(request_: PlanRequest, message: str) -> None:
+    with pytest.raises(PlanRequestError, match=message):
+        check_request(request_, [account()])
+
+
+def test_past_is_judged_by_the_earliest_today_of_the_accounts() -> None:
+    # 00:30 in Tokyo on the 3rd is still the 2nd in New York: the 2nd is not past.
+    now = local(TOMORROW, 0, TOKYO, 30)
+    accounts = [account("a"), account("b", tz="America/New_York")]
+    check_request(PlanRequest(Mode.DISTRIBUTE, now, start_date=TODAY), accounts)
+    with pytest.raises(PlanRequestError, match=r"today is 2024-05-02 in America/New_York"):
+        check_request(PlanRequest(Mode.DISTRIBUTE, now, start_date=date(2024, 5, 1)), accounts)
+    latest = PlanRequest(Mode.DISTRIBUTE, now, start_date=date(2027, 5, 2))
+    check_request(latest, accounts)
+    check_request(PlanRequest(Mode.WITHIN, now, within=timedelta(days=366)), accounts)

@@ -363,16 +363,34 @@ def test_moves_stay_on_their_day_inside_the_window(case: Case) -> None:
     rows = {s.queue_id: s for s in case.existing}
     moved_ids = [queue_id for queue_id, _ in plan.moves]
     assert len(moved_ids) == len(set(moved_ids))
+    now = case.request.now
     for queue_id, when in plan.moves:
         row = rows[queue_id]
         window = by_id[row.account_id]
         assert row.movable
         assert row.scheduled_time >= case.request.now
         assert when >= case.request.now
-        assert local_day(when, window) == local_day(row.scheduled_time, window)
+        lo, hi = span_of(case.request, window) if case.request.mode is Mode.WITHIN else (now, now)
+        if lo <= row.scheduled_time < hi:
+            # A --within span may cross midnight: its rows are re-spaced over all of it.
+            assert lo <= when < hi, (row, when, lo, hi)
+        else:
+            assert local_day(when, window) == local_day(row.scheduled_time, window)
         zone = zone_of(window)
         assert in_business_hours(when, window.business_hours_start, window.business_hours_end, zone)
         assert in_local_hours(when, window)
+
+
+def span_of(request: PlanRequest, window: AccountWindow) -> tuple[datetime, datetime]:
+    """[opening, opening + within): opening is now, or the next business instant."""
+    assert request.within is not None
+    today = local_day(request.now, window)
+    for k in range(8):
+        for a, b in expected_segments(today + timedelta(days=k), window):
+            if b > request.now:
+                lo = max(a, request.now)
+                return lo, lo + request.within
+    raise AssertionError("no business hours within a week")
 
 
 def check_order_and_spacing(case: Case, plan: Plan) -> None:
@@ -522,17 +540,18 @@ def test_one_account_follows_the_seed_formula_day_by_day(
         first = request.start_date or today + timedelta(days=1)
     else:
         first = today
-    hi = request.now + request.within if request.mode is Mode.WITHIN and request.within else None
+    hi = None
 
     by_day = slots_of(plan, case)
+    if request.mode is Mode.WITHIN:
+        check_within_span(plan, window, request, used)
+        return
     remaining = len(case.items)
     for k in range(request.max_days):
         day = first + timedelta(days=k)
         segments = expected_segments(day, window)
         if request.mode is not Mode.DISTRIBUTE and day == today:
             segments = cut(segments, request.now, hi)
-        elif request.mode is Mode.WITHIN:
-            break  # how later days of a WITHIN plan look is covered by the unit tests
         quota = window.daily_limit - used.get((window.account_id, day), 0)
         capacity = max(0, min(quota, window_capacity(segments, window.min_interval_seconds)))
         count = min(remaining, capacity)
@@ -544,10 +563,33 @@ def test_one_account_follows_the_seed_formula_day_by_day(
         for got, want in zip([when for when, _ in entries], formula(segments, count), strict=True):
             assert abs((got - want).total_seconds()) <= TOLERANCE, (day, got, want)
         remaining -= count
-    if request.mode is not Mode.WITHIN:
-        assert not by_day
-        assert len(plan.unplaced) == remaining
+    assert not by_day
+    assert len(plan.unplaced) == remaining
     assert plan.moves == []
+
+
+def check_within_span(
+    plan: Plan, window: AccountWindow, request: PlanRequest, used: dict[tuple[str, date], int]
+) -> None:
+    """The items inside a --within span follow the seed formula over the whole span,
+    across midnight, leaving out only days whose quota is spent."""
+    lo, hi = span_of(request, window)
+    day, last = local_day(lo, window), local_day(hi, window)
+    pieces: dict[date, list[Segment]] = {}
+    while day <= last:
+        if parts := cut(expected_segments(day, window), lo, hi):
+            pieces[day] = parts
+        day += timedelta(days=1)
+    if len(pieces) > 1:
+        room = {d: window.daily_limit - used.get((window.account_id, d), 0) for d in pieces}
+        pieces = {d: p for d, p in pieces.items() if room[d] > 0}
+    segments = [s for parts in pieces.values() for s in parts]
+    times = sorted(p.scheduled_time for p in plan.placements if lo <= p.scheduled_time < hi)
+    for got, want in zip(times, formula(segments, len(times)), strict=True):
+        assert abs((got - want).total_seconds()) <= TOLERANCE, (got, want, lo, hi)
+    per_day = Counter(local_day(t, window) for t in times)
+    for d, count in per_day.items():
+        assert count <= window.daily_limit - used.get((window.account_id, d), 0)
 
 
 @PLAN_SETTINGS

@@ -4,8 +4,9 @@ check_queue.py, with the same flags and meanings)."""
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,13 +16,24 @@ from rich.table import Table
 from upload_scheduler import defaults
 from upload_scheduler.cli.context import AppContext, app_context, console, fail
 from upload_scheduler.cli.render import interval, local_time, parse_duration
-from upload_scheduler.planning import Mode
+from upload_scheduler.planning import (
+    MAX_DAYS,
+    MAX_START_YEARS,
+    MAX_WITHIN,
+    Mode,
+    PlanRequestError,
+    within_span,
+)
 
 if TYPE_CHECKING:
     from upload_scheduler.queue.manager import UploadQueueManager
     from upload_scheduler.queue.records import EnqueueResult
 
 PlatformOpt = Annotated[str, typer.Option("--platform", help="Platform name (seed: base).")]
+# Bounds on flags: beyond them a value overflows a date or a database integer.
+MAX_LIMIT = 1_000_000
+MAX_PURGE_AGE = timedelta(days=36525)  # 100 years
+
 AccountOpt = Annotated[
     str | None, typer.Option("--account-id", help="Only this account.", metavar="ID")
 ]
@@ -54,7 +66,8 @@ def add_to_queue(
         ),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=1, help="How many pending listings to queue.")
+        int,
+        typer.Option("--limit", min=1, max=MAX_LIMIT, help="How many pending listings to queue."),
     ] = defaults.ADD_LIMIT,
     priority: Annotated[
         int,
@@ -76,7 +89,9 @@ def add_to_queue(
     start_date: Annotated[
         str | None,
         typer.Option(
-            "--start-date", help="With --distribute: the first day.", metavar="YYYY-MM-DD"
+            "--start-date",
+            help=f"With --distribute: the first day, from today to {MAX_START_YEARS} years ahead.",
+            metavar="YYYY-MM-DD",
         ),
     ] = None,
     start: Annotated[
@@ -89,13 +104,14 @@ def add_to_queue(
         str | None,
         typer.Option(
             "--within",
-            help="With --start now: spread over the next DURATION (30m, 2h), clipped to "
-            "business hours.",
+            help="With --start now: spread over the next DURATION (30m, 2h, at most "
+            f"{MAX_WITHIN.days}d) of business hours, from the next opening when closed.",
             metavar="DURATION",
         ),
     ] = None,
     max_days: Annotated[
-        int, typer.Option("--max-days", min=1, help="How many days items may spill over.")
+        int,
+        typer.Option("--max-days", min=1, max=MAX_DAYS, help="How many days items may spill over."),
     ] = defaults.MAX_DAYS,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan and write nothing.")
@@ -104,6 +120,8 @@ def add_to_queue(
     """Queue pending listings from the master DB, choosing accounts and time slots."""
     mode, first_day, span = _mode(distribute, start_date, start, within)
     manager = _manager(ctx)
+    # One `now` for the plan and for saying where a --within span starts.
+    now = manager.clock.now()
     try:
         result = manager.enqueue(
             platform,
@@ -114,11 +132,39 @@ def add_to_queue(
             start_date=first_day,
             within=span,
             max_days=max_days,
+            at=now,
             dry_run=dry_run,
         )
+    except PlanRequestError as exc:  # a date or span out of range: the input is wrong
+        fail(str(exc), code=2)
     except ValueError as exc:  # QueueError: a request the queue refuses
         fail(str(exc))
+    if span is not None:
+        _print_within_start(manager, platform, account_id, now, span)
     _print_enqueue(result, manager)
+
+
+def _print_within_start(
+    manager: UploadQueueManager,
+    platform: str,
+    account_id: str | None,
+    now: datetime,
+    within: timedelta,
+) -> None:
+    """Outside business hours a --within span starts at the next opening: say so, so that
+    nobody expects the items in the next minutes."""
+    zone = manager.settings.zone
+    later: dict[datetime, list[str]] = {}
+    for window in manager.windows(platform, account_id):
+        span = within_span(window, now, within)
+        if span is not None and span[0] > now:
+            later.setdefault(span[0], []).append(window.account_id)
+    for start, accounts in sorted(later.items()):
+        console.print(
+            f"Business hours are closed now: the --within span of {printable(', '.join(accounts))} "
+            f"starts when they open, {local_time(start, zone)}, and ends "
+            f"{local_time(start + within, zone)}."
+        )
 
 
 def _mode(
@@ -138,12 +184,16 @@ def _mode(
         try:
             return Mode.DISTRIBUTE, date.fromisoformat(start_date), None
         except ValueError:
-            fail(f"--start-date {start_date!r} is not a date in the form YYYY-MM-DD")
+            fail(f"--start-date {start_date!r} is not a date in the form YYYY-MM-DD", code=2)
     if start == "now" and within:
         try:
-            return Mode.WITHIN, None, parse_duration(within)
-        except ValueError as exc:
-            fail(f"--within: {exc}")
+            span = parse_duration(within)
+        except (ValueError, OverflowError) as exc:
+            too_long = f"--within {within} is too long: at most {MAX_WITHIN.days} days"
+            fail(f"--within: {exc}" if isinstance(exc, ValueError) else too_long, code=2)
+        if span > MAX_WITHIN:
+            fail(f"--within {within} is too long: at most {MAX_WITHIN.days} days", code=2)
+        return Mode.WITHIN, None, span
     if start == "now":
         return Mode.REST_OF_TODAY, None, None
     return Mode.DISTRIBUTE, None, None
@@ -158,7 +208,7 @@ def _print_enqueue(result: EnqueueResult, manager: UploadQueueManager) -> None:
             table.add_column(column, justify="right" if column == "count" else "left", no_wrap=True)
         for d in result.days:
             table.add_row(
-                d.account_id,
+                printable(d.account_id),
                 d.day.isoformat(),
                 str(d.count),
                 local_time(d.first, zone),
@@ -175,9 +225,11 @@ def _print_enqueue(result: EnqueueResult, manager: UploadQueueManager) -> None:
             "day stays evenly spread."
         )
     for reason, count in Counter(r for _, r in result.unplaced).items():
-        console.print(f"[yellow]{count} item(s) not queued:[/] {reason}; they stay pending.")
+        console.print(
+            f"[yellow]{count} item(s) not queued:[/] {printable(reason)}; they stay pending."
+        )
     for reason, count in Counter(r for _, r in result.skipped).items():
-        console.print(f"[yellow]{count} item(s) skipped:[/] {reason}")
+        console.print(f"[yellow]{count} item(s) skipped:[/] {printable(reason)}")
     if result.queued == 0 and not result.unplaced and not result.skipped:
         console.print(
             "No pending listing was found. Import products first: "
@@ -197,7 +249,7 @@ def check_queue(
         ),
     ] = None,
     limit: Annotated[
-        int, typer.Option("--limit", min=0, help="How many items to list.")
+        int, typer.Option("--limit", min=0, max=MAX_LIMIT, help="How many items to list.")
     ] = defaults.CHECK_LIMIT,
     show_due: Annotated[
         bool, typer.Option("--show-due", help="Only pending items whose time has come.")
@@ -222,11 +274,10 @@ def check_queue(
     except ValueError as exc:  # QueueError: a request the queue refuses
         fail(str(exc))
     if as_json:
-        typer.echo(
-            json.dumps(
-                {"statistics": stats, "items": [i.to_json() for i in items]}, ensure_ascii=False
-            )
+        text = json.dumps(
+            {"statistics": stats, "items": [i.to_json() for i in items]}, ensure_ascii=False
         )
+        typer.echo(_json_safe(text))
         return
     zone = manager.settings.zone
     summary = Table(title=f"Queue: {platform}", title_justify="left")
@@ -236,7 +287,7 @@ def check_queue(
     per_account = manager.get_account_statistics(platform)
     for account, counts in sorted(per_account.items()):
         if account_id is None or account == account_id:
-            summary.add_row(account, *(str(counts[k]) for k in stats))
+            summary.add_row(printable(account), *(str(counts[k]) for k in stats))
     summary.add_row("[bold]all[/]", *(f"[bold]{v}[/]" for v in stats.values()))
     console.print(summary)
     _print_pauses(manager, platform, account_id)
@@ -253,15 +304,42 @@ def check_queue(
     for item in items:
         table.add_row(
             str(item.id),
-            item.asin,
-            item.account_id,
+            printable(item.asin),
+            printable(item.account_id),
             item.status if item.kind == "upload" else f"{item.status} ({item.kind})",
             str(item.priority),
             local_time(item.scheduled_time, zone, "%Y-%m-%d %H:%M"),
             str(item.attempts),
-            item.error_message or "",
+            printable(item.error_message or ""),
         )
     console.print(table if items else "No items match.")
+
+
+# Line and paragraph separators and bidi overrides rearrange or break a terminal line too.
+_INVISIBLE = frozenset("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """`text` for a Rich line: control characters shown as \\xNN (or \\uNNNN) so
+    that an ASIN or an error message cannot send terminal escape codes or forge a line,
+    and Rich markup escaped so that `[red]` stays text."""
+    return escape(
+        "".join(
+            (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+            if unicodedata.category(c) == "Cc" or c in _INVISIBLE
+            else c
+            for c in text
+        )
+    )
+
+
+def _json_safe(text: str) -> str:
+    """json.dumps escapes U+0000-U+001F but not DEL, the C1 controls (U+009B is a
+    one-character escape sequence on some terminals) or the separators: escape them the
+    JSON way too, which parses back to the same strings."""
+    return "".join(
+        f"\\u{ord(c):04x}" if "\x7f" <= c <= "\x9f" or c in _INVISIBLE else c for c in text
+    )
 
 
 def _print_pauses(manager: UploadQueueManager, platform: str, account_id: str | None) -> None:
@@ -273,9 +351,9 @@ def _print_pauses(manager: UploadQueueManager, platform: str, account_id: str | 
             continue
         until = local_time(pause.until, manager.settings.zone) if pause.until else "resumed"
         console.print(
-            f"[yellow]paused:[/] {escape(pause.account_id)} until {until} "
-            f"({escape(pause.reason)}); `upload-scheduler account resume --platform "
-            f"{escape(platform)} --account {escape(pause.account_id)}` lifts it"
+            f"[yellow]paused:[/] {printable(pause.account_id)} until {until} "
+            f"({printable(pause.reason)}); `upload-scheduler account resume --platform "
+            f"{printable(platform)} --account {printable(pause.account_id)}` lifts it"
         )
 
 
@@ -332,7 +410,7 @@ def purge(
         str,
         typer.Option(
             "--older-than",
-            help="Rows that finished longer ago than this (30d, 12h).",
+            help="Rows that finished longer ago than this (30d, 12h; at most 100 years).",
             metavar="AGE",
         ),
     ],
@@ -355,8 +433,12 @@ def purge(
     try:
         age = parse_duration(older_than)
         statuses = check_statuses(status.split(","))
+    except OverflowError:
+        fail(f"--older-than {older_than} is too long: at most 100 years", code=2)
     except ValueError as exc:  # PurgeError too
         fail(f"{exc}", code=2 if not isinstance(exc, PurgeError) else 1)
+    if age > MAX_PURGE_AGE:
+        fail(f"--older-than {older_than} is too long: at most 100 years", code=2)
     manager = _manager(ctx)
     cutoff = manager.clock.now() - age
     report = purge_queue(

@@ -17,6 +17,7 @@ from upload_scheduler.planning import (
     ExistingSlot,
     PlanItem,
     PlanRequest,
+    check_request,
     plan_queue,
 )
 from upload_scheduler.queue.records import DayPlan, EnqueueResult
@@ -55,6 +56,7 @@ def enqueue_listings(
 ) -> EnqueueResult:
     """Queue pending listings as `request` plans them; `now` stamps the rows (it differs
     from `request.now` when a caller asked for an explicit time)."""
+    check_request(request, windows)
     account_ids = [w.account_id for w in windows]
     candidates = _candidates(conn, platform, account_ids, asins, limit)
     skipped: list[tuple[str, str]] = []
@@ -185,7 +187,8 @@ def _existing_slots(
         start = max(
             start, datetime.combine(request.start_date, datetime.min.time(), request.now.tzinfo)
         )
-    horizon = start + timedelta(days=request.max_days + 2)
+    # A --within span (which may wait for the next opening) comes before the spill days.
+    horizon = start + (request.within or timedelta(0)) + timedelta(days=request.max_days + 3)
     rows = conn.execute(
         select(
             upload_queue.c.id,

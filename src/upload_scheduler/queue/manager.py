@@ -164,6 +164,11 @@ class UploadQueueManager:
                 conn.rollback()
         return result
 
+    def windows(self, platform: str, account_id: str | None = None) -> list[AccountWindow]:
+        """The accounts `enqueue` plans for, as the planner sees them (the CLI says when
+        a --within span starts from these)."""
+        return self._windows(platform, account_id)
+
     def _windows(self, platform: str, account_id: str | None) -> list[AccountWindow]:
         ids = self.settings.account_ids(platform)
         if not ids:
