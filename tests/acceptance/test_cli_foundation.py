@@ -271,4 +271,8 @@ def test_config_check_names_each_accounts_secret_source(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "shop_1: from $US_TEST_SECRET_1 (set)" in result.stdout
     assert "shop_2: from $US_TEST_SECRET_2 (not set)" in result.stdout
+    # A setting that cannot run is said plainly: shop_2's daemon would exit 2.
+    said = " ".join(result.stdout.split())
+    assert "warning: client_secret_env: the environment variable US_TEST_SECRET_2" in said
+    assert "the daemons of base/shop_2 and" in said
     assert "s3cr3t-value-1" not in result.stdout + result.stderr
