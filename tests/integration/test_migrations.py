@@ -88,3 +88,69 @@ def test_new_database_file_is_private(tmp_path: Path) -> None:
     open_database(f"sqlite:///{tmp_path}/secret.db")
     mode = stat.S_IMODE(os.stat(tmp_path / "secret.db").st_mode)
     assert mode == 0o600
+
+
+def test_0008_adds_english_text_to_products_and_keeps_the_rows(
+    unmigrated_database_url: str,
+) -> None:
+    """A database of the previous release (0007) with products, listings and queue rows:
+    the upgrade keeps every row and gives the products "" English text; the downgrade
+    drops the columns without rebuilding `products`, whose delete trigger would take
+    the listings along on SQLite."""
+    engine = create_db_engine(unmigrated_database_url)
+    upgrade(engine, "0007")
+    now = "2026-01-05 00:00:00"
+    with engine.begin() as conn:
+        for asin in ("A1", "A2"):
+            conn.execute(
+                text(
+                    "INSERT INTO products (asin, title, description, price, stock, images, "
+                    "brand, category, created_at, updated_at) VALUES (:asin, '商品', 'd', 100, "
+                    "1, '[]', 'b', 'c', :now, :now)"
+                ),
+                {"asin": asin, "now": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO listings (asin, platform, status, created_at, updated_at) "
+                    "VALUES (:asin, 'base', 'pending', :now, :now)"
+                ),
+                {"asin": asin, "now": now},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO upload_queue (listing_id, asin, platform, account_id, "
+                "scheduled_time, created_at, updated_at) SELECT id, asin, 'base', 'acct', "
+                ":now, :now, :now FROM listings"
+            ),
+            {"now": now},
+        )
+
+    upgrade(engine)
+
+    assert current_revision(engine) == "0008"
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT asin, title, brand, title_en, description_en FROM products ORDER BY asin")
+        ).all()
+        counts = [
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in ("listings", "upload_queue")
+        ]
+    assert [tuple(r) for r in rows] == [("A1", "商品", "b", "", ""), ("A2", "商品", "b", "", "")]
+    assert counts == [2, 2]
+
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), "0007")
+
+    assert current_revision(engine) == "0007"
+    columns = {c["name"] for c in inspect(engine).get_columns("products")}
+    assert not columns & {"title_en", "description_en"}
+    with engine.connect() as conn:
+        counts = [
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+            for table in ("products", "listings", "upload_queue")
+        ]
+    assert counts == [2, 2, 2]
+    engine.dispose()

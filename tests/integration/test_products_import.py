@@ -19,8 +19,10 @@ from tests.backends import one_database
 from upload_scheduler import defaults
 from upload_scheduler.cli.app import app
 from upload_scheduler.inventory.importer import ImportReport, import_products
+from upload_scheduler.inventory.product import Product
+from upload_scheduler.queue.transitions import due_candidates
 from upload_scheduler.store.database import open_database
-from upload_scheduler.store.tables import listings, products
+from upload_scheduler.store.tables import listings, products, upload_queue
 
 HEADER = "asin,title,description,price,stock,images,brand,category"
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)
@@ -107,6 +109,9 @@ def test_import_creates_products_and_unassigned_pending_listings(
         "category": "本",
         "created_at": T0,
         "updated_at": T0,
+        # A file without the English columns (issue 16) leaves them empty.
+        "title_en": "",
+        "description_en": "",
     }
     assert json.loads(stored["A2"]["images"]) == []
     assert listing_rows(engine) == [
@@ -409,3 +414,135 @@ def test_real_command_in_a_subprocess(config: Path, tmp_path: Path) -> None:
     assert "Listings created: 1" in first.stdout
     assert "Imported: 1 (0 new, 1 updated)" in second.stdout
     assert "Listings created: 0" in second.stdout
+
+
+# --- English text (issue 16) -------------------------------------------------------
+
+HEADER_EN = f"{HEADER},title_en,description_en"
+
+
+def queue_every_listing(engine: Engine, account_id: str = "base_account_1") -> None:
+    """A due upload row per listing, written directly: the test is about the product the
+    due read returns, not about add-to-queue."""
+    with engine.begin() as conn:
+        ids = conn.execute(select(listings.c.id, listings.c.asin).order_by(listings.c.id)).all()
+        conn.execute(
+            insert(upload_queue),
+            [
+                {
+                    "listing_id": listing_id,
+                    "asin": asin,
+                    "platform": "base",
+                    "account_id": account_id,
+                    "scheduled_time": T0,
+                    "created_at": T0,
+                    "updated_at": T0,
+                }
+                for listing_id, asin in ids
+            ],
+        )
+
+
+def due_products(engine: Engine) -> dict[str, Product]:
+    """The products as the daemon's due read gives them, checking it stays one statement."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    with engine.connect() as conn:
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            due = due_candidates(conn, "base", "base_account_1", T1, 100)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    # SQLite's engine sends its own BEGIN; the reads are what the per-item path pays.
+    assert len([sql for sql in statements if sql.lstrip().startswith("SELECT")]) == 1, statements
+    return {c.item.asin: c.product for c in due if c.product is not None}
+
+
+def test_english_columns_import_and_reach_the_due_read(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "en.csv"
+    path.write_text(
+        f'{HEADER_EN}\nA1,商品,説明,100,1,,,,Card,"Mint, boxed"\nA2,t,,100,1,,,,,\n',
+        encoding="utf-8",
+    )
+    report = run(engine, path)
+    assert report.errors == []
+    queue_every_listing(engine)
+
+    due = due_products(engine)
+
+    assert (due["A1"].title, due["A1"].title_en, due["A1"].description_en) == (
+        "商品",
+        "Card",
+        "Mint, boxed",
+    )
+    assert (due["A2"].title_en, due["A2"].description_en) == ("", "")
+
+
+def test_a_file_without_english_columns_imports_as_before(engine: Engine, tmp_path: Path) -> None:
+    run(engine, write_csv(tmp_path, "A1,t,d,100,1,,b,c"))
+    queue_every_listing(engine)
+
+    product = due_products(engine)["A1"]
+
+    assert product == Product("A1", "t", "d", 100, 1, (), "b", "c", "", "")
+
+
+def test_reimport_updates_english_text_and_a_file_without_it_empties_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The same rule as brand: the latest file is the whole product, so a column it lacks
+    is written empty, not kept from an earlier file."""
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text(
+        json.dumps({"asin": "A1", "title": "t", "price": 100, "brand": "B", "title_en": "Old"})
+        + "\n",
+        encoding="utf-8",
+    )
+    run(engine, jsonl)
+    jsonl.write_text(
+        json.dumps(
+            {"asin": "A1", "title": "t", "price": 100, "brand": "B", "title_en": "New"}
+            | {"description_en": "Text"}
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    run(engine, jsonl, now=T1)
+    updated = product_rows(engine)["A1"]
+    assert (updated["title_en"], updated["description_en"]) == ("New", "Text")
+
+    second = run(engine, jsonl, now=T1)
+    assert (second.products_updated, second.listings_created) == (1, 0)
+    assert product_rows(engine)["A1"] == updated
+
+    run(engine, write_csv(tmp_path, "A1,t,,100"), now=T1)
+    without = product_rows(engine)["A1"]
+    assert (without["brand"], without["title_en"], without["description_en"]) == ("", "", "")
+
+
+@pytest.mark.acceptance
+def test_real_command_imports_a_cp932_csv_with_english_title(
+    config: Path, tmp_path: Path, database_url: str
+) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        f'{HEADER_EN}\r\nA1,ポケモンカード,説明,"￥1,980",3,,任天堂,ホビー,Pokemon card,'
+        "Japanese edition\r\nA2,本,,500,,,,,,\r\n".encode("cp932")
+    )
+
+    result = run_cli("--config", str(config), "products", "import", str(path), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Imported: 2 (2 new, 0 updated)" in result.stdout
+    engine = cli_db(database_url)
+    stored = product_rows(engine)
+    engine.dispose()
+    assert (stored["A1"]["title"], stored["A1"]["price"]) == ("ポケモンカード", 1980)
+    assert (stored["A1"]["title_en"], stored["A1"]["description_en"]) == (
+        "Pokemon card",
+        "Japanese edition",
+    )
+    assert (stored["A2"]["title_en"], stored["A2"]["description_en"]) == ("", "")

@@ -473,3 +473,85 @@ def test_one_field_size_rule_for_csv_and_jsonl(tmp_path: Path) -> None:
             (first + 2, "title"),
         ]
         assert "larger than 1 MB" in errors[0].reason
+
+
+# --- English text (issue 16) -------------------------------------------------------
+
+HEADER_EN = f"{HEADER},title_en,description_en"
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8"])
+def test_english_columns_are_read_from_csv(tmp_path: Path, encoding: str) -> None:
+    text = f'{HEADER_EN}\nA1,商品,説明,100,1,,b,c, Pokemon card ,"Mint, boxed"\nA2,t,,100,,,,,,\n'
+    rows, errors = rows_and_errors(write(tmp_path, text, encoding=encoding))
+    assert errors == []
+    assert [(r.asin, r.title, r.title_en, r.description_en) for r in rows] == [
+        ("A1", "商品", "Pokemon card", "Mint, boxed"),
+        ("A2", "t", "", ""),
+    ]
+
+
+def test_english_keys_are_read_from_jsonl(tmp_path: Path) -> None:
+    records = [
+        {"asin": "A1", "title": "t", "price": 100, "title_en": "Card", "description_en": "New"},
+        {"asin": "A2", "title": "t", "price": 100, "TITLE_EN": " Upper "},
+        {"asin": "A3", "title": "t", "price": 100, "title_en": None, "description_en": 7},
+    ]
+    path = write(tmp_path, "".join(json.dumps(r) + "\n" for r in records), name="p.jsonl")
+    rows, errors = rows_and_errors(path)
+    assert errors == []
+    assert [(r.title_en, r.description_en) for r in rows] == [
+        ("Card", "New"),
+        ("Upper", ""),
+        ("", "7"),
+    ]
+
+
+def test_a_file_without_english_columns_reads_as_before(tmp_path: Path) -> None:
+    rows, errors = rows_and_errors(write(tmp_path, f"{HEADER}\nA1,t,d,100,1,,b,c\n"))
+    assert errors == []
+    assert rows == [ProductRow(2, "A1", "t", "d", 100, 1, (), "b", "c")]
+    assert (rows[0].title_en, rows[0].description_en) == ("", "")
+
+
+def test_english_columns_follow_the_rules_of_title_and_description(tmp_path: Path) -> None:
+    """Over 1 MB, a lone surrogate, or not text: a bad row naming the column, in both
+    formats; an empty title_en is fine (title itself stays required)."""
+    big = "x" * (MAX_FIELD_BYTES + 1)
+    records = [
+        {"asin": "A1", "title": "t", "price": 100, "title_en": big},
+        {"asin": "A2", "title": "t", "price": 100, "description_en": big},
+        {"asin": "A3", "title": "t", "price": 100, "title_en": "ok"},
+        {"asin": "A4", "title": "", "price": 100, "title_en": "no Japanese title"},
+    ]
+    jsonl_text = "".join(json.dumps(r) + "\n" for r in records)
+    jsonl_text += '{"asin": "A5", "title": "t", "price": 100, "title_en": "bad \\ud83d"}\n'
+    jsonl_text += '{"asin": "A6", "title": "t", "price": 100, "description_en": [1]}\n'
+    jsonl = write(tmp_path, jsonl_text, name="p.jsonl")
+    lines = [
+        f"{r['asin']},{r['title']},{r['price']},{r.get('title_en', '')},"
+        f"{r.get('description_en', '')}"
+        for r in records
+    ]
+    csv_file = write(tmp_path, "asin,title,price,title_en,description_en\n" + "\n".join(lines))
+
+    rows, errors = rows_and_errors(jsonl)
+    assert [r.asin for r in rows] == ["A3"]
+    assert [(e.line, e.field) for e in errors] == [
+        (1, "title_en"),
+        (2, "description_en"),
+        (4, "title"),
+        (5, "title_en"),
+        (6, "description_en"),
+    ]
+    assert "larger than 1 MB" in errors[0].reason
+    assert "lone surrogate" in errors[3].reason
+    assert "expected text" in errors[4].reason
+
+    rows, errors = rows_and_errors(csv_file)
+    assert [r.asin for r in rows] == ["A3"]
+    assert [(e.line, e.field) for e in errors] == [
+        (2, "title_en"),
+        (3, "description_en"),
+        (5, "title"),
+    ]

@@ -33,7 +33,19 @@ ProgressCallback = Callable[[int, int], None]
 
 # Below SQLite's oldest bound-parameter limit (999), so an IN list never exceeds it.
 _IN_BATCH = 500
-_UPDATED_COLUMNS = ("title", "description", "price", "stock", "images", "brand", "category")
+# Every column of the file, present or not: a column the file lacks is written "" (or 0),
+# so the product is what the latest file says, whatever an earlier one held.
+_UPDATED_COLUMNS = (
+    "title",
+    "description",
+    "price",
+    "stock",
+    "images",
+    "brand",
+    "category",
+    "title_en",
+    "description_en",
+)
 
 
 @dataclass
@@ -175,6 +187,8 @@ def _product_values(row: ProductRow, now: datetime) -> dict[str, Any]:
         "images": json.dumps(list(row.images), ensure_ascii=False),
         "brand": row.brand,
         "category": row.category,
+        "title_en": row.title_en,
+        "description_en": row.description_en,
         "created_at": now,
         "updated_at": now,
     }

@@ -18,3 +18,6 @@ class Product:
     images: tuple[str, ...] = ()
     brand: str = ""
     category: str = ""
+    # English text for marketplaces that list in English (eBay); "" when the file had none.
+    title_en: str = ""
+    description_en: str = ""

@@ -68,6 +68,9 @@ class ProductRow:
     images: tuple[str, ...]
     brand: str
     category: str
+    # Optional columns: "" when the file has none, as for brand and category.
+    title_en: str = ""
+    description_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -545,4 +548,7 @@ _CHECKS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
     ("images", _images),
     ("brand", _text),
     ("category", _text),
+    # Optional, unlike title: a product may have no English text yet.
+    ("title_en", _text),
+    ("description_en", _text),
 )

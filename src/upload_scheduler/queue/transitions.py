@@ -68,7 +68,17 @@ def finished(status: str, error_message: str | None, now: datetime | Any) -> dic
 
 # -------- prebuilt statements (private: each execution only binds values)
 
-_PRODUCT_FIELDS = ("title", "description", "price", "stock", "images", "brand", "category")
+_PRODUCT_FIELDS = (
+    "title",
+    "description",
+    "price",
+    "stock",
+    "images",
+    "brand",
+    "category",
+    "title_en",
+    "description_en",
+)
 
 # Due items of one account, most urgent first: the claim index gives them in its order
 # and the LIMIT stops the scan; only those few are then joined with their products (as
@@ -250,6 +260,8 @@ def _product(row: RowMapping) -> Product | None:
         images=tuple(json.loads(get("product_images") or "[]")),
         brand=get("product_brand"),
         category=get("product_category"),
+        title_en=get("product_title_en"),
+        description_en=get("product_description_en"),
     )
 
 

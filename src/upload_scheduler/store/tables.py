@@ -61,6 +61,9 @@ products = Table(
     Column("category", Text, nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # English text for marketplaces that list in English (eBay); "" when there is none.
+    Column("title_en", Text, nullable=False, server_default=""),
+    Column("description_en", Text, nullable=False, server_default=""),
     CheckConstraint("price > 0", name="price_positive"),
     CheckConstraint("stock >= 0", name="stock_not_negative"),
 )
