@@ -67,9 +67,10 @@ LAYERS: tuple[str, ...] = (
 )
 RANK = {layer: rank for rank, layer in enumerate(LAYERS)}
 
-# DESIGN.md: "planning and limits import no I/O at all: they are pure and take `now`".
-# hours is here because both import it: they are only as pure as it is.
-PURE = ("planning", "limits", "hours")
+# DESIGN.md: "planning and limits import no I/O at all: they are pure and take `now`";
+# pricing is "pure" too. hours is here because planning and limits import it, defaults
+# because pricing reads its currency table: they are only as pure as what they import.
+PURE = ("defaults", "planning", "limits", "hours", "pricing")
 PURE_STDLIB = frozenset(
     {
         "__future__",

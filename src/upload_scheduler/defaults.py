@@ -3,6 +3,7 @@ tests all read these, so a value is changed here and nowhere else."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 CONFIG_FILE_NAME: Final = "upload-scheduler.toml"
@@ -29,6 +30,24 @@ RETRY_DELAY_SECONDS: Final = 5.0
 REDIRECT_URI: Final = "http://127.0.0.1:8765/callback"
 # Reported by third parties, not in BASE's docs (BASE_API.md): a setting, not a fact.
 MIN_PRICE: Final = 50
+
+# Pricing ([platforms.X.pricing]). ISO 4217 minor units (decimals) of the currencies the
+# marketplaces we list on use: the price is rounded to them. A currency not here is a
+# mistake in the file, not a guess.
+CURRENCY_MINOR_UNITS: Final[Mapping[str, int]] = {
+    "JPY": 0, "USD": 2, "EUR": 2, "GBP": 2, "AUD": 2, "CAD": 2,
+}  # fmt: skip
+# The currency a platform lists in when its pricing names none; a platform not here lists
+# in yen (the product's price unchanged). eBay's is the US marketplace's.
+PLATFORM_CURRENCIES: Final[Mapping[str, str]] = {
+    "base": "JPY", "fake": "JPY", "yahoo": "JPY", "ebay": "USD",
+}  # fmt: skip
+DEFAULT_CURRENCY: Final = "JPY"
+EXCHANGE_RATE: Final = 1.0  # yen per unit of the currency
+MARKUP: Final = 1.0
+# A rate or markup beyond these is a typo (a markup of 120 meant as 120 %), not a price.
+MAX_EXCHANGE_RATE: Final = 1_000_000.0
+MAX_MARKUP: Final = 100.0
 
 LEASE_TTL_SECONDS: Final = 30.0
 # A standby daemon (`daemon --standby`) looks at the held lease this often, at most.

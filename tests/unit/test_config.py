@@ -386,3 +386,86 @@ def test_an_unset_secret_variable_is_a_warning_naming_its_accounts(
     assert "base/c" not in warning
     monkeypatch.setenv("US_UNSET_SECRET", "now set")
     assert settings.secret_warnings() == []
+
+
+# ------------------------------------------------------------------ pricing (issue 16)
+
+
+def test_pricing_defaults_to_the_platform_s_own_currency_unchanged(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, '[accounts]\nbase = ["a"]\nfake = ["f"]\n'))
+    for platform, account_id in (("base", "a"), ("fake", "f")):
+        pricing = settings.account(platform, account_id).pricing
+        assert (pricing.currency, pricing.exchange_rate, pricing.markup) == ("JPY", 1.0, 1.0)
+
+
+def test_pricing_is_overridden_per_account_key_by_key(tmp_path: Path) -> None:
+    settings = load_settings(
+        write(
+            tmp_path,
+            """
+            [accounts]
+            base = ["a", "b", "c"]
+            [platforms.base.pricing]
+            markup = 1.2
+            [account_overrides.b]
+            pricing.currency = "USD"
+            pricing.exchange_rate = 150
+            [account_overrides.c.pricing]
+            markup = 1.5
+            """,
+        ),
+        platforms=registry,
+    )
+    a, b, c = (settings.account("base", x) for x in ("a", "b", "c"))
+    assert (a.pricing.currency, a.pricing.exchange_rate, a.pricing.markup) == ("JPY", 1.0, 1.2)
+    assert (b.pricing.currency, b.pricing.exchange_rate, b.pricing.markup) == ("USD", 150.0, 1.2)
+    assert isinstance(b.pricing.exchange_rate, float)  # the TOML integer, as a float
+    assert c.pricing.markup == 1.5 and c.pricing.currency == "JPY"
+    assert b.overridden == ("pricing.currency", "pricing.exchange_rate")
+    assert c.overridden == ("pricing.markup",)
+    assert b.public_dict()["pricing.currency"] == "USD"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[platforms.base.pricing]\nexchange_rate = 0\n",
+            "[platforms.base.pricing] exchange_rate: input should be greater than 0 (got 0)",
+        ),
+        (
+            "[platforms.base.pricing]\nmarkup = -1.0\n",
+            "[platforms.base.pricing] markup: input should be greater than 0 (got -1.0)",
+        ),
+        (
+            "[platforms.base.pricing]\nmarkup = 120\n",
+            "[platforms.base.pricing] markup: input should be less than or equal to 100",
+        ),
+        (
+            '[platforms.base.pricing]\ncurrency = "XYZ"\n',
+            "[platforms.base.pricing]: unknown currency 'XYZ': use an ISO 4217 code we know "
+            "the decimals of (AUD, CAD, EUR, GBP, JPY, USD)",
+        ),
+        (
+            '[platforms.base.pricing]\nexchange_rate = "150"\n',
+            "[platforms.base.pricing] exchange_rate: input should be a valid number",
+        ),
+        (
+            "[platforms.base.pricing]\nmarkupp = 1.1\n",
+            "[platforms.base.pricing] markupp: unknown key (did you mean 'markup'?)",
+        ),
+        (
+            "[account_overrides.a]\npricing.exchange_rate = 0\n",
+            "[account_overrides.a] pricing.exchange_rate: input should be greater than 0",
+        ),
+        (
+            '[account_overrides.a]\npricing = { currency = "usd" }\n',
+            "[account_overrides.a] pricing: unknown currency 'usd'",
+        ),
+    ],
+)
+def test_bad_pricing_is_a_config_problem_naming_its_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    found = problems(tmp_path, '[accounts]\nbase = ["a"]\n' + text)
+    assert any(expected in p for p in found), found

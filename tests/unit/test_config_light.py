@@ -25,6 +25,7 @@ from upload_scheduler.config.model import (
     FileConfig,
     NotifyConfig,
     PlatformConfig,
+    PricingConfig,
     RulesConfig,
     section_model,
 )
@@ -35,6 +36,7 @@ from upload_scheduler.config.values import (
     FileValues,
     NotifyValues,
     PlatformValues,
+    PricingValues,
     RulesValues,
     bounds,
     build,
@@ -48,6 +50,7 @@ PAIRS = [
     (FileConfig, FileValues),
     (DaemonConfig, DaemonValues),
     (RulesConfig, RulesValues),
+    (PricingConfig, PricingValues),
     (PlatformConfig, PlatformValues),
     (NotifyConfig, NotifyValues),
     (ClusterConfig, ClusterValues),
@@ -130,6 +133,12 @@ def test_a_good_section_gives_the_same_values_from_both_readers() -> None:
         ("timezone", "UTC", True),
         ("timezone", 9, False),
         ("rules", {}, False),
+        ("pricing", {}, True),
+        ("pricing", {"currency": "USD", "exchange_rate": 150}, True),
+        ("pricing", {"currency": "XYZ"}, False),
+        ("pricing", {"markup": 0}, False),
+        ("pricing", {"rate": 1.0}, False),
+        ("pricing", 1.2, False),
         ("client_secret", "s", True),
         ("nope", 1, False),
     ],
@@ -167,7 +176,7 @@ ANY_VALUE = st.sampled_from(
     [
         -1, 0, 1, 2, 5, 6, 9, 23, 24, 25, 10_000,
         -0.5, 0.0, 0.5, 1.0, 2.0, 24.0, math.inf, -math.inf, math.nan,
-        True, False, "", "x", "60", "remove", "reject", "Asia/Tokyo",
+        True, False, "", "x", "60", "remove", "reject", "Asia/Tokyo", "USD", "XYZ", 150.0,
         [], ["a"], ["a", 1], [1], {}, {"a": 1},
     ]
 )  # fmt: skip
@@ -181,6 +190,7 @@ def section(model: Any) -> st.SearchStrategy[dict[str, Any]]:
 PLATFORM = st.one_of(
     section(PlatformConfig),
     st.fixed_dictionaries({"rules": section(RulesConfig)}),
+    st.fixed_dictionaries({"pricing": section(PricingConfig)}),
     ANY_VALUE,
 )
 DOCUMENT = st.fixed_dictionaries(
@@ -222,6 +232,8 @@ DOCUMENT = st.fixed_dictionaries(
 @example({"daemon": {"business_hours_start": 5, "business_hours_end": 5}})
 @example({"daemon": {"interval_seconds": 2}, "cluster": {"lease_ttl_seconds": 1}})
 @example({"platforms": {"base": {"rules": {"emoji": "reject", "ng_words": ["a"]}}}})
+@example({"platforms": {"base": {"pricing": {"currency": "USD", "exchange_rate": 150}}}})
+@example({"platforms": {"base": {"pricing": {"currency": "XYZ"}}}})
 def test_light_check_accepts_only_what_pydantic_accepts(raw: dict[str, Any]) -> None:
     light = parse_file(raw)
     try:
@@ -244,11 +256,27 @@ def outcome(load: Any, path: Path) -> Any:
 
 
 ACCOUNTS = st.lists(st.sampled_from(["a1", "a2", "", "  "]), max_size=3)
+PRICING = st.fixed_dictionaries(
+    {},
+    optional={
+        "currency": st.sampled_from(["USD", "JPY", "XYZ", ""]),
+        "exchange_rate": st.sampled_from([150, 149.5, 0, -1.0]),
+        "markup": st.sampled_from([1, 1.2, 0.0, 101]),
+    },
+)
 OVERRIDE = st.dictionaries(
     st.sampled_from(
-        ["timezone", "business_hours_start", "business_hours_end", "daily_limit", "rules", "bad"]
+        [
+            "timezone",
+            "business_hours_start",
+            "business_hours_end",
+            "daily_limit",
+            "rules",
+            "pricing",
+            "bad",
+        ]
     ),
-    st.sampled_from([0, 5, 9, 24, -1, "UTC", "Mars/Base", 2.5, True]),
+    st.one_of(st.sampled_from([0, 5, 9, 24, -1, "UTC", "Mars/Base", 2.5, True]), PRICING),
     max_size=3,
 )
 SEMANTIC = st.fixed_dictionaries(
@@ -272,7 +300,10 @@ SEMANTIC = st.fixed_dictionaries(
         "account_overrides": st.dictionaries(st.sampled_from(["a1", "a2", "zz"]), OVERRIDE),
         "platforms": st.dictionaries(
             st.sampled_from(["base", "fake", "nope"]),
-            st.fixed_dictionaries({}, optional={"api_base_url": st.just("http://127.0.0.1:1")}),
+            st.fixed_dictionaries(
+                {},
+                optional={"api_base_url": st.just("http://127.0.0.1:1"), "pricing": PRICING},
+            ),
             max_size=2,
         ),
     },
@@ -315,6 +346,13 @@ def toml_text(raw: dict[str, Any]) -> str:
 )
 @example({"accounts": {"base": ["a1"]}, "account_overrides": {"a1": {"timezone": "UTC"}}})
 @example({"accounts": {"base": ["a1", "a1"]}})
+@example(
+    {
+        "accounts": {"base": ["a1", "a2"]},
+        "platforms": {"base": {"pricing": {"markup": 1.2}}},
+        "account_overrides": {"a2": {"pricing": {"currency": "USD", "exchange_rate": 150}}},
+    }
+)
 def test_light_loader_gives_the_same_settings_and_errors(
     tmp_path: Path, raw: dict[str, Any]
 ) -> None:
@@ -353,3 +391,25 @@ def test_light_loader_reads_a_good_file_without_pydantic(
     assert light.account("base", "a2").timezone == "UTC"
     assert light.client_secret("base", "a2") == "s"
     assert "'s'" not in repr(light)
+
+
+def test_light_loader_reads_pricing_and_its_overrides_without_pydantic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "upload-scheduler.toml"
+    path.write_text(
+        toml_text(
+            {
+                "accounts": {"base": ["a1", "a2"]},
+                "platforms": {"base": {"pricing": {"markup": 1.2}}},
+                "account_overrides": {"a2": {"pricing": {"currency": "USD", "exchange_rate": 150}}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    full = load_settings(path)
+    monkeypatch.setattr(load_module, "settings_from_dict", lambda *_: pytest.fail("pydantic"))
+    light = load_settings_light(path)
+    assert light == full
+    assert light.account("base", "a2").pricing == PricingValues("USD", 150.0, 1.2)
+    assert light.account("base", "a1").pricing == PricingValues("JPY", 1.0, 1.2)

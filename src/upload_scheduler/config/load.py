@@ -137,7 +137,9 @@ def _location(loc: list[str]) -> str:
         return "(top level)"
     sections = {"daemon": 1, "notify": 1, "cluster": 1, "platforms": 2, "account_overrides": 2}
     depth = sections.get(loc[0], 0)
-    if loc[0] == "platforms" and len(loc) > 3 and loc[2] == "rules":
+    # [platforms.X.rules] and [platforms.X.pricing] are tables of their own; a rule across
+    # pricing's keys (the currency) is reported at its table.
+    if loc[0] == "platforms" and len(loc) > 2 and loc[2] in ("rules", "pricing"):
         depth = 3
     if depth and len(loc) > depth:
         return f"[{'.'.join(loc[:depth])}] {'.'.join(loc[depth:])}"

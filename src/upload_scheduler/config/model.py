@@ -21,6 +21,7 @@ from upload_scheduler.config.values import (
     FileValues,
     NotifyValues,
     PlatformValues,
+    PricingValues,
     RulesValues,
     build,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "FileConfig",
     "NotifyConfig",
     "PlatformConfig",
+    "PricingConfig",
     "RulesConfig",
     "section_model",
 ]
@@ -97,6 +99,7 @@ def _model_field(spec: dataclasses.Field[Any]) -> Any:
 FileConfig = section_model(FileValues)
 DaemonConfig = section_model(DaemonValues)
 RulesConfig = section_model(RulesValues)
+PricingConfig = section_model(PricingValues)
 PlatformConfig = section_model(PlatformValues)
 NotifyConfig = section_model(NotifyValues)
 ClusterConfig = section_model(ClusterValues)

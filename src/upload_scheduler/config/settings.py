@@ -8,8 +8,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from upload_scheduler import defaults
 from upload_scheduler.config.files import resolve_database_url
-from upload_scheduler.config.values import FileValues, PlatformValues, as_dict
+from upload_scheduler.config.values import (
+    FileValues,
+    PlatformValues,
+    PricingValues,
+    as_dict,
+    build,
+    parse_section,
+)
 
 _SECRET_KEYS = frozenset({"client_secret", "client_secret_env"})
 
@@ -34,6 +42,8 @@ class AccountSettings:
     retry_delay_seconds: float
     client_id: str
     redirect_uri: str
+    # Effective: the currency is never empty (the platform's own when the file names none).
+    pricing: PricingValues
     overridden: tuple[str, ...] = ()
 
     @property
@@ -41,12 +51,18 @@ class AccountSettings:
         return ZoneInfo(self.timezone)
 
     def public_dict(self) -> dict[str, object]:
-        """The settings safe to show: no secret is a field of this class."""
-        return {
-            k: v
-            for k, v in self.__dict__.items()
-            if k not in ("overridden", "platform", "account_id")
-        }
+        """The settings safe to show: no secret is a field of this class. A section
+        (`pricing`) is shown key by key, as `pricing.currency`, which is also how
+        `overridden` names its keys."""
+        shown: dict[str, object] = {}
+        for k, v in self.__dict__.items():
+            if k in ("overridden", "platform", "account_id"):
+                continue
+            if isinstance(v, PricingValues):
+                shown.update({f"{k}.{name}": value for name, value in as_dict(v).items()})
+            else:
+                shown[k] = v
+        return shown
 
 
 @dataclass(frozen=True)
@@ -114,9 +130,13 @@ class Settings:
             for k, v in self.file.account_overrides.get(account_id, {}).items()
             if k not in _SECRET_KEYS
         }
+        raw_pricing = overrides.pop("pricing", None)
+        own_pricing: dict[str, Any] = dict(raw_pricing) if isinstance(raw_pricing, dict) else {}
         values.update(overrides)
+        values["pricing"] = _effective_pricing(platform, values["pricing"], own_pricing)
+        overridden = [*overrides, *(f"pricing.{k}" for k in own_pricing)]
         return AccountSettings(
-            platform=platform, account_id=account_id, overridden=tuple(sorted(overrides)), **values
+            platform=platform, account_id=account_id, overridden=tuple(sorted(overridden)), **values
         )
 
     def client_secret(self, platform: str, account_id: str | None = None) -> str:
@@ -159,3 +179,17 @@ class Settings:
         if notify.chatwork_token_env:
             return os.environ.get(notify.chatwork_token_env, "")
         return notify.chatwork_token
+
+
+def _effective_pricing(
+    platform: str, section: PricingValues, overrides: dict[str, Any]
+) -> PricingValues:
+    """The platform's [platforms.X.pricing] with the account's own keys over it, and the
+    platform's own currency when neither names one. The loaders checked both, so only the
+    TOML integer for a float (`exchange_rate = 150`) is converted here."""
+    merged = {**as_dict(section), **overrides}
+    pricing = parse_section(PricingValues, merged) or build(PricingValues, merged)
+    if pricing.currency:
+        return pricing
+    own = defaults.PLATFORM_CURRENCIES.get(platform, defaults.DEFAULT_CURRENCY)
+    return PricingValues(currency=own, exchange_rate=pricing.exchange_rate, markup=pricing.markup)

@@ -25,6 +25,7 @@ business_hours_start = {d.BUSINESS_HOURS_START}          # no platform call befo
 business_hours_end = {d.BUSINESS_HOURS_END}    # none from this hour; end < start crosses midnight
 
 # seed ACCOUNT_SPECIFIC_CONFIG: any [daemon] or [platforms.X] key, or timezone
+# (pricing keys as pricing.markup = 1.1)
 # [account_overrides.base_account_2]
 # business_hours_start = 9
 # business_hours_end = 18
@@ -49,6 +50,13 @@ redirect_uri = "{d.REDIRECT_URI}"
 # remove_phrases = ["【Amazon.co.jp限定】"]  # cut from titles, longest first
 # emoji = "remove"                        # or "reject"
 # min_price = {d.MIN_PRICE}
+
+# A product's yen price is listed at price × markup ÷ exchange_rate, rounded half up to
+# the currency's minor unit; BASE lists in yen (the defaults leave the price unchanged).
+# [platforms.base.pricing]
+# currency = "JPY"                        # default: the platform's own
+# exchange_rate = {d.EXCHANGE_RATE:g}                       # yen per unit of the currency
+# markup = {d.MARKUP:g}                              # a factor: 1.2 is 20 % more
 
 [notify]
 chatwork_token_env = ""          # or chatwork_token = "..."

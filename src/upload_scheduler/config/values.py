@@ -89,6 +89,28 @@ class RulesValues:
 
 
 @dataclass(frozen=True)
+class PricingValues:
+    """`[platforms.X.pricing]`: the product's yen price becomes `yen × markup ÷
+    exchange_rate` in `currency`, rounded half up to its minor unit (`pricing.py`)."""
+
+    currency: str = ""  # ISO 4217; empty: the platform's own (defaults.PLATFORM_CURRENCIES)
+    exchange_rate: float = field(
+        default=defaults.EXCHANGE_RATE, metadata=bounds(gt=0, le=defaults.MAX_EXCHANGE_RATE)
+    )  # yen per unit of the currency
+    markup: float = field(default=defaults.MARKUP, metadata=bounds(gt=0, le=defaults.MAX_MARKUP))
+
+    def __post_init__(self) -> None:
+        # A currency whose decimals we do not know cannot be rounded: refuse it here, in
+        # the file, rather than at the first item's turn.
+        if self.currency and self.currency not in defaults.CURRENCY_MINOR_UNITS:
+            known = ", ".join(sorted(defaults.CURRENCY_MINOR_UNITS))
+            raise ValueError(
+                f"unknown currency {self.currency!r}: use an ISO 4217 code we know the "
+                f"decimals of ({known})"
+            )
+
+
+@dataclass(frozen=True)
 class PlatformValues:
     """`[platforms.X]`: one marketplace's endpoint, limits and OAuth application."""
 
@@ -104,6 +126,8 @@ class PlatformValues:
     client_secret_env: str = ""
     redirect_uri: str = defaults.REDIRECT_URI
     rules: RulesValues = field(default_factory=RulesValues)
+    # Overridden per account key by key: `pricing.markup = 1.1` in [account_overrides.ID].
+    pricing: PricingValues = field(default_factory=PricingValues)
 
 
 @dataclass(frozen=True)
@@ -145,7 +169,8 @@ class FileValues:
 DAEMON_KEYS = frozenset(f.name for f in fields(DaemonValues))
 PLATFORM_KEYS = frozenset(f.name for f in fields(PlatformValues)) - {"rules"}
 # What [account_overrides.ID] may set, and the section whose field it overrides: any
-# [daemon] or [platforms.X] key but the rules, or the time zone.
+# [daemon] or [platforms.X] key but the rules, or the time zone. `pricing` is a table of
+# [platforms.X.pricing] keys (`pricing.markup = 1.1`), each replacing the platform's.
 OVERRIDE_SECTIONS: dict[str, type] = {
     **dict.fromkeys(DAEMON_KEYS, DaemonValues),
     **dict.fromkeys(PLATFORM_KEYS, PlatformValues),
