@@ -9,14 +9,43 @@ creation quota, a pause, and business hours in the account's zone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from upload_scheduler.hours import day_segments, local_hour
 
 # Enough for every constraint to push the time once per day boundary it meets.
 _MAX_ROUNDS = 16
+
+
+class AccountLimits(Protocol):
+    """The fields of an account's settings (`config.AccountSettings`) that admission
+    reads (read-only, as a frozen dataclass has them); a protocol, so this pure module
+    needs no import of the config layer."""
+
+    @property
+    def min_interval_seconds(self) -> float: ...
+
+    @property
+    def hour_call_limit(self) -> int: ...
+
+    @property
+    def day_call_limit(self) -> int: ...
+
+    @property
+    def daily_limit(self) -> int: ...
+
+    @property
+    def business_hours_start(self) -> int: ...
+
+    @property
+    def business_hours_end(self) -> int: ...
+
+    @property
+    def timezone(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -32,6 +61,20 @@ class LimitSettings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @classmethod
+    def of(cls, account: AccountLimits) -> LimitSettings:
+        """An account's limits, built in one place so the daemon and `queue explain`
+        judge an item by the same numbers."""
+        return cls(
+            min_interval_seconds=account.min_interval_seconds,
+            hour_call_limit=account.hour_call_limit,
+            day_call_limit=account.day_call_limit,
+            daily_limit=account.daily_limit,
+            business_hours_start=account.business_hours_start,
+            business_hours_end=account.business_hours_end,
+            timezone=account.timezone,
+        )
 
 
 @dataclass(frozen=True)
@@ -137,29 +180,60 @@ def after_start(state: LimitState, now: datetime, cost: int, *, creates: bool = 
     )
 
 
+# What `Hold.code` names: which limit holds an item back.
+PAUSED, RESTART, HOURS, SPACING, HOUR_BUDGET, DAY_BUDGET, DAILY_QUOTA = (
+    "paused",
+    "restart_spacing",
+    "business_hours",
+    "spacing",
+    "hour_budget",
+    "day_budget",
+    "daily_quota",
+)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One limit that `moment` breaks: which (`code`), when it next allows the item, and
+    the reason `Admit` reports."""
+
+    code: str
+    until: datetime
+    reason: str
+
+
+def holds(
+    state: LimitState, moment: datetime, cost: int, *, creates: bool = True
+) -> Iterator[Hold]:
+    """Every limit that `moment` breaks, in the order admission checks them (lazily: the
+    daemon only needs the first; `queue explain` shows them all)."""
+    settings = state.settings
+    if state.pause_reason and (state.paused_until is None or moment < state.paused_until):
+        yield Hold(PAUSED, state.paused_until or FOREVER, f"paused: {state.pause_reason}")
+    if state.not_before is not None and moment < state.not_before:
+        yield Hold(RESTART, state.not_before, "restart spacing")
+    opens = next_window_start(moment, settings)
+    if opens > moment:
+        yield Hold(HOURS, opens, "outside business hours")
+    if state.last_start_at is not None:
+        earliest = state.last_start_at + timedelta(seconds=settings.min_interval_seconds)
+        if moment < earliest:
+            yield Hold(SPACING, earliest, "spacing")
+    hour_calls = state.hour_calls if state.hour_start == hour_of(moment) else 0
+    if hour_calls > 0 and hour_calls + cost > settings.hour_call_limit:
+        yield Hold(HOUR_BUDGET, hour_of(moment) + timedelta(hours=1), "hour call budget")
+    same_day = state.day == local_day(moment, settings.zone)
+    day_calls = state.day_calls if same_day else 0
+    if day_calls > 0 and day_calls + cost > settings.day_call_limit:
+        yield Hold(DAY_BUDGET, next_local_midnight(moment, settings.zone), "day call budget")
+    creations = state.day_creations if same_day else 0
+    if creates and creations >= settings.daily_limit:
+        yield Hold(DAILY_QUOTA, next_local_midnight(moment, settings.zone), "daily creation limit")
+
+
 def _push(
     state: LimitState, settings: LimitSettings, moment: datetime, cost: int, creates: bool
 ) -> tuple[datetime, str] | None:
     """The first limit that `moment` breaks, and the time it next allows; None if none."""
-    if state.pause_reason and (state.paused_until is None or moment < state.paused_until):
-        return (state.paused_until or FOREVER, f"paused: {state.pause_reason}")
-    if state.not_before is not None and moment < state.not_before:
-        return state.not_before, "restart spacing"
-    opens = next_window_start(moment, settings)
-    if opens > moment:
-        return opens, "outside business hours"
-    if state.last_start_at is not None:
-        earliest = state.last_start_at + timedelta(seconds=settings.min_interval_seconds)
-        if moment < earliest:
-            return earliest, "spacing"
-    hour_calls = state.hour_calls if state.hour_start == hour_of(moment) else 0
-    if hour_calls > 0 and hour_calls + cost > settings.hour_call_limit:
-        return hour_of(moment) + timedelta(hours=1), "hour call budget"
-    same_day = state.day == local_day(moment, settings.zone)
-    day_calls = state.day_calls if same_day else 0
-    if day_calls > 0 and day_calls + cost > settings.day_call_limit:
-        return next_local_midnight(moment, settings.zone), "day call budget"
-    creations = state.day_creations if same_day else 0
-    if creates and creations >= settings.daily_limit:
-        return next_local_midnight(moment, settings.zone), "daily creation limit"
-    return None
+    first = next(holds(state, moment, cost, creates=creates), None)
+    return None if first is None else (first.until, first.reason)

@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
     queue.command("cancel")(cancel)
     queue.command("requeue")(requeue)
     queue.command("purge")(purge)
+    queue.command("explain")(explain)
     app.add_typer(queue, name="queue")
 
 
@@ -355,6 +356,38 @@ def _print_pauses(manager: UploadQueueManager, platform: str, account_id: str | 
             f"({printable(pause.reason)}); `upload-scheduler account resume --platform "
             f"{printable(platform)} --account {printable(pause.account_id)}` lifts it"
         )
+
+
+def explain(
+    ctx: typer.Context,
+    queue_id: Annotated[int, typer.Argument(help="The queue ID to explain.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Why this item is not uploading now: every reason holding it, each with its end."""
+    from upload_scheduler.clock import SystemClock
+    from upload_scheduler.operations.explain import UnknownItem
+    from upload_scheduler.operations.explain import explain as explain_item
+
+    context = app_context(ctx)
+    engine = context.read_engine()  # only reads: a missing database is reported, not created
+    try:
+        answer = explain_item(engine, context.settings, queue_id, SystemClock().now())
+    except UnknownItem as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(_json_safe(json.dumps(answer.to_json(), ensure_ascii=False)))
+        return
+    try:
+        zone = context.settings.account(answer.platform, answer.account_id).zone
+    except KeyError:  # no longer configured: the global zone
+        zone = context.settings.zone
+    console.print(
+        f"Item {answer.id} ({escape(answer.platform)}/{escape(answer.account_id)}): "
+        f"{escape(answer.status)}"
+    )
+    for reason in answer.reasons:
+        until = "" if reason.until is None else f" until {local_time(reason.until, zone)}"
+        console.print(f"- {escape(reason.text)}{until}", soft_wrap=True)
 
 
 def cancel(

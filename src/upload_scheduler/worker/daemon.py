@@ -134,18 +134,6 @@ class DaemonOptions:
     business_hours_end: int | None = None
 
 
-def limit_settings(account: AccountSettings) -> LimitSettings:
-    return LimitSettings(
-        min_interval_seconds=account.min_interval_seconds,
-        hour_call_limit=account.hour_call_limit,
-        day_call_limit=account.day_call_limit,
-        daily_limit=account.daily_limit,
-        business_hours_start=account.business_hours_start,
-        business_hours_end=account.business_hours_end,
-        timezone=account.timezone,
-    )
-
-
 class UploadDaemon:
     def __init__(
         self,
@@ -171,7 +159,7 @@ class UploadDaemon:
         self.accounts = {
             a: _apply(settings.account(platform, a), options) for a in self.account_ids
         }
-        self.limits = {a: limit_settings(s) for a, s in self.accounts.items()}
+        self.limits = {a: LimitSettings.of(s) for a, s in self.accounts.items()}
         first = self.accounts[self.account_ids[0]]
         self.interval_seconds = first.interval_seconds
         self.batch_size = first.batch_size
