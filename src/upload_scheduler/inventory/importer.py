@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from upload_scheduler import defaults
+from upload_scheduler.inventory.product import PRODUCT_COLUMNS
 from upload_scheduler.inventory.reader import (
     ProductRow,
     RowError,
@@ -33,19 +34,6 @@ ProgressCallback = Callable[[int, int], None]
 
 # Below SQLite's oldest bound-parameter limit (999), so an IN list never exceeds it.
 _IN_BATCH = 500
-# Every column of the file, present or not: a column the file lacks is written "" (or 0),
-# so the product is what the latest file says, whatever an earlier one held.
-_UPDATED_COLUMNS = (
-    "title",
-    "description",
-    "price",
-    "stock",
-    "images",
-    "brand",
-    "category",
-    "title_en",
-    "description_en",
-)
 
 
 @dataclass
@@ -172,7 +160,9 @@ def _upsert_products(conn: Connection, chunk: Sequence[ProductRow], now: datetim
     stmt = dialect_insert(conn, products)
     stmt = stmt.on_conflict_do_update(
         index_elements=[products.c.asin],
-        set_={name: stmt.excluded[name] for name in (*_UPDATED_COLUMNS, "updated_at")},
+        # Every column, present in the file or not: a column the file lacks is written ""
+        # (or 0), so the product is what the latest file says, whatever an earlier one held.
+        set_={name: stmt.excluded[name] for name in (*PRODUCT_COLUMNS, "updated_at")},
     )
     conn.execute(stmt, [_product_values(row, now) for row in chunk])
 

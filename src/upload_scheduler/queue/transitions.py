@@ -35,7 +35,7 @@ from sqlalchemy import (
     update,
 )
 
-from upload_scheduler.inventory.product import Product
+from upload_scheduler.inventory.product import PRODUCT_COLUMNS, Product
 from upload_scheduler.queue.order import due_order
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store.states import JobKind, ListingStatus, QueueStatus
@@ -68,17 +68,6 @@ def finished(status: str, error_message: str | None, now: datetime | Any) -> dic
 
 # -------- prebuilt statements (private: each execution only binds values)
 
-_PRODUCT_FIELDS = (
-    "title",
-    "description",
-    "price",
-    "stock",
-    "images",
-    "brand",
-    "category",
-    "title_en",
-    "description_en",
-)
 
 # Due items of one account, most urgent first: the claim index gives them in its order
 # and the LIMIT stops the scan; only those few are then joined with their products (as
@@ -101,7 +90,7 @@ _DUE = (
     select(
         _DUE_ROWS,
         products.c.asin.label("product_asin"),
-        *(products.c[name].label(f"product_{name}") for name in _PRODUCT_FIELDS),
+        *(products.c[name].label(f"product_{name}") for name in PRODUCT_COLUMNS),
     )
     .select_from(_DUE_ROWS.outerjoin(products, products.c.asin == _DUE_ROWS.c.asin))
     .order_by(*due_order(_DUE_ROWS.c))

@@ -25,7 +25,6 @@ from upload_scheduler.worker.outcome import (
     Decision,
     NoAttemptLeft,
     Verdict,
-    decide,
 )
 
 if TYPE_CHECKING:
@@ -95,13 +94,12 @@ class Deleter(JobRunner):
                 platform_item_id=item.platform_item_id,
                 images_done=item.images_done,
             )
-            decision = decide(exc, attempt, self.clock.now())
             return self.finish(
                 item,
                 account,
                 limits,
+                exc,
                 attempt,
-                decision,
                 calls=max(calls, 1),
                 reserved=reserved_calls,
                 created=False,

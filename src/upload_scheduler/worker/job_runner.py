@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from upload_scheduler.clock import Clock
 from upload_scheduler.limits import LimitSettings
+from upload_scheduler.platforms.errors import PlatformError
 from upload_scheduler.platforms.interface import Platform
 from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
@@ -19,7 +20,7 @@ from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.states import JobKind
 from upload_scheduler.store.usage import add_usage
 from upload_scheduler.worker.notifying import Notifier, NullNotifier
-from upload_scheduler.worker.outcome import Attempt, Decision, Marker, Verdict
+from upload_scheduler.worker.outcome import Attempt, Decision, Marker, Verdict, decide
 
 if TYPE_CHECKING:
     from upload_scheduler.config import AccountSettings
@@ -112,17 +113,19 @@ class JobRunner:
         item: QueueItem,
         account: AccountSettings,
         limits: LimitSettings,
+        error: PlatformError,
         attempt: Attempt,
-        decision: Decision,
         *,
         calls: int,
         reserved: int,
         created: bool,
     ) -> Decision:
-        """The one writer of a job that did not succeed: its decision, the calls it made
-        and an item it created (found by a lookup, or with images missing) in one
-        transaction; then it is logged once and notified once."""
+        """The one writer of a job that did not succeed: `decide` says what `error` means
+        for it, and the decision, the calls it made and an item it created (found by a
+        lookup, or with images missing) are written in one transaction; then it is logged
+        once and notified once."""
         now = self.clock.now()
+        decision = decide(error, attempt, now)
         marker: object = {
             Marker.KEEP: transitions.KEEP_MARKER,
             Marker.RESTORE: attempt.previous_call,

@@ -136,18 +136,8 @@ def decide(error: PlatformError, attempt: Attempt, now: datetime) -> Decision:
             platform_item_id=keep.item_id,
             images_done=keep.images,
         )
-    if in_doubt:
-        if attempt.acted and counted and attempt.attempts < attempt.max_attempts:
-            # A lost answer with attempts left: the next attempt looks it up first.
-            return Decision(
-                Verdict.RETRY,
-                message,
-                QueueStatus.PENDING,
-                retry_at=now + timedelta(seconds=attempt.retry_delay_seconds),
-                marker=marker,
-                platform_item_id=keep.item_id,
-                images_done=keep.images,
-            )
+    attempts_left = counted and attempt.attempts < attempt.max_attempts
+    if in_doubt and not (attempt.acted and attempts_left):
         # The last attempt's answer was lost, or the lookup failed: look it up, after
         # retry_delay_seconds doubling, spending no attempt.
         return Decision(
@@ -161,25 +151,18 @@ def decide(error: PlatformError, attempt: Attempt, now: datetime) -> Decision:
             platform_item_id=keep.item_id,
             images_done=keep.images,
         )
-    if isinstance(cause, Permanent | NoAttemptLeft):
+    if not in_doubt and (isinstance(cause, Permanent | NoAttemptLeft) or not attempts_left):
+        final = isinstance(cause, Permanent | NoAttemptLeft)
         return Decision(
             Verdict.FAILED,
-            message,
-            QueueStatus.FAILED,
-            marker=marker,
-            platform_item_id=keep.item_id,
-            images_done=keep.images,
-        )
-    if attempt.lookup_only or attempt.attempts >= attempt.max_attempts:
-        return Decision(
-            Verdict.FAILED,
-            f"{message} (after {attempt.attempts} attempts)",
+            message if final else f"{message} (after {attempt.attempts} attempts)",
             QueueStatus.FAILED,
             error_message=message,
             marker=marker,
             platform_item_id=keep.item_id,
             images_done=keep.images,
         )
+    # Attempts are left (after a lost answer, the next attempt looks the item up first).
     return Decision(
         Verdict.RETRY,
         message,

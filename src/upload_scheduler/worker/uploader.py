@@ -21,7 +21,7 @@ from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.queue.transitions import Success
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.worker.job_runner import JobRunner
-from upload_scheduler.worker.outcome import Attempt, Decision, NoAttemptLeft, decide
+from upload_scheduler.worker.outcome import Attempt, Decision, NoAttemptLeft
 
 if TYPE_CHECKING:
     from upload_scheduler.config import AccountSettings
@@ -136,18 +136,39 @@ class Uploader(JobRunner):
         except PartialUpload as exc:
             calls += exc.calls
             created = item.platform_item_id is None
-            return self._failed(
-                item, account, limits, exc, learnt(), calls, reserved_calls, created
+            return self.finish(
+                item,
+                account,
+                limits,
+                exc,
+                learnt(),
+                calls=calls,
+                reserved=reserved_calls,
+                created=created,
             )
         except PlatformError as exc:
-            return self._failed(
-                item, account, limits, exc, learnt(), max(calls, 1), reserved_calls, created_here
+            return self.finish(
+                item,
+                account,
+                limits,
+                exc,
+                learnt(),
+                calls=max(calls, 1),
+                reserved=reserved_calls,
+                created=created_here,
             )
         except Exception as exc:  # an adapter bug must not lose the item
             log.exception("unexpected error uploading %s", item.asin)
             error = Transient(f"unexpected error: {type(exc).__name__}: {exc}", maybe_created=True)
-            return self._failed(
-                item, account, limits, error, learnt(), max(calls, 1), reserved_calls, created_here
+            return self.finish(
+                item,
+                account,
+                limits,
+                error,
+                learnt(),
+                calls=max(calls, 1),
+                reserved=reserved_calls,
+                created=created_here,
             )
         return Uploaded(item, item_id, images_done, created_here, calls, reserved_calls)
 
@@ -181,26 +202,3 @@ class Uploader(JobRunner):
                 u.item.attempts,
                 u.calls,
             )
-
-    def _failed(
-        self,
-        item: QueueItem,
-        account: AccountSettings,
-        limits: LimitSettings,
-        error: PlatformError,
-        attempt: Attempt,
-        calls: int,
-        reserved: int,
-        created: bool,
-    ) -> Decision:
-        decision = decide(error, attempt, self.clock.now())
-        return self.finish(
-            item,
-            account,
-            limits,
-            attempt,
-            decision,
-            calls=calls,
-            reserved=reserved,
-            created=created,
-        )
