@@ -31,6 +31,34 @@ REDIRECT_URI: Final = "http://127.0.0.1:8765/callback"
 # Reported by third parties, not in BASE's docs (BASE_API.md): a setting, not a fact.
 MIN_PRICE: Final = 50
 
+# eBay (PLATFORMS.md). Its limits are the application's: every seller on one client_id
+# shares the day's calls, which reset at midnight US Pacific time.
+EBAY_API_URL: Final = "https://api.ebay.com"
+EBAY_AUTH_URL: Final = "https://auth.ebay.com"
+EBAY_MARKETPLACE_ID: Final = "EBAY_US"
+EBAY_CONTENT_LANGUAGE: Final = "en-US"
+EBAY_MERCHANT_LOCATION_KEY: Final = "JP_LOCATION"
+EBAY_CONDITION: Final = "NEW"
+EBAY_DAY_CALL_LIMIT: Final = 2_000_000  # Inventory API, per application (secondary sources)
+EBAY_RESET_TIMEZONE: Final = "America/Los_Angeles"
+# Where each platform's day budget resets when it is the application's (the shop's own
+# day budgets reset in the account's zone).
+APPLICATION_RESET_TIMEZONES: Final[Mapping[str, str]] = {"ebay": EBAY_RESET_TIMEZONE}
+
+# A platform's own defaults for [platforms.X] keys, where they differ from the defaults
+# above (which are BASE's): put under the file's keys by config.values.
+PLATFORM_DEFAULTS: Final[Mapping[str, Mapping[str, object]]] = {
+    "ebay": {
+        "api_base_url": EBAY_API_URL,
+        "auth_base_url": EBAY_AUTH_URL,
+        "redirect_uri": "",
+        "min_interval_seconds": 1.0,  # the old system paced eBay at 1 s per item
+        "hour_call_limit": EBAY_DAY_CALL_LIMIT,  # eBay has no hourly budget
+        "day_call_limit": EBAY_DAY_CALL_LIMIT,
+        "day_call_limit_scope": "application",
+    },
+}
+
 # Pricing ([platforms.X.pricing]). ISO 4217 minor units (decimals) of the currencies the
 # marketplaces we list on use: the price is rounded to them. A currency not here is a
 # mistake in the file, not a guess.

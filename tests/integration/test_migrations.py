@@ -126,7 +126,7 @@ def test_0008_adds_english_text_to_products_and_keeps_the_rows(
             {"now": now},
         )
 
-    upgrade(engine)
+    upgrade(engine, "0008")
 
     assert current_revision(engine) == "0008"
     with engine.connect() as conn:
@@ -153,4 +153,56 @@ def test_0008_adds_english_text_to_products_and_keeps_the_rows(
             for table in ("products", "listings", "upload_queue")
         ]
     assert counts == [2, 2, 2]
+    engine.dispose()
+
+
+def test_0009_adds_application_budgets_offer_ids_and_refresh_ends(
+    unmigrated_database_url: str,
+) -> None:
+    """From 0008 with a listing: the upgrade adds the per-application usage table, a NULL
+    offer id on the listing and a NULL refresh end on tokens; the downgrade drops them
+    and keeps the listing (no table rebuild, so no cascade trigger fires)."""
+    engine = create_db_engine(unmigrated_database_url)
+    upgrade(engine, "0008")
+    now = "2026-01-05 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO products (asin, title, price, created_at, updated_at) "
+                "VALUES ('A1', 't', 100, :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO listings (asin, platform, status, platform_item_id, created_at, "
+                "updated_at) VALUES ('A1', 'ebay', 'listed', '110', :now, :now)"
+            ),
+            {"now": now},
+        )
+
+    upgrade(engine)
+
+    assert current_revision(engine) == "0009"
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT platform_item_id, offer_id FROM listings")).one() == (
+            "110",
+            None,
+        )
+        conn.execute(
+            text(
+                "INSERT INTO application_usage (platform, application, day, calls) "
+                "VALUES ('ebay', 'app', '2026-01-04', 3)"
+            )
+        )
+    assert "refresh_expires_at" in {c["name"] for c in inspect(engine).get_columns("oauth_tokens")}
+
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), "0008")
+
+    assert "application_usage" not in inspect(engine).get_table_names()
+    assert "offer_id" not in {c["name"] for c in inspect(engine).get_columns("listings")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM listings")).scalar() == 1
     engine.dispose()

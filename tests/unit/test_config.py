@@ -469,3 +469,28 @@ def test_bad_pricing_is_a_config_problem_naming_its_key(
 ) -> None:
     found = problems(tmp_path, '[accounts]\nbase = ["a"]\n' + text)
     assert any(expected in p for p in found), found
+
+
+def test_a_platform_has_its_own_defaults_under_the_files_keys(tmp_path: Path) -> None:
+    """eBay's hosts and budgets are not BASE's: an [accounts] ebay without a section gets
+    eBay's, a section's own keys win, and BASE keeps its own."""
+    from upload_scheduler.config.load import settings_from_dict
+
+    raw = {
+        "accounts": {"base": ["shop"], "ebay": ["seller_1", "seller_2"]},
+        "platforms": {"ebay": {"client_id": "app-1", "min_interval_seconds": 3.0}},
+    }
+    settings = settings_from_dict(raw, tmp_path / "upload-scheduler.toml")
+    seller = settings.account("ebay", "seller_1")
+    assert seller.api_base_url == "https://api.ebay.com"
+    assert seller.auth_base_url == "https://auth.ebay.com"
+    assert seller.day_call_limit == 2_000_000
+    assert seller.min_interval_seconds == 3.0
+    assert seller.application == "app-1"
+    assert seller.pricing.currency == "USD"
+    shop = settings.account("base", "shop")
+    assert shop.api_base_url == "https://api.thebase.in"
+    assert shop.application is None
+    bare = settings_from_dict({"accounts": {"ebay": ["s"]}}, tmp_path / "upload-scheduler.toml")
+    assert bare.platform_config("ebay").marketplace_id == "EBAY_US"
+    assert bare.account("ebay", "s").day_call_limit_scope == "application"

@@ -31,6 +31,7 @@ from upload_scheduler.config.values import (
     FileValues,
     as_dict,
     build,
+    with_platform_defaults,
 )
 
 __all__ = [
@@ -58,7 +59,7 @@ def settings_from_dict(
 ) -> Settings:
     """The settings of a TOML document read from `source` (see `load_settings`)."""
     try:
-        model = FileConfig.model_validate(raw)
+        model = FileConfig.model_validate(with_platform_defaults(raw))
     except ValidationError as exc:
         raise ConfigError(source, _describe(exc, FileConfig)) from None
     file = build(FileValues, model.model_dump())

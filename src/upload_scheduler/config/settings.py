@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from upload_scheduler import defaults
 from upload_scheduler.config.files import resolve_database_url
 from upload_scheduler.config.values import (
     FileValues,
+    LocationValues,
     PlatformValues,
     PricingValues,
     as_dict,
     build,
     parse_section,
+    platform_values,
 )
 
 _SECRET_KEYS = frozenset({"client_secret", "client_secret_env"})
@@ -42,13 +44,36 @@ class AccountSettings:
     retry_delay_seconds: float
     client_id: str
     redirect_uri: str
+    day_call_limit_scope: Literal["account", "application"]
+    auth_base_url: str
+    marketplace_id: str
+    content_language: str
+    merchant_location_key: str
+    fulfillment_policy_id: str
+    payment_policy_id: str
+    return_policy_id: str
+    category_id: str
+    condition: str
+    sku_prefix: str
+    title_overflow: Literal["cut", "reject"]
     # Effective: the currency is never empty (the platform's own when the file names none).
     pricing: PricingValues
+    categories: dict[str, str] = field(default_factory=dict, hash=False)
+    location: LocationValues = field(default_factory=LocationValues)
     overridden: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def application(self) -> str | None:
+        """The budget key the account's day_call_limit belongs to when it is the
+        application's (eBay, Yahoo!: every account on one client_id shares it); None when
+        each account has its own."""
+        if self.day_call_limit_scope != "application":
+            return None
+        return self.client_id or "(no client_id)"
 
     def public_dict(self) -> dict[str, object]:
         """The settings safe to show: no secret is a field of this class. A section
@@ -58,7 +83,7 @@ class AccountSettings:
         for k, v in self.__dict__.items():
             if k in ("overridden", "platform", "account_id"):
                 continue
-            if isinstance(v, PricingValues):
+            if is_dataclass(v):
                 shown.update({f"{k}.{name}": value for name, value in as_dict(v).items()})
             else:
                 shown[k] = v
@@ -101,7 +126,7 @@ class Settings:
         return self.file.accounts
 
     def platform_config(self, platform: str) -> PlatformValues:
-        return self.file.platforms.get(platform) or PlatformValues()
+        return self.file.platforms.get(platform) or platform_values(platform)
 
     def account_ids(self, platform: str) -> list[str]:
         return list(self.file.accounts.get(platform, []))

@@ -111,8 +111,21 @@ class PricingValues:
 
 
 @dataclass(frozen=True)
+class LocationValues:
+    """`[platforms.ebay.location]`: the merchant location `account setup` creates when
+    the seller has none (eBay needs a country and a postal code, or a city and state)."""
+
+    country: str = "JP"
+    postal_code: str = ""
+    city: str = ""
+    state_or_province: str = ""
+
+
+@dataclass(frozen=True)
 class PlatformValues:
-    """`[platforms.X]`: one marketplace's endpoint, limits and OAuth application."""
+    """`[platforms.X]`: one marketplace's endpoint, limits and OAuth application. A
+    platform's own defaults (eBay's hosts and budgets) are `defaults.PLATFORM_DEFAULTS`,
+    put under the file's keys by `with_platform_defaults`."""
 
     api_base_url: str = defaults.BASE_API_URL
     min_interval_seconds: float = field(default=defaults.MIN_INTERVAL_SECONDS, metadata=_DELAY)
@@ -124,10 +137,28 @@ class PlatformValues:
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
     client_secret_env: str = ""
-    redirect_uri: str = defaults.REDIRECT_URI
+    redirect_uri: str = defaults.REDIRECT_URI  # eBay: the application's RuName
+    # "application": every account with this client_id spends one day_call_limit together
+    # (eBay, Yahoo!); "account": each its own (BASE).
+    day_call_limit_scope: Literal["account", "application"] = "account"
+    # The consent page's host, when it is not the API's (eBay); empty: the API's.
+    auth_base_url: str = ""
+    # eBay's listing: marketplace, language, the seller's set-up and the item's defaults.
+    marketplace_id: str = defaults.EBAY_MARKETPLACE_ID
+    content_language: str = defaults.EBAY_CONTENT_LANGUAGE
+    merchant_location_key: str = defaults.EBAY_MERCHANT_LOCATION_KEY
+    fulfillment_policy_id: str = ""  # empty: the seller's only one for the marketplace
+    payment_policy_id: str = ""
+    return_policy_id: str = ""
+    category_id: str = ""  # for a product whose category `categories` does not map
+    condition: str = defaults.EBAY_CONDITION
+    sku_prefix: str = ""  # the SKU is sku_prefix + ASIN
+    title_overflow: Literal["cut", "reject"] = "cut"  # a title longer than eBay allows
     rules: RulesValues = field(default_factory=RulesValues)
     # Overridden per account key by key: `pricing.markup = 1.1` in [account_overrides.ID].
     pricing: PricingValues = field(default_factory=PricingValues)
+    categories: dict[str, str] = field(default_factory=dict)  # product category -> id
+    location: LocationValues = field(default_factory=LocationValues)
 
 
 @dataclass(frozen=True)
@@ -167,7 +198,9 @@ class FileValues:
 
 
 DAEMON_KEYS = frozenset(f.name for f in fields(DaemonValues))
-PLATFORM_KEYS = frozenset(f.name for f in fields(PlatformValues)) - {"rules"}
+# Tables of the platform's, never overridden per account (pricing is, key by key).
+PLATFORM_TABLES = frozenset({"rules", "categories", "location"})
+PLATFORM_KEYS = frozenset(f.name for f in fields(PlatformValues)) - PLATFORM_TABLES
 # What [account_overrides.ID] may set, and the section whose field it overrides: any
 # [daemon] or [platforms.X] key but the rules, or the time zone. `pricing` is a table of
 # [platforms.X.pricing] keys (`pricing.markup = 1.1`), each replacing the platform's.
@@ -184,6 +217,31 @@ def as_dict(values: Any) -> dict[str, Any]:
     return {f.name: getattr(values, f.name) for f in fields(values)}
 
 
+def with_platform_defaults(raw: object) -> object:
+    """The TOML document with each platform's own defaults (`defaults.PLATFORM_DEFAULTS`)
+    under the keys its [platforms.X] section leaves out, and such a section added for a
+    platform that [accounts] names without one: eBay's hosts and budgets are not BASE's.
+    Anything unusual is left for the validators to explain."""
+    if type(raw) is not dict:
+        return raw
+    sections = raw.get("platforms", {})
+    accounts = raw.get("accounts", {})
+    if type(sections) is not dict or type(accounts) is not dict:
+        return raw
+    merged = dict(sections)
+    for name in {*sections, *accounts}:
+        own = defaults.PLATFORM_DEFAULTS.get(name)
+        section = sections.get(name, {})
+        if own and type(section) is dict:
+            merged[name] = {**own, **section}
+    return {**raw, "platforms": merged} if merged != sections else raw
+
+
+def platform_values(name: str) -> PlatformValues:
+    """The values of a platform the file has no section for."""
+    return build(PlatformValues, dict(defaults.PLATFORM_DEFAULTS.get(name, {})))
+
+
 # ------------------------------------------------------------------ reading without pydantic
 
 
@@ -195,7 +253,7 @@ def parse_file(raw: object) -> FileValues | None:
     """The file's values when the pydantic models would surely accept `raw` (a TOML
     document) and give the same, else None: the caller then lets pydantic say what is
     wrong."""
-    return parse_section(FileValues, raw)
+    return parse_section(FileValues, with_platform_defaults(raw))
 
 
 def parse_section(cls: type[_T], raw: object) -> _T | None:

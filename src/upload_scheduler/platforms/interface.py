@@ -50,6 +50,7 @@ class UploadResult:
     platform_item_id: str
     calls: int  # API calls made, images included: they count against the budgets
     images_added: int = 0
+    offer_id: str | None = None  # a second id the platform gives the listing (eBay's offer)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class ExistingItem:
     platform_item_id: str
     images: int  # how many images the platform already has for it
     calls: int = 1  # API calls the lookup made (pages), for the budgets
+    offer_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,9 @@ listings = Table(
     Column("account_id", String(128), nullable=True),
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("platform_item_id", String(64), nullable=True),
+    # A second id some platforms give the listing (eBay's offer), kept for the operator
+    # and for delisting; NULL where the platform has none.
+    Column("offer_id", String(64), nullable=True),
     Column("listed_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -149,6 +152,20 @@ account_usage = Table(
 )
 
 
+# Calls spent per application (OAuth client id) and day, where the platform's day budget
+# belongs to the application and not the shop (eBay, Yahoo!): every account using that
+# client id, on every host, reserves from the one row. `day` is the date in the
+# platform's reset zone (US Pacific for eBay).
+application_usage = Table(
+    "application_usage",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("application", String(255), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("calls", Integer, nullable=False, server_default="0"),
+)
+
+
 # One row per (platform, account): what pacing must remember across restarts, the
 # pause an operator or a rate limit set, and the lease that keeps one worker per account
 # (across processes and hosts).
@@ -185,6 +202,9 @@ oauth_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False),  # of the access token
     Column("obtained_at", UTCDateTime, nullable=False),  # when the access token was issued
     Column("refresh_token_obtained_at", UTCDateTime, nullable=True),
+    # When the platform says (eBay: refresh_token_expires_in); NULL: the platform's usual
+    # lifetime from refresh_token_obtained_at.
+    Column("refresh_expires_at", UTCDateTime, nullable=True),
     # Set when the platform refused the refresh token: only a new login helps.
     Column("login_required", Text, nullable=True),
     Column("refresh_locked_until", UTCDateTime, nullable=True),
