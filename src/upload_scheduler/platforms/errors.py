@@ -39,6 +39,18 @@ class RateLimited(PlatformError):
         self.until = until
 
 
+class Throttled(PlatformError):
+    """The platform refused the call for its rate (eBay's 429, errorId 2001) and nothing
+    was done. No attempt is spent: the item is tried again after `retry_after` seconds
+    (None: retry_delay_seconds, doubling up to a minute). When the account's budget is the
+    application's and our own count says that day budget is spent, the worker pauses
+    every account on the application until the reset instead."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class QuotaExhausted(PlatformError):
     """The daily creation limit is reached: the item stays pending until `until`."""
 
