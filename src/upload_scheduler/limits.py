@@ -5,6 +5,11 @@ a restarted worker and the tests all get the same answer. It enforces, together:
 start-to-start spacing, the hourly and daily call budgets (an item costs 1 call plus one
 per image, and is not started if its calls would cross the hour's budget), the daily
 creation quota, a pause, and business hours in the account's zone.
+
+A day budget may belong to the application (eBay, Yahoo!: every account on one OAuth
+client id spends it together, on every host): then `day_call_limit` is checked against
+the application's calls of the day in the platform's reset zone (US Pacific for eBay),
+read and reserved under the same lock as the account's own counters.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from upload_scheduler import defaults
 from upload_scheduler.hours import day_segments, local_hour
 
 # Enough for every constraint to push the time once per day boundary it meets.
@@ -47,6 +53,12 @@ class AccountLimits(Protocol):
     @property
     def timezone(self) -> str: ...
 
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def application(self) -> str | None: ...
+
 
 @dataclass(frozen=True)
 class LimitSettings:
@@ -57,10 +69,21 @@ class LimitSettings:
     business_hours_start: int
     business_hours_end: int
     timezone: str
+    # Set when day_call_limit is the application's, shared by every account using it.
+    application: str | None = None
+    application_timezone: str = "UTC"  # where the application's day ends
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def application_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.application_timezone)
+
+    def application_day(self, moment: datetime) -> date:
+        """The application's budget day `moment` falls in."""
+        return local_day(moment, self.application_zone)
 
     @classmethod
     def of(cls, account: AccountLimits) -> LimitSettings:
@@ -74,6 +97,10 @@ class LimitSettings:
             business_hours_start=account.business_hours_start,
             business_hours_end=account.business_hours_end,
             timezone=account.timezone,
+            application=account.application,
+            application_timezone=defaults.APPLICATION_RESET_TIMEZONES.get(
+                account.platform, account.timezone
+            ),
         )
 
 
@@ -92,6 +119,9 @@ class LimitState:
     paused_until: datetime | None = None
     pause_reason: str | None = None
     not_before: datetime | None = None  # e.g. the first start after a restart
+    # The application's calls on `application_day` (when its budget is shared).
+    application_day: date | None = None
+    application_calls: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,6 +196,8 @@ def after_start(state: LimitState, now: datetime, cost: int, *, creates: bool = 
     hour = hour_of(now)
     today = local_day(now, state.settings.zone)
     same_day = state.day == today
+    app_day = state.settings.application_day(now)
+    app_calls = state.application_calls if state.application_day == app_day else 0
     return LimitState(
         settings=state.settings,
         last_start_at=now,
@@ -177,19 +209,23 @@ def after_start(state: LimitState, now: datetime, cost: int, *, creates: bool = 
         paused_until=state.paused_until,
         pause_reason=state.pause_reason,
         not_before=state.not_before,
+        application_day=app_day,
+        application_calls=app_calls + cost,
     )
 
 
 # What `Hold.code` names: which limit holds an item back.
-PAUSED, RESTART, HOURS, SPACING, HOUR_BUDGET, DAY_BUDGET, DAILY_QUOTA = (
+PAUSED, RESTART, HOURS, SPACING, HOUR_BUDGET, DAY_BUDGET, APPLICATION_BUDGET, DAILY_QUOTA = (
     "paused",
     "restart_spacing",
     "business_hours",
     "spacing",
     "hour_budget",
     "day_budget",
+    "application_budget",
     "daily_quota",
 )
+APPLICATION_BUDGET_REASON = "application day call budget spent"
 
 
 @dataclass(frozen=True)
@@ -223,12 +259,31 @@ def holds(
     if hour_calls > 0 and hour_calls + cost > settings.hour_call_limit:
         yield Hold(HOUR_BUDGET, hour_of(moment) + timedelta(hours=1), "hour call budget")
     same_day = state.day == local_day(moment, settings.zone)
-    day_calls = state.day_calls if same_day else 0
-    if day_calls > 0 and day_calls + cost > settings.day_call_limit:
-        yield Hold(DAY_BUDGET, next_local_midnight(moment, settings.zone), "day call budget")
+    if settings.application is None:
+        day_calls = state.day_calls if same_day else 0
+        if day_calls > 0 and day_calls + cost > settings.day_call_limit:
+            yield Hold(DAY_BUDGET, next_local_midnight(moment, settings.zone), "day call budget")
+    else:
+        app_day = settings.application_day(moment)
+        app_calls = state.application_calls if state.application_day == app_day else 0
+        if app_calls > 0 and app_calls + cost > settings.day_call_limit:
+            reset = next_local_midnight(moment, settings.application_zone)
+            yield Hold(APPLICATION_BUDGET, reset, APPLICATION_BUDGET_REASON)
     creations = state.day_creations if same_day else 0
     if creates and creations >= settings.daily_limit:
         yield Hold(DAILY_QUOTA, next_local_midnight(moment, settings.zone), "daily creation limit")
+
+
+def application_spent(settings: LimitSettings, calls: int) -> bool:
+    """Whether, by our own count of the application's calls today, its day budget is
+    spent: a refusal for rate then means the day is over for every account on it, not a
+    short burst limit."""
+    return settings.application is not None and calls >= settings.day_call_limit
+
+
+def application_reset(settings: LimitSettings, now: datetime) -> datetime:
+    """When the application's day budget starts again (midnight in its reset zone)."""
+    return next_local_midnight(now, settings.application_zone)
 
 
 def _push(

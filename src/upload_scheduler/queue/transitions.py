@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -312,6 +312,14 @@ class Success:
     item: QueueItem
     platform_item_id: str
     images_done: int
+    offer_id: str | None = field(default=None, kw_only=True)  # eBay's offer, kept too
+
+
+_OFFER_IDS = (
+    update(listings)
+    .where(listings.c.id == bindparam("offer_listing_id"))
+    .values(offer_id=bindparam("offer_id"))
+)
 
 
 def mark_successes(
@@ -319,6 +327,20 @@ def mark_successes(
 ) -> list[Success]:
     """Write a burst's successes and list their listings; returns those written (all of
     them unless our lease on a row was lost and another worker took it over)."""
+    written = _mark_successes(conn, owner, done, now)
+    offers = [
+        {"offer_listing_id": s.item.listing_id, "offer_id": s.offer_id}
+        for s in written
+        if s.offer_id
+    ]
+    if offers:
+        conn.execute(_OFFER_IDS, offers)
+    return written
+
+
+def _mark_successes(
+    conn: Connection, owner: str, done: Sequence[Success], now: datetime
+) -> list[Success]:
     if not done:
         return []
     if len(done) == 1:

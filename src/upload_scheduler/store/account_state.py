@@ -20,7 +20,7 @@ from upload_scheduler.store.identity import Identity, owner_is_dead
 from upload_scheduler.store.states import PauseKind
 from upload_scheduler.store.tables import account_state, account_usage
 from upload_scheduler.store.types import UTCDateTime
-from upload_scheduler.store.usage import add_usage
+from upload_scheduler.store.usage import add_application_usage, add_usage, application_calls
 
 
 @dataclass(frozen=True)
@@ -250,6 +250,15 @@ def load_state(
     today = local_day(now, settings.zone)
     key = {"platform": platform, "account_id": account_id, "day": today.isoformat()}
     row = conn.execute(_STATE_LOCKED if lock else _STATE, key).first()
+    shared: dict[str, Any] = {}
+    if settings.application is not None:
+        app_day = settings.application_day(now)
+        shared = {
+            "application_day": app_day,
+            "application_calls": application_calls(
+                conn, platform, settings.application, app_day.isoformat(), lock=lock
+            ),
+        }
     if row is None:  # no state row yet (no lease was ever taken): usage may still exist
         usage = conn.execute(_USAGE, key).first()
         return LimitState(
@@ -258,6 +267,7 @@ def load_state(
             day_calls=usage.calls if usage else 0,
             day_creations=usage.creations if usage else 0,
             not_before=not_before,
+            **shared,
         )
     return LimitState(
         settings=settings,
@@ -270,6 +280,7 @@ def load_state(
         paused_until=row.paused_until,
         pause_reason=row.pause_reason,
         not_before=not_before,
+        **shared,
     )
 
 
@@ -293,6 +304,16 @@ def record_start(
     add_usage(
         conn, platform, account_id, local_day(now, state.settings.zone).isoformat(), calls=calls
     )
+    _add_application_calls(conn, platform, state.settings, now, calls)
+
+
+def _add_application_calls(
+    conn: Connection, platform: str, settings: LimitSettings, now: datetime, calls: int
+) -> None:
+    """The same calls against the application's day, when its budget is shared."""
+    if settings.application is not None:
+        day = settings.application_day(now).isoformat()
+        add_application_usage(conn, platform, settings.application, day, calls)
 
 
 def record_calls(
@@ -317,6 +338,7 @@ def record_calls(
         values["last_start_at"] = now
     conn.execute(update(account_state).where(_key(platform, account_id)).values(values))
     add_usage(conn, platform, account_id, local_day(now, settings.zone).isoformat(), calls=calls)
+    _add_application_calls(conn, platform, settings, now, calls)
 
 
 def _hour_calls_after(
@@ -346,6 +368,28 @@ def set_pause(
         .where(_key(platform, account_id))
         .values(paused_until=until if reason else None, pause_reason=reason, updated_at=now)
     )
+
+
+def pause_unless_stronger(
+    conn: Connection,
+    platform: str,
+    account_ids: list[str],
+    until: datetime,
+    reason: str,
+    now: datetime,
+) -> list[str]:
+    """Pause each account until `until`, except one whose pause in force already lasts
+    as long (an auth or config pause lasts until someone resumes it): a spent budget
+    of the application must not lift a shop's own pause. The accounts paused now."""
+    paused = []
+    for account_id in account_ids:
+        held, held_until = read_pause(conn, platform, account_id)
+        in_force = held is not None and (held_until is None or held_until > now)
+        if in_force and (held_until is None or held_until >= until):
+            continue
+        set_pause(conn, platform, account_id, until, reason, now)
+        paused.append(account_id)
+    return paused
 
 
 def read_pause(

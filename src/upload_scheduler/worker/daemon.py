@@ -21,7 +21,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from upload_scheduler import defaults
 from upload_scheduler.clock import Clock, SystemClock
-from upload_scheduler.limits import Admit, LimitSettings, LimitState, admit, after_start
+from upload_scheduler.limits import (
+    APPLICATION_BUDGET_REASON,
+    Admit,
+    LimitSettings,
+    LimitState,
+    admit,
+    after_start,
+)
 from upload_scheduler.platforms.interface import (
     Account,
     Platform,
@@ -39,7 +46,7 @@ from upload_scheduler.store.file_identity import OpenedFile, change, record
 from upload_scheduler.store.identity import Identity
 from upload_scheduler.store.states import JobKind, QueueStatus
 from upload_scheduler.worker.deleter import Deleter, delete_cost
-from upload_scheduler.worker.job_runner import JobRunner
+from upload_scheduler.worker.job_runner import JobRunner, budget_pause_reason
 from upload_scheduler.worker.notifying import Notifier, notifier_for
 from upload_scheduler.worker.outcome import Decision, Verdict
 from upload_scheduler.worker.uploader import Uploaded, Uploader, needs_lookup
@@ -182,6 +189,9 @@ class UploadDaemon:
             engine, self.adapter, self.identity.owner, self.clock, self.notifier
         )
         self.deleter = Deleter(engine, self.adapter, self.identity.owner, self.clock, self.notifier)
+        self.application_accounts = _application_accounts(settings, platform)
+        for runner in (self.uploader, self.deleter):
+            runner.application_accounts = self.application_accounts
         self.listener: DueListener | None = None
         if engine.dialect.name == "postgresql" and isinstance(self.clock, SystemClock):
             self.listener = DueListener(engine, platform, self.account_ids)
@@ -324,6 +334,9 @@ class UploadDaemon:
         self.pause_logged.pop(account_id, None)
         if decision.ok:
             return self._run_burst(burst, now)
+        if decision.reason == APPLICATION_BUDGET_REASON:
+            self._pause_application(account_id, decision.not_before)
+            return False
         if (decision.not_before - now).total_seconds() > SHORT_WAIT_SECONDS:
             self._wait_until(decision.not_before, decision.reason)
             return False
@@ -618,6 +631,24 @@ class UploadDaemon:
             if self._pause_of(account_id) != seen:
                 return
 
+    def _pause_application(self, account_id: str, reset: datetime) -> None:
+        """The application's day budget is spent by our own count: pause every account
+        on it until the reset, so `account list` and `manager status` say why all of
+        them wait, and the daemons of the others (on any host) wait without asking."""
+        limits = self.limits[account_id]
+        assert limits.application is not None
+        sharing = self.application_accounts.get(limits.application, [account_id])
+        reason = budget_pause_reason(limits, reset)
+        with write_transaction(self.engine) as conn:
+            paused = account_state.pause_unless_stronger(
+                conn, self.platform_name, sharing, reset, reason, self.clock.now()
+            )
+        if paused:
+            log.warning("%s: %s", ",".join(paused), reason)
+            self.notifier.notify(
+                "account_paused", f"{self.platform_name}/{','.join(paused)}", reason
+            )
+
     def _pause_of(self, account_id: str) -> tuple[str | None, datetime | None]:
         with self.engine.connect() as conn:
             return account_state.read_pause(conn, self.platform_name, account_id)
@@ -705,6 +736,17 @@ class UploadDaemon:
                 self.platform_name,
                 self.account_ids,
             )
+
+
+def _application_accounts(settings: Settings, platform: str) -> dict[str, list[str]]:
+    """The platform's accounts by the application whose day budget they share (from the
+    whole configuration: the accounts of other daemons too)."""
+    shared: dict[str, list[str]] = {}
+    for account_id in settings.account_ids(platform):
+        application = settings.account(platform, account_id).application
+        if application is not None:
+            shared.setdefault(application, []).append(account_id)
+    return shared
 
 
 def _apply(account: AccountSettings, options: DaemonOptions) -> AccountSettings:

@@ -10,15 +10,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 
 from upload_scheduler.clock import Clock
-from upload_scheduler.limits import LimitSettings
-from upload_scheduler.platforms.errors import PlatformError
+from upload_scheduler.limits import (
+    APPLICATION_BUDGET_REASON,
+    LimitSettings,
+    application_reset,
+    application_spent,
+)
+from upload_scheduler.platforms.errors import PlatformError, RateLimited, Throttled
 from upload_scheduler.platforms.interface import Platform
 from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store import account_state
 from upload_scheduler.store.engine import write_transaction
-from upload_scheduler.store.states import JobKind
-from upload_scheduler.store.usage import add_usage
+from upload_scheduler.store.states import JobKind, PauseKind
+from upload_scheduler.store.usage import add_usage, application_calls
 from upload_scheduler.worker.notifying import Notifier, NullNotifier
 from upload_scheduler.worker.outcome import Attempt, Decision, Marker, Verdict, decide
 
@@ -59,6 +64,11 @@ class JobRunner:
         self.owner = owner
         self.clock = clock
         self.notifier = notifier or NullNotifier()
+        # The accounts (of this platform) on each application whose day budget they share:
+        # a budget found spent pauses them all. Set by the daemon from the settings.
+        self.application_accounts: dict[str, list[str]] = {}
+        # Refusals for rate in a row, per account: the retry delay doubles with each.
+        self.throttled: dict[str, int] = {}
 
     @staticmethod
     def settle_calls(
@@ -81,8 +91,8 @@ class JobRunner:
                 started_item=False,
             )
 
-    @staticmethod
     def attempt(
+        self,
         item: QueueItem,
         account: AccountSettings,
         previous_call: datetime | None,
@@ -106,6 +116,7 @@ class JobRunner:
             lookup_only=lookup_only,
             platform_item_id=platform_item_id,
             images_done=images_done,
+            throttled=self.throttled.get(account.account_id, 0),
         )
 
     def finish(
@@ -125,6 +136,11 @@ class JobRunner:
         lookup, or with images missing) are written in one transaction; then it is logged
         once and notified once."""
         now = self.clock.now()
+        error, sharing = self._application_spent(error, account, limits, now)
+        if isinstance(error, Throttled):
+            self.throttled[account.account_id] = self.throttled.get(account.account_id, 0) + 1
+        else:
+            self.throttled.pop(account.account_id, None)
         decision = decide(error, attempt, now)
         marker: object = {
             Marker.KEEP: transitions.KEEP_MARKER,
@@ -144,6 +160,15 @@ class JobRunner:
                     decision.pause.text,
                     now,
                 )
+                if decision.pause.until is not None:
+                    account_state.pause_unless_stronger(
+                        conn,
+                        account.platform,
+                        sharing,
+                        decision.pause.until,
+                        decision.pause.text,
+                        now,
+                    )
             transitions.settle(
                 conn,
                 item,
@@ -160,6 +185,24 @@ class JobRunner:
         self._log(item, decision, calls)
         self._notify(account, item, decision)
         return decision
+
+    def _application_spent(
+        self, error: PlatformError, account: AccountSettings, limits: LimitSettings, now: datetime
+    ) -> tuple[PlatformError, list[str]]:
+        """A refusal for rate when our own count says the application's day budget is
+        spent: the day is over for every account on it, which all pause until the reset
+        (returned: the other accounts to pause). Otherwise `error` as it is."""
+        if not isinstance(error, Throttled) or limits.application is None:
+            return error, []
+        day = limits.application_day(now).isoformat()
+        with self.engine.connect() as conn:
+            calls = application_calls(conn, account.platform, limits.application, day)
+        if not application_spent(limits, calls):
+            return error, []
+        reset = application_reset(limits, now)
+        spent = RateLimited(f"{error.message}; {application_budget_text(limits)}", reset)
+        others = self.application_accounts.get(limits.application, [])
+        return spent, [a for a in others if a != account.account_id]
 
     @staticmethod
     def _log(item: QueueItem, decision: Decision, calls: int) -> None:
@@ -197,3 +240,18 @@ class JobRunner:
         """Items created today (the account's local day), counted against daily_limit."""
         day = now.astimezone(limits.zone).date().isoformat()
         add_usage(conn, account.platform, account.account_id, day, creations=count)
+
+
+def application_budget_text(limits: LimitSettings) -> str:
+    """Why every account on an application pauses, as `account list` shows it."""
+    return (
+        f"{APPLICATION_BUDGET_REASON} ({limits.day_call_limit} calls a day for "
+        f"application {limits.application}, shared by its accounts)"
+    )
+
+
+def budget_pause_reason(limits: LimitSettings, until: datetime) -> str:
+    """The stored pause reason of an application's spent day budget."""
+    return PauseKind.RATE_LIMIT.reason(
+        f"{application_budget_text(limits)} (until {until.isoformat()})"
+    )

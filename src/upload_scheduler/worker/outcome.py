@@ -26,6 +26,7 @@ from upload_scheduler.platforms.errors import (
     PlatformError,
     QuotaExhausted,
     RateLimited,
+    Throttled,
     Transient,
 )
 from upload_scheduler.store.states import JobKind, PauseKind, QueueStatus
@@ -85,6 +86,7 @@ class Attempt:
     lookup_only: bool = False  # claimed after its last attempt, only to be looked up
     platform_item_id: str | None = None  # the item's id, if known to exist
     images_done: int = 0
+    throttled: int = 0  # the account's refusals for rate in a row before this one
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,21 @@ def decide(error: PlatformError, attempt: Attempt, now: datetime) -> Decision:
             refund_attempt=counted,
             marker=marker,
             pause=pause,
+            platform_item_id=keep.item_id,
+            images_done=keep.images,
+        )
+    if isinstance(cause, Throttled) and not in_doubt:
+        # Refused for its rate, nothing done: again after the platform's Retry-After, or
+        # retry_delay_seconds doubling with each refusal in a row; no attempt spent.
+        delay = _throttle_delay(cause, attempt)
+        return Decision(
+            Verdict.RETRY,
+            f"{message}; tried again in {delay:g} s, no attempt spent",
+            QueueStatus.PENDING,
+            error_message=message,
+            retry_at=now + timedelta(seconds=delay),
+            refund_attempt=counted,
+            marker=marker,
             platform_item_id=keep.item_id,
             images_done=keep.images,
         )
@@ -200,6 +217,13 @@ def _lookup_delay(attempt: Attempt, now: datetime) -> float:
     elapsed = (now - since).total_seconds() if since is not None else 0.0
     ceiling = max(LOOKUP_BACKOFF_MAX_SECONDS, attempt.retry_delay_seconds)
     return min(max(attempt.retry_delay_seconds, elapsed), ceiling)
+
+
+def _throttle_delay(error: Throttled, attempt: Attempt) -> float:
+    if error.retry_after is not None:
+        return max(0.0, error.retry_after)
+    ceiling = max(LOOKUP_BACKOFF_MAX_SECONDS, attempt.retry_delay_seconds)
+    return min(attempt.retry_delay_seconds * 2 ** min(attempt.throttled, 16), ceiling)
 
 
 def _pause_for(error: PlatformError) -> Pause | None:

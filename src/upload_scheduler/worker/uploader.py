@@ -74,6 +74,7 @@ class Uploader(JobRunner):
         total = len(product.images)
         calls = 0
         created_here = False
+        offer_id: str | None = None
         # Until the lookup has answered, what the earlier call did is unknown: the call
         # marker must stay.
         settled = not needs_lookup(item, product, previous_call)
@@ -111,6 +112,7 @@ class Uploader(JobRunner):
                     )
                     if item_id is None:
                         item_id, created_here = found.platform_item_id, True
+                        offer_id = found.offer_id
                     if found.platform_item_id == item_id:
                         images_done = found.images
                 if lookup_only and item_id is None:
@@ -132,6 +134,7 @@ class Uploader(JobRunner):
                 calls += result.calls
                 created_here = created_here or item_id is None
                 item_id = result.platform_item_id
+                offer_id = result.offer_id or offer_id
                 images_done = total
         except PartialUpload as exc:
             calls += exc.calls
@@ -170,7 +173,9 @@ class Uploader(JobRunner):
                 reserved=reserved_calls,
                 created=created_here,
             )
-        return Uploaded(item, item_id, images_done, created_here, calls, reserved_calls)
+        return Uploaded(
+            item, item_id, images_done, created_here, calls, reserved_calls, offer_id=offer_id
+        )
 
     def record_uploads(
         self, uploads: list[Uploaded], account: AccountSettings, limits: LimitSettings
@@ -179,6 +184,7 @@ class Uploader(JobRunner):
         creations, and the calls made beyond (or short of) those reserved."""
         if not uploads:
             return
+        self.throttled.pop(account.account_id, None)
         now = self.clock.now()
         with write_transaction(self.engine) as conn:
             transitions.mark_successes(conn, self.owner, uploads, now)
