@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,12 +16,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from upload_scheduler.limits import (
+    APPLICATION_BUDGET,
+    APPLICATION_BUDGET_REASON,
+    DAY_BUDGET,
     FOREVER,
     Admit,
+    Hold,
     LimitSettings,
     LimitState,
     admit,
     after_start,
+    application_reset,
+    application_spent,
+    holds,
     hour_of,
     local_day,
     next_local_midnight,
@@ -511,3 +519,277 @@ def test_admitting_with_after_start_stops_exactly_where_the_hour_budget_ends(
         expected += 1
     assert taken == expected
     assert current.hour_calls == spent
+
+
+# ---------------------------------------------------------------------- application budgets
+#
+# Issue 16: with day_call_limit_scope = "application", day_call_limit belongs to the OAuth
+# application (every account on one client_id spends it), counted per day in the
+# platform's reset zone (US Pacific for eBay), whatever the account's own zone.
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+APP_LIMIT = 12
+ALWAYS_OPEN = {"business_hours_start": 0, "business_hours_end": 24}
+
+
+def pacific(*parts: int) -> datetime:
+    return at(PACIFIC, *parts)
+
+
+def app_state(**changes: object) -> LimitState:
+    """A Tokyo account whose day budget (12 calls) is its eBay application's."""
+    shared: dict[str, object] = {
+        "application": "app-1",
+        "application_timezone": "America/Los_Angeles",
+        "day_call_limit": APP_LIMIT,
+        "min_interval_seconds": 0.0,
+        **ALWAYS_OPEN,
+    }
+    return state(**{**shared, **changes})
+
+
+def test_a_spent_application_budget_holds_until_the_next_pacific_midnight() -> None:
+    # 2026-01-05 09:00 Tokyo is 2026-01-04 16:00 in Los Angeles: the Pacific day is the 4th.
+    now = tokyo(2026, 1, 5, 9, 0)
+    spent = app_state(application_day=date(2026, 1, 4), application_calls=APP_LIMIT)
+    reset = pacific(2026, 1, 5, 0, 0)
+    assert reset == datetime(2026, 1, 5, 8, 0, tzinfo=UTC) == tokyo(2026, 1, 5, 17, 0)
+
+    assert_waits(admit(spent, now, cost=1), reset, APPLICATION_BUDGET_REASON)
+    [hold] = list(holds(spent, now, 1))
+    assert hold == Hold(APPLICATION_BUDGET, reset, APPLICATION_BUDGET_REASON)
+    assert application_spent(spent.settings, APP_LIMIT)
+    assert not application_spent(spent.settings, APP_LIMIT - 1)
+    assert application_reset(spent.settings, now) == reset
+
+
+def test_an_item_that_would_cross_the_application_budget_waits_and_a_smaller_one_fits() -> None:
+    now = tokyo(2026, 1, 5, 9, 0)
+    nearly = app_state(application_day=date(2026, 1, 4), application_calls=APP_LIMIT - 2)
+    assert_waits(admit(nearly, now, cost=3), pacific(2026, 1, 5, 0, 0), APPLICATION_BUDGET_REASON)
+    assert_allowed(admit(nearly, now, cost=2), now)
+
+
+def test_an_item_larger_than_a_fresh_application_budget_still_starts() -> None:
+    """As for the shop's own budgets: with nothing spent today, the first item starts
+    whatever it costs, or it would wait for ever."""
+    now = tokyo(2026, 1, 5, 9, 0)
+    fresh = app_state(application_day=date(2026, 1, 4), application_calls=0)
+    assert_allowed(admit(fresh, now, cost=APP_LIMIT + 5), now)
+
+
+@pytest.mark.parametrize(
+    ("now", "reset"),
+    [
+        # Saturday 2026-03-07 20:00 PST: the Pacific day before summer time starts.
+        (pacific(2026, 3, 7, 20, 0), datetime(2026, 3, 8, 8, 0, tzinfo=UTC)),
+        # Sunday 2026-03-08 is a 23-hour day; its midnight after is 00:00 PDT (UTC-7).
+        (pacific(2026, 3, 8, 10, 0), datetime(2026, 3, 9, 7, 0, tzinfo=UTC)),
+        # Just after the jump (03:00 PDT): still the 8th.
+        (datetime(2026, 3, 8, 10, 0, tzinfo=UTC), datetime(2026, 3, 9, 7, 0, tzinfo=UTC)),
+        # The day before summer time ends: midnight is still PDT.
+        (pacific(2026, 10, 31, 12, 0), datetime(2026, 11, 1, 7, 0, tzinfo=UTC)),
+        # Sunday 2026-11-01 is a 25-hour day: its midnight after is 00:00 PST (UTC-8).
+        (datetime(2026, 11, 1, 8, 30, tzinfo=UTC), datetime(2026, 11, 2, 8, 0, tzinfo=UTC)),
+        (pacific(2026, 11, 1, 23, 59), datetime(2026, 11, 2, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_the_application_reset_is_pacific_midnight_across_summer_time(
+    now: datetime, reset: datetime
+) -> None:
+    spent = app_state(application_day=local_day(now, PACIFIC), application_calls=APP_LIMIT)
+    assert_waits(admit(spent, now, cost=1), reset, APPLICATION_BUDGET_REASON)
+    assert reset.astimezone(PACIFIC).time() == datetime.min.time()
+    assert reset.astimezone(PACIFIC).date() == local_day(now, PACIFIC) + timedelta(days=1)
+    # At the reset itself the new Pacific day has its whole budget.
+    assert_allowed(admit(spent, reset, cost=1), reset)
+    assert_waits(
+        admit(spent, reset - timedelta(microseconds=1), cost=1), reset, APPLICATION_BUDGET_REASON
+    )
+
+
+def test_a_new_pacific_day_frees_the_budget_though_the_tokyo_day_is_the_same() -> None:
+    # 17:00 Tokyo on the 5th is midnight in Los Angeles: a new Pacific day, same Tokyo day.
+    before, after = tokyo(2026, 1, 5, 16, 59), tokyo(2026, 1, 5, 17, 0)
+    spent = app_state(
+        day=date(2026, 1, 5),
+        day_calls=500,  # the account's own calls: not what the application's budget counts
+        application_day=date(2026, 1, 4),
+        application_calls=APP_LIMIT,
+    )
+    assert local_day(before, TOKYO) == local_day(after, TOKYO) == date(2026, 1, 5)
+    assert_waits(admit(spent, before, cost=1), after, APPLICATION_BUDGET_REASON)
+    assert_allowed(admit(spent, after, cost=1), after)
+
+
+def test_a_new_tokyo_day_does_not_free_the_budget_while_the_pacific_day_lasts() -> None:
+    # 00:30 Tokyo on the 6th is 07:30 on the 5th in Los Angeles.
+    now = tokyo(2026, 1, 6, 0, 30)
+    spent = app_state(
+        day=date(2026, 1, 5),
+        day_calls=APP_LIMIT,
+        application_day=date(2026, 1, 5),
+        application_calls=APP_LIMIT,
+    )
+    assert local_day(now, TOKYO) == date(2026, 1, 6)
+    assert local_day(now, PACIFIC) == date(2026, 1, 5)
+    assert_waits(admit(spent, now, cost=1), tokyo(2026, 1, 6, 17, 0), APPLICATION_BUDGET_REASON)
+
+
+def test_the_accounts_own_day_budget_is_not_applied_when_the_scope_is_the_application() -> None:
+    now = tokyo(2026, 1, 5, 9, 0)
+    own_spent = {"day": date(2026, 1, 5), "day_calls": APP_LIMIT}
+    shared = app_state(**own_spent, application_day=date(2026, 1, 4), application_calls=3)
+    assert_allowed(admit(shared, now, cost=5), now)
+    assert [h.code for h in holds(shared, now, 5)] == []
+    # The same numbers on an account whose day budget is its own: held by it.
+    alone = replace(shared, settings=replace(shared.settings, application=None))
+    assert_waits(admit(alone, now, cost=5), tokyo(2026, 1, 6, 0, 0), "day call budget")
+    assert [h.code for h in holds(alone, now, 5)] == [DAY_BUDGET]
+
+
+def test_the_creation_quota_and_the_hour_budget_stay_the_accounts_own() -> None:
+    now = tokyo(2026, 1, 5, 9, 0)
+    full = app_state(daily_limit=2, day=date(2026, 1, 5), day_creations=2)
+    assert_waits(admit(full, now, cost=1), tokyo(2026, 1, 6, 0, 0), "daily creation limit")
+    hour = app_state(hour_call_limit=4, hour_start=hour_of(now), hour_calls=4)
+    assert_waits(admit(hour, now, cost=1), tokyo(2026, 1, 5, 10, 0), "hour call budget")
+
+
+def test_after_start_adds_to_the_applications_calls_of_its_pacific_day() -> None:
+    now = tokyo(2026, 1, 5, 9, 0)  # the 4th in Los Angeles
+    before = app_state(application_day=date(2026, 1, 4), application_calls=7)
+
+    after = after_start(before, now, 3)
+
+    assert (after.application_day, after.application_calls) == (date(2026, 1, 4), 10)
+    assert after_start(after, now, 2).application_calls == 12
+    # After Pacific midnight (17:00 Tokyo, the same Tokyo day) the count starts again.
+    later = after_start(after, tokyo(2026, 1, 5, 17, 0), 4)
+    assert (later.application_day, later.application_calls) == (date(2026, 1, 5), 4)
+    assert later.day == date(2026, 1, 5)
+
+
+def test_limit_settings_of_an_ebay_seller_share_the_applications_budget_in_pacific_time(
+    tmp_path: Path,
+) -> None:
+    from upload_scheduler.config.load import settings_from_dict
+
+    raw = {
+        "timezone": "Asia/Tokyo",
+        "accounts": {"ebay": ["seller_1"], "base": ["shop"]},
+        "platforms": {"ebay": {"client_id": "app-1", "day_call_limit": 5000}},
+    }
+    settings = settings_from_dict(raw, tmp_path / "upload-scheduler.toml")
+
+    ebay = LimitSettings.of(settings.account("ebay", "seller_1"))
+    assert ebay.application == "app-1"
+    assert ebay.application_timezone == "America/Los_Angeles"
+    assert ebay.day_call_limit == 5000
+    assert ebay.timezone == "Asia/Tokyo"  # business hours and the shop's own day: Tokyo's
+
+    base = LimitSettings.of(settings.account("base", "shop"))
+    assert base.application is None
+    assert base.timezone == "Asia/Tokyo"
+
+
+def test_limit_settings_of_an_application_budget_without_a_known_reset_zone_use_the_accounts(
+    tmp_path: Path,
+) -> None:
+    from upload_scheduler.config.load import settings_from_dict
+
+    raw = {
+        "timezone": "Asia/Tokyo",
+        "accounts": {"base": ["shop"]},
+        "platforms": {"base": {"client_id": "app-9", "day_call_limit_scope": "application"}},
+    }
+    settings = settings_from_dict(raw, tmp_path / "upload-scheduler.toml")
+    limits = LimitSettings.of(settings.account("base", "shop"))
+    assert (limits.application, limits.application_timezone) == ("app-9", "Asia/Tokyo")
+
+
+@given(
+    spent=st.integers(min_value=0, max_value=APP_LIMIT),
+    costs=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=30),
+    minutes=st.integers(min_value=0, max_value=3 * 24 * 60),
+)
+@settings(max_examples=200, deadline=None)
+def test_admitted_items_never_sum_beyond_the_application_budget(
+    spent: int, costs: list[int], minutes: int
+) -> None:
+    """A burst admitted at one instant, item after item with after_start, as `_claim`
+    does: once the first fits, the application's calls never pass its day budget, and
+    the first item refused is one that would have crossed it, held to Pacific midnight."""
+    now = datetime(2026, 3, 6, 0, 0, tzinfo=UTC) + timedelta(minutes=minutes)  # across DST
+    current = app_state(application_day=local_day(now, PACIFIC), application_calls=spent)
+    taken: list[int] = []
+    refused: Admit | None = None
+    for cost in costs:
+        decision = admit(current, now, cost)
+        if not decision.ok:
+            refused = decision
+            break
+        current = after_start(current, now, cost)
+        taken.append(cost)
+    if spent > 0 or costs[0] <= APP_LIMIT:
+        assert spent + sum(taken) <= APP_LIMIT
+    assert current.application_calls == spent + sum(taken)
+    if refused is not None:
+        assert spent + sum(taken) + costs[len(taken)] > APP_LIMIT
+        assert refused.reason == APPLICATION_BUDGET_REASON
+        assert refused.not_before == next_local_midnight(now, PACIFIC)
+    else:
+        assert len(taken) == len(costs)
+
+
+@st.composite
+def application_states(draw: st.DrawFn) -> tuple[LimitState, datetime, int]:
+    now = draw(_MOMENTS)
+    zone = draw(st.sampled_from(["Asia/Tokyo", "America/New_York", "Europe/London", "UTC"]))
+    start = draw(st.integers(0, 23))
+    end = draw(st.integers(0, 24).filter(lambda e: e != start and (start, e) != (0, 0)))
+    limits = LimitSettings(
+        min_interval_seconds=draw(st.sampled_from([0.0, 2.0])),
+        hour_call_limit=draw(st.integers(1, 20)),
+        day_call_limit=draw(st.integers(1, 20)),
+        daily_limit=draw(st.integers(1, 5)),
+        business_hours_start=start,
+        business_hours_end=end,
+        timezone=zone,
+        application="app-1",
+        application_timezone="America/Los_Angeles",
+    )
+    # The count read may be of the Pacific day now falls in, or of the one before.
+    app_day = local_day(now, PACIFIC) - timedelta(days=draw(st.integers(0, 1)))
+    state = LimitState(
+        settings=limits,
+        last_start_at=draw(st.sampled_from([None, now - timedelta(seconds=1)])),
+        hour_start=hour_of(now),
+        hour_calls=draw(st.integers(0, 20)),
+        day=local_day(now, ZoneInfo(zone)),
+        day_calls=draw(st.integers(0, 60)),
+        day_creations=draw(st.integers(0, 5)),
+        application_day=app_day,
+        application_calls=draw(st.integers(0, 25)),
+    )
+    return state, now, draw(st.integers(1, 6))
+
+
+@settings(max_examples=300, deadline=None)
+@given(application_states())
+def test_admit_with_an_application_budget_answers_a_time_it_would_itself_allow(
+    case: tuple[LimitState, datetime, int],
+) -> None:
+    state, now, cost = case
+    result = admit(state, now, cost)
+    assert result.not_before >= now
+    if result.ok:
+        return
+    assert admit(state, result.not_before, cost).ok, result
+    just_before = result.not_before - timedelta(microseconds=1)
+    if just_before >= now:
+        assert not admit(state, just_before, cost).ok, result
+    app_calls = state.application_calls if state.application_day == local_day(now, PACIFIC) else 0
+    if result.reason == APPLICATION_BUDGET_REASON:
+        assert app_calls > 0 and app_calls + cost > state.settings.day_call_limit
+        assert result.not_before >= next_local_midnight(now, PACIFIC)
