@@ -15,6 +15,8 @@ from upload_scheduler.platforms.errors import (
     Transient,
 )
 from upload_scheduler.platforms.thebase.client import ApiError, WireError
+from upload_scheduler.platforms.wire import is_wrong_endpoint as _wrong_url
+from upload_scheduler.platforms.wire import wrong_endpoint as _wrong_url_error
 
 HOUR_LIMIT = "hour_api_limit"
 DAY_LIMIT = "day_api_limit"
@@ -22,10 +24,6 @@ DAY_LIMIT = "day_api_limit"
 # this is the sandbox's code for it. On the real API the worker's own daily_limit keeps
 # us below it.
 ITEM_LIMIT = "item_limit"
-# Token-endpoint codes that no retry can fix: only a new login helps.
-REFUSED_GRANT = frozenset(
-    {"invalid_request", "unauthorized_client", "access_denied", "invalid_grant"}
-)
 _TOKEN_WORDS = ("アクセストークン", "access token", "access_token")
 
 
@@ -42,16 +40,12 @@ def is_invalid_token(err: ApiError) -> bool:
 
 
 def is_wrong_endpoint(err: ApiError) -> bool:
-    """A 404 or a redirect (the client follows none) without BASE's own error body: not
-    BASE answering about an item or a token, but something else at a wrong URL. A 404
-    with BASE's body (an item lookup's or a delete's "not found") keeps its meaning."""
-    return not err.platform_body and (err.status == 404 or 300 <= err.status < 400)
+    """Not BASE answering but something else at a wrong URL (`wire.is_wrong_endpoint`)."""
+    return _wrong_url(err.status, err.platform_body)
 
 
 def wrong_endpoint(err: ApiError) -> Misconfigured:
-    """The account pauses until the URL is fixed; the message names the status and the
-    request's path, never a query string or a token."""
-    return Misconfigured(f"check api_base_url (answered {err.status} for {err.path or '/'})")
+    return _wrong_url_error(err.status, err.path)
 
 
 def map_api_error(

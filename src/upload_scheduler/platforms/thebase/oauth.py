@@ -1,4 +1,5 @@
-"""BASE's OAuth 2.0 endpoints: the authorize URL, and the two token grants.
+"""BASE's OAuth 2.0 endpoints: the authorize URL, and the two token grants (`BaseGrants`,
+what the shared token manager calls).
 
 The sandbox names the shop a browser "is logged into" with a sandbox-only `shop` query
 parameter; real BASE knows the shop from its own login page, so the parameter is added
@@ -7,54 +8,34 @@ only for loopback API URLs (a local sandbox).
 
 from __future__ import annotations
 
-import ipaddress
-import secrets
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from upload_scheduler.platforms.thebase.client import ApiError, BaseClient
+from upload_scheduler.config import AccountSettings
+from upload_scheduler.platforms.oauth import (
+    TokenGrant,
+    check_api_url,
+    is_loopback_host,
+    is_loopback_url,
+    new_state,
+)
+from upload_scheduler.platforms.thebase.client import BaseClient
+
+__all__ = [
+    "BaseGrants",
+    "TokenGrant",
+    "authorize_url",
+    "check_api_url",
+    "exchange_code",
+    "is_loopback_host",
+    "is_loopback_url",
+    "new_state",
+    "refresh_grant",
+]
 
 AUTHORIZE_PATH = "/1/oauth/authorize"
 TOKEN_PATH = "/1/oauth/token"
 SCOPES = ("read_items", "write_items")
 SANDBOX_SHOP_PARAM = "shop"
-
-
-@dataclass(frozen=True)
-class TokenGrant:
-    """A token endpoint answer. The tokens are hidden from repr so a stray log of the
-    object shows no secret."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(repr=False)
-    token_type: str
-    expires_in: int
-
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> TokenGrant:
-        access = body.get("access_token")
-        expires_in = body.get("expires_in", 3600)
-        if not isinstance(access, str) or not access:
-            raise ApiError(200, "bad_response", "the token answer has no access_token")
-        try:
-            seconds = int(expires_in)
-        except (TypeError, ValueError):
-            raise ApiError(
-                200, "bad_response", "the token answer has no valid expires_in"
-            ) from None
-        refresh = body.get("refresh_token")
-        return cls(
-            access_token=access,
-            refresh_token=refresh if isinstance(refresh, str) and refresh else None,
-            token_type=str(body.get("token_type") or "bearer"),
-            expires_in=max(seconds, 1),
-        )
-
-
-def new_state() -> str:
-    """An unguessable `state`, checked on the redirect so a forged one is refused."""
-    return secrets.token_urlsafe(24)
 
 
 def authorize_url(
@@ -110,32 +91,37 @@ def refresh_grant(
     return TokenGrant.from_json(client.call("POST", _token_url(api_base_url), data=form))
 
 
-def is_loopback_url(url: str) -> bool:
-    return is_loopback_host(urlsplit(url).hostname or "")
+class BaseGrants:
+    """BASE's grants for the shared token manager: the client id and secret travel in
+    the form, the token endpoint is on the API's host."""
 
+    def __init__(self, client: BaseClient) -> None:
+        self.client = client
 
-def is_loopback_host(host: str) -> bool:
-    """True for `localhost` and loopback IP addresses (127.0.0.0/8, ::1); an empty host
-    or 0.0.0.0 means every interface, which is not loopback."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    def check(self, account: AccountSettings) -> str | None:
+        return check_api_url(account.api_base_url)
 
+    def exchange_code(self, account: AccountSettings, client_secret: str, code: str) -> TokenGrant:
+        return exchange_code(
+            self.client,
+            account.api_base_url,
+            client_id=account.client_id,
+            client_secret=client_secret,
+            code=code,
+            redirect_uri=account.redirect_uri,
+        )
 
-def check_api_url(url: str) -> str | None:
-    """Why `url` must not receive tokens, or None. HTTPS only, except a local sandbox."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return None
-    if parts.scheme == "http" and is_loopback_url(url):
-        return None
-    return (
-        f"api_base_url {url!r} is not HTTPS: tokens would travel in clear text "
-        "(plain http is accepted only for a sandbox on this machine)"
-    )
+    def refresh(
+        self, account: AccountSettings, client_secret: str, refresh_token: str
+    ) -> TokenGrant:
+        return refresh_grant(
+            self.client,
+            account.api_base_url,
+            client_id=account.client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            redirect_uri=account.redirect_uri,
+        )
 
 
 def _token_url(api_base_url: str) -> str:
