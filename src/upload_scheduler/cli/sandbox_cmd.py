@@ -1,40 +1,192 @@
-"""`upload-scheduler sandbox serve`: a local BASE-compatible server for rehearsals, the
-demo and the tests. Point `[platforms.base] api_base_url` at the URL it prints."""
+"""`upload-scheduler sandbox serve`: a local marketplace-compatible server for rehearsals,
+the demo and the tests: BASE by default, eBay with `--platform ebay`. Point the
+platform's `api_base_url` (and, for eBay, `auth_base_url`) at the URL it prints."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from upload_scheduler import defaults
 from upload_scheduler.cli.context import fail
 
+PLATFORMS = ("base", "ebay")
+USAGE_ERROR = 2
+BASE_PANEL = "BASE only (--platform base)"
+EBAY_PANEL = "eBay only (--platform ebay)"
+EBAY_TOKEN_LIFETIME = 7200
+BASE_TOKEN_LIFETIME = 3600
+
 
 def register(app: typer.Typer) -> None:
     sandbox = typer.Typer(
-        help="A local BASE-compatible server (no config file needed).", no_args_is_help=True
+        help="A local BASE- or eBay-compatible server (no config file needed).",
+        no_args_is_help=True,
     )
     sandbox.command("serve")(serve)
     app.add_typer(sandbox, name="sandbox")
 
 
 def serve(
+    platform: Annotated[
+        str,
+        typer.Option(
+            "--platform", help="Which marketplace to imitate: base or ebay.", metavar="NAME"
+        ),
+    ] = "base",
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, help="Port; 0 picks a free one.")] = 0,
     token_lifetime: Annotated[
-        int, typer.Option("--token-lifetime", min=1, help="Seconds an access token lives.")
-    ] = 3600,
+        int | None,
+        typer.Option(
+            "--token-lifetime",
+            min=1,
+            help=f"Seconds an access token lives (default {BASE_TOKEN_LIFETIME} for BASE, "
+            f"{EBAY_TOKEN_LIFETIME} for eBay).",
+            show_default=False,
+        ),
+    ] = None,
     hour_limit: Annotated[
-        int, typer.Option("--hour-limit", min=0, help="API calls per shop and clock hour.")
-    ] = defaults.HOUR_CALL_LIMIT,
+        int | None,
+        typer.Option(
+            "--hour-limit",
+            min=0,
+            help=f"API calls per shop and clock hour (default {defaults.HOUR_CALL_LIMIT}).",
+            rich_help_panel=BASE_PANEL,
+        ),
+    ] = None,
     day_limit: Annotated[
-        int, typer.Option("--day-limit", min=0, help="API calls per shop and day.")
-    ] = defaults.DAY_CALL_LIMIT,
+        int | None,
+        typer.Option(
+            "--day-limit",
+            min=0,
+            help=f"API calls per shop and day (default {defaults.DAY_CALL_LIMIT}).",
+            rich_help_panel=BASE_PANEL,
+        ),
+    ] = None,
     daily_item_limit: Annotated[
-        int, typer.Option("--daily-item-limit", min=0, help="items/add per shop and day.")
-    ] = defaults.DAILY_LIMIT,
+        int | None,
+        typer.Option(
+            "--daily-item-limit",
+            min=0,
+            help=f"items/add per shop and day (default {defaults.DAILY_LIMIT}).",
+            rich_help_panel=BASE_PANEL,
+        ),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--client-secret",
+            help="The secret every client_id must send to the token endpoint "
+            "(default sandbox-secret).",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    app_day_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--app-day-limit",
+            min=0,
+            help="Inventory and Account API calls per application (client_id) and day, "
+            f"shared by its sellers; then 429/2001 (default {defaults.EBAY_DAY_CALL_LIMIT}).",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    account_day_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--account-day-limit",
+            min=0,
+            help="Account API calls per application and day (default 25000).",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    sellers_without_location: Annotated[
+        str | None,
+        typer.Option(
+            "--sellers-without-location",
+            help="Comma-separated sellers who start without the JP_LOCATION inventory "
+            "location (every other seller has it).",
+            metavar="NAMES",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    sellers_not_opted_in: Annotated[
+        str | None,
+        typer.Option(
+            "--sellers-not-opted-in",
+            help="Comma-separated sellers who start outside business policies "
+            "(SELLING_POLICY_MANAGEMENT); the others are opted in with one fulfillment, "
+            "payment and return policy for EBAY_US.",
+            metavar="NAMES",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    sellers_with_extra_policies: Annotated[
+        str | None,
+        typer.Option(
+            "--sellers-with-extra-policies",
+            help="Comma-separated sellers who have two fulfillment policies.",
+            metavar="NAMES",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    opt_in_delay: Annotated[
+        float | None,
+        typer.Option(
+            "--opt-in-delay",
+            min=0.0,
+            help="Seconds until an opt-in to business policies is processed (default 0).",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    empty_offer_list: Annotated[
+        bool,
+        typer.Option(
+            "--empty-offer-list",
+            help="Answer GET offer?sku= for a SKU without offers with 200 and an empty "
+            "list instead of 404/25713.",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = False,
+    required_aspects: Annotated[
+        str | None,
+        typer.Option(
+            "--required-aspects",
+            help="Comma-separated item aspects (e.g. Brand) a publish requires (25029).",
+            metavar="NAMES",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    selling_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--selling-limit",
+            min=0,
+            help="Live listings per seller before a publish gets 25026; 0: no limit (default 0).",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    p_concurrency: Annotated[
+        float | None,
+        typer.Option(
+            "--p-concurrency",
+            min=0.0,
+            max=1.0,
+            help="Probability of a 500/25025 'concurrent access' (no action) (default 0).",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = None,
+    token_faults: Annotated[
+        bool,
+        typer.Option(
+            "--token-faults",
+            help="Let the random faults hit the token endpoint too (by default it is fault-free).",
+            rich_help_panel=EBAY_PANEL,
+        ),
+    ] = False,
     latency: Annotated[
         float, typer.Option("--latency", min=0.0, help="Seconds added to every API request.")
     ] = 0.0,
@@ -75,30 +227,118 @@ def serve(
         typer.Option("--record", help="Append every request to this JSONL file.", metavar="FILE"),
     ] = None,
     timezone: Annotated[
-        str, typer.Option("--timezone", help="Where the day limits' day ends.")
-    ] = defaults.TIMEZONE,
+        str | None,
+        typer.Option(
+            "--timezone",
+            help=f"Where the day limits' day ends (default {defaults.TIMEZONE} for BASE, "
+            f"{defaults.EBAY_RESET_TIMEZONE} for eBay).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve BASE's OAuth and items API locally until Ctrl+C. Prints its URL first."""
+    """Serve a marketplace's OAuth and API locally until Ctrl+C. Prints its URL first.
+
+    BASE (default): BASE's OAuth and items API. eBay (--platform ebay): the consent page
+    (GET /oauth2/authorize; the sandbox-only `seller` parameter agrees at once), the
+    token endpoint, the Account API's set-up calls and the Inventory API, on one URL.
+    """
+    base_only = {
+        "--hour-limit": hour_limit,
+        "--day-limit": day_limit,
+        "--daily-item-limit": daily_item_limit,
+    }
+    ebay_only = {
+        "--client-secret": client_secret,
+        "--app-day-limit": app_day_limit,
+        "--account-day-limit": account_day_limit,
+        "--sellers-without-location": sellers_without_location,
+        "--sellers-not-opted-in": sellers_not_opted_in,
+        "--sellers-with-extra-policies": sellers_with_extra_policies,
+        "--opt-in-delay": opt_in_delay,
+        "--empty-offer-list": empty_offer_list or None,
+        "--required-aspects": required_aspects,
+        "--selling-limit": selling_limit,
+        "--p-concurrency": p_concurrency,
+        "--token-faults": token_faults or None,
+    }
+    if platform not in PLATFORMS:
+        fail(f"--platform must be one of {', '.join(PLATFORMS)}, not {platform!r}", USAGE_ERROR)
+    foreign = ebay_only if platform == "base" else base_only
+    given = [name for name, value in foreign.items() if value is not None]
+    if given:
+        other = "eBay" if platform == "base" else "BASE"
+        fail(
+            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for the {other} sandbox, "
+            f"not --platform {platform}",
+            USAGE_ERROR,
+        )
+    shared: dict[str, Any] = {
+        "latency": latency,
+        "p_server_error": p_server_error,
+        "p_timeout": p_timeout,
+        "p_reset": p_reset,
+        "p_lost_response": p_lost_response,
+        "timeout_hang": timeout_hang,
+        "seed": seed,
+        "record_path": record,
+    }
+    if platform == "ebay":
+        _serve_ebay(host, port, token_lifetime, timezone, shared, ebay_only)
+        return
     from upload_scheduler.platforms.thebase.sandbox import SandboxOptions, SandboxServer
     from upload_scheduler.platforms.thebase.sandbox import serve as run
 
     try:
         options = SandboxOptions(
-            token_lifetime=token_lifetime,
-            hour_call_limit=hour_limit,
-            day_call_limit=day_limit,
-            daily_item_limit=daily_item_limit,
-            latency=latency,
-            p_server_error=p_server_error,
-            p_timeout=p_timeout,
-            p_reset=p_reset,
-            p_lost_response=p_lost_response,
-            timeout_hang=timeout_hang,
-            seed=seed,
-            record_path=record,
-            timezone=timezone,
+            token_lifetime=token_lifetime or BASE_TOKEN_LIFETIME,
+            hour_call_limit=defaults.HOUR_CALL_LIMIT if hour_limit is None else hour_limit,
+            day_call_limit=defaults.DAY_CALL_LIMIT if day_limit is None else day_limit,
+            daily_item_limit=(
+                defaults.DAILY_LIMIT if daily_item_limit is None else daily_item_limit
+            ),
+            timezone=timezone or defaults.TIMEZONE,
+            **shared,
         )
         server = SandboxServer(options, host=host, port=port)
+    except (ValueError, OSError) as exc:
+        fail(f"cannot start the sandbox: {exc}")
+    run(server)
+
+
+def _serve_ebay(
+    host: str,
+    port: int,
+    token_lifetime: int | None,
+    timezone: str | None,
+    shared: dict[str, Any],
+    given: dict[str, Any],
+) -> None:
+    from upload_scheduler.platforms.ebay.sandbox import EbaySandboxOptions, EbaySandboxServer
+    from upload_scheduler.platforms.ebay.sandbox import serve as run
+    from upload_scheduler.platforms.ebay.sandbox.options import seller_names
+
+    names = {
+        "sellers_without_location": "--sellers-without-location",
+        "sellers_not_opted_in": "--sellers-not-opted-in",
+        "sellers_with_extra_policies": "--sellers-with-extra-policies",
+        "required_aspects": "--required-aspects",
+    }
+    values = {
+        "client_secret": given["--client-secret"],
+        "app_day_limit": given["--app-day-limit"],
+        "account_day_limit": given["--account-day-limit"],
+        "opt_in_delay": given["--opt-in-delay"],
+        "selling_limit": given["--selling-limit"],
+        "p_concurrency": given["--p-concurrency"],
+        "empty_offer_list": given["--empty-offer-list"],
+        "token_faults": given["--token-faults"],
+        "token_lifetime": token_lifetime,
+        "timezone": timezone,
+        **{field: seller_names(given[flag]) for field, flag in names.items()},
+    }
+    try:
+        options = EbaySandboxOptions(**shared, **{k: v for k, v in values.items() if v is not None})
+        server = EbaySandboxServer(options, host=host, port=port)
     except (ValueError, OSError) as exc:
         fail(f"cannot start the sandbox: {exc}")
     run(server)
