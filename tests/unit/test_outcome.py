@@ -25,6 +25,7 @@ from upload_scheduler.platforms.errors import (
     PlatformError,
     QuotaExhausted,
     RateLimited,
+    Throttled,
     Transient,
 )
 from upload_scheduler.store.states import JobKind, PauseKind, QueueStatus
@@ -508,6 +509,131 @@ def test_lookup_only_never_retries() -> None:
 
 
 # ---------------------------------------------------------------------------
+# Throttled (issue 16: eBay's 429 / 2001): refused for its rate, nothing done. No attempt
+# is spent; again after Retry-After, else retry_delay_seconds doubling per refusal in a
+# row up to a minute. (When our own count says the application's day budget is spent,
+# JobRunner.finish turns it into a RateLimited pause before `decide` sees it.)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("attempts", [1, MAX, MAX + 1])
+def test_throttled_spends_no_attempt_even_at_the_last_one(kind: JobKind, attempts: int) -> None:
+    error = Throttled("eBay answered 429 (errorId 2001): too many requests")
+    decision = decide(error, fresh(kind, attempts=attempts), NOW)
+    assert decision.verdict == Verdict.RETRY
+    pending_at(decision, DELAY)
+    assert decision.refund_attempt is True
+    assert decision.pause is None
+    assert decision.marker == Marker.CLEAR  # nothing was done: nothing to look up
+    assert decision.row_message == error.message
+    assert "no attempt spent" in decision.message
+    assert decision.platform_item_id == fresh(kind).platform_item_id
+
+
+@pytest.mark.parametrize("throttled", [0, 1, 3, 9])
+@pytest.mark.parametrize("retry_after", [0.0, 2.5, 17.0, 3600.0])
+def test_throttled_waits_the_platforms_retry_after_whatever_the_count(
+    retry_after: float, throttled: int
+) -> None:
+    attempt = fresh(JobKind.UPLOAD, throttled=throttled)
+    decision = decide(Throttled("429", retry_after=retry_after), attempt, NOW)
+    assert decision.verdict == Verdict.RETRY
+    pending_at(decision, retry_after)
+    assert decision.refund_attempt is True
+
+
+def test_a_negative_retry_after_is_now() -> None:
+    decision = decide(Throttled("429", retry_after=-3.0), fresh(JobKind.UPLOAD), NOW)
+    pending_at(decision, 0.0)
+
+
+def test_throttled_without_retry_after_doubles_per_refusal_in_a_row_up_to_a_minute() -> None:
+    waits = []
+    for in_a_row in range(8):
+        attempt = fresh(JobKind.UPLOAD, throttled=in_a_row)
+        decision = decide(Throttled("429"), attempt, NOW)
+        assert decision.retry_at is not None
+        waits.append((decision.retry_at - NOW).total_seconds())
+    assert waits == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0, 60.0, 60.0]
+
+
+@pytest.mark.parametrize(("delay", "wait"), [(90.0, 90.0), (0.5, 0.5 * 2**6), (0.0, 0.0)])
+def test_throttled_backoff_from_the_accounts_own_delay(delay: float, wait: float) -> None:
+    """A delay above the minute is the ceiling; a short one doubles from itself."""
+    attempt = fresh(JobKind.UPLOAD, retry_delay_seconds=delay, throttled=6)
+    pending_at(decide(Throttled("429"), attempt, NOW), wait)
+
+
+def test_throttled_after_a_thousand_refusals_still_waits_a_minute() -> None:
+    attempt = fresh(JobKind.UPLOAD, throttled=1000)
+    pending_at(decide(Throttled("429"), attempt, NOW), LOOKUP_BACKOFF_MAX_SECONDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("attempts", [1, MAX])
+def test_a_throttled_lookup_leaves_the_lookup_owed(kind: JobKind, attempts: int) -> None:
+    """The lookup that should settle an earlier call was refused: whether the platform
+    acted is still unknown, so the marker from before the claim stays and the job is
+    looked up first next time, with its attempt given back."""
+    decision = decide(Throttled("429"), failed_lookup(kind, attempts=attempts, since=2.0), NOW)
+    assert decision.verdict == Verdict.LOOKUP
+    assert decision.marker == Marker.RESTORE
+    assert decision.refund_attempt is True
+    assert decision.status == QueueStatus.PENDING
+    pending_at(decision, DELAY)
+
+
+@pytest.mark.parametrize(
+    ("since", "retry_after", "throttled", "wait"),
+    [
+        (30.0, None, 0, 30.0),  # the lookup's own backoff: as long as the doubt has lasted
+        (30.0, 2.0, 0, 30.0),
+        (2.0, 45.0, 0, 45.0),  # but never before the platform's Retry-After
+        (2.0, 3600.0, 0, 3600.0),
+        (2.0, None, 3, 40.0),  # nor before the refusals in a row allow
+    ],
+)
+def test_a_throttled_lookup_waits_for_the_later_of_its_backoff_and_the_throttle(
+    since: float, retry_after: float | None, throttled: int, wait: float
+) -> None:
+    attempt = failed_lookup(JobKind.UPLOAD, since=since, throttled=throttled)
+    decision = decide(Throttled("429", retry_after=retry_after), attempt, NOW)
+    assert decision.verdict == Verdict.LOOKUP
+    pending_at(decision, wait)
+
+
+def test_a_throttled_lookup_of_a_lookup_only_job_refunds_nothing() -> None:
+    attempt = failed_lookup(JobKind.UPLOAD, attempts=MAX, lookup_only=True)
+    decision = decide(Throttled("429", retry_after=1.0), attempt, NOW)
+    assert decision.verdict == Verdict.LOOKUP
+    assert decision.marker == Marker.RESTORE
+    assert decision.refund_attempt is False
+
+
+def test_a_throttled_image_keeps_the_item_and_spends_no_attempt() -> None:
+    error = PartialUpload(
+        "1 of 3 images added: 429",
+        platform_item_id="987654321",
+        images_done=1,
+        images_total=3,
+        calls=2,
+        cause=Throttled("429", retry_after=8.0),
+    )
+    decision = decide(error, fresh(JobKind.UPLOAD, attempts=MAX), NOW)
+    assert decision.verdict == Verdict.RETRY
+    pending_at(decision, 8.0)
+    assert decision.refund_attempt is True
+    assert (decision.platform_item_id, decision.images_done) == ("987654321", 1)
+    assert decision.marker == Marker.CLEAR
+
+
+def test_a_throttled_retry_of_a_known_item_keeps_it() -> None:
+    attempt = fresh(JobKind.UPLOAD, platform_item_id=ITEM_ID, images_done=2)
+    decision = decide(Throttled("429"), attempt, NOW)
+    assert (decision.platform_item_id, decision.images_done) == (ITEM_ID, 2)
+
+
+# ---------------------------------------------------------------------------
 # Properties over the Attempts the uploader and the deleter can build
 
 
@@ -528,6 +654,11 @@ def _cause_errors() -> st.SearchStrategy[PlatformError]:
         st.builds(QuotaExhausted, text, until),
         st.builds(Permanent, text),
         st.builds(Misconfigured, text),
+        st.builds(
+            lambda m, after: Throttled(m, retry_after=after),
+            text,
+            st.none() | st.floats(0, 7200, allow_nan=False),
+        ),
     )
 
 
@@ -590,6 +721,7 @@ def cases(draw: st.DrawFn) -> Case:
         lookup_only=lookup_only,
         platform_item_id=item_id,
         images_done=draw(st.integers(0, 3)) if item_id else 0,
+        throttled=draw(st.integers(0, 20)),
     )
     return Case(error, attempt, NOW + timedelta(seconds=draw(st.integers(0, 600))))
 
@@ -609,6 +741,25 @@ def _in_doubt(case: Case) -> bool:
         return True
     lost = isinstance(cause, Transient) and (cause.maybe_created or attempt.kind == JobKind.DELETE)
     return attempt.acted and lost
+
+
+def _throttled(case: Case) -> bool:
+    """Refused for its rate with nothing in doubt: no attempt spent, a retry after it."""
+    error = case.error
+    cause = error.cause if isinstance(error, PartialUpload) else error
+    return isinstance(cause, Throttled) and not _in_doubt(case)
+
+
+def _throttle_wait(case: Case) -> float:
+    """Issue 16: Retry-After, else retry_delay_seconds doubling per refusal in a row, up
+    to a minute (or the delay itself when it is longer)."""
+    error = case.error
+    cause = error.cause if isinstance(error, PartialUpload) else error
+    assert isinstance(cause, Throttled)
+    if cause.retry_after is not None:
+        return max(0.0, cause.retry_after)
+    delay = case.attempt.retry_delay_seconds
+    return min(delay * 2 ** min(case.attempt.throttled, 30), max(60.0, delay))
 
 
 PROPERTY_SETTINGS = settings(max_examples=400, deadline=None)
@@ -634,16 +785,18 @@ def test_property_only_an_answer_spends_an_attempt(case: Case) -> None:
     attempt = case.attempt
     decision = decide(case.error, attempt, case.now)
     counted = not attempt.lookup_only
+    throttled = _throttled(case)
     if attempt.lookup_only:
         assert decision.refund_attempt is False  # nothing was counted to give back
-        assert decision.verdict != Verdict.RETRY  # and no attempt is left to spend
-    if decision.verdict == Verdict.PAUSED:
+        if not throttled:
+            assert decision.verdict != Verdict.RETRY  # and no attempt is left to spend
+    if decision.verdict == Verdict.PAUSED or throttled:
         assert decision.refund_attempt is counted
     elif decision.verdict == Verdict.LOOKUP:
         assert decision.refund_attempt is (counted and not attempt.acted)
     else:
         assert decision.refund_attempt is False
-    if decision.verdict == Verdict.RETRY:
+    if decision.verdict == Verdict.RETRY and not throttled:
         assert attempt.attempts < attempt.max_attempts
 
 
@@ -673,11 +826,20 @@ def test_property_status_and_due_time_follow_the_verdict(case: Case) -> None:
     assert (decision.pause is not None) is (decision.verdict == Verdict.PAUSED)
     if decision.verdict == Verdict.PAUSED:
         assert decision.retry_at == attempt.scheduled_time
-    if decision.verdict in (Verdict.RETRY, Verdict.LOOKUP):
+    if _throttled(case):
+        assert decision.verdict == Verdict.RETRY
+        assert decision.retry_at is not None
+        wait = (decision.retry_at - case.now).total_seconds()
+        assert wait == pytest.approx(_throttle_wait(case))
+    elif decision.verdict in (Verdict.RETRY, Verdict.LOOKUP):
         assert decision.retry_at is not None
         wait = (decision.retry_at - case.now).total_seconds()
         assert wait >= attempt.retry_delay_seconds - 1e-6
-        assert wait <= max(LOOKUP_BACKOFF_MAX_SECONDS, attempt.retry_delay_seconds) + 1e-6
+        ceiling = max(LOOKUP_BACKOFF_MAX_SECONDS, attempt.retry_delay_seconds)
+        if isinstance(case.error, Throttled):  # a refused lookup: not before it is allowed
+            assert wait >= _throttle_wait(case) - 1e-6
+            ceiling = max(ceiling, _throttle_wait(case))
+        assert wait <= ceiling + 1e-6
         if decision.verdict == Verdict.RETRY:
             assert wait == pytest.approx(attempt.retry_delay_seconds)
     assert decision.row_message  # the row always says why
@@ -695,6 +857,8 @@ def test_property_the_table_row_decides(case: Case) -> None:
         assert decision.verdict in (Verdict.RETRY, Verdict.LOOKUP)
     elif isinstance(cause, Permanent | NoAttemptLeft):
         assert decision.verdict == Verdict.FAILED
+    elif isinstance(cause, Throttled):
+        assert decision.verdict == Verdict.RETRY  # even after the last attempt
     else:
         assert isinstance(cause, Transient)
         left = not case.attempt.lookup_only and case.attempt.attempts < case.attempt.max_attempts

@@ -156,13 +156,18 @@ def decide(error: PlatformError, attempt: Attempt, now: datetime) -> Decision:
     attempts_left = counted and attempt.attempts < attempt.max_attempts
     if in_doubt and not (attempt.acted and attempts_left):
         # The last attempt's answer was lost, or the lookup failed: look it up, after
-        # retry_delay_seconds doubling, spending no attempt.
+        # retry_delay_seconds doubling, spending no attempt. A lookup refused for its rate
+        # is not asked again before the platform allows (Retry-After, or the refusals'
+        # own backoff): sooner would only be refused again.
+        delay = _lookup_delay(attempt, now)
+        if isinstance(cause, Throttled):
+            delay = max(delay, _throttle_delay(cause, attempt))
         return Decision(
             Verdict.LOOKUP,
             f"{message}; it will be looked up before anything else is tried",
             QueueStatus.PENDING,
             error_message=message,
-            retry_at=now + timedelta(seconds=_lookup_delay(attempt, now)),
+            retry_at=now + timedelta(seconds=delay),
             refund_attempt=counted and not attempt.acted,
             marker=marker,
             platform_item_id=keep.item_id,
