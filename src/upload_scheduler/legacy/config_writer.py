@@ -1,11 +1,14 @@
-"""Our configuration file, from the old accounts (account_config.json) and scheduler
-settings (accounts_config.py).
+"""Our configuration file, from the old accounts (BASE's and eBay's account_config.json)
+and scheduler settings (accounts_config.py).
 
 Our file has one OAuth app per platform, the old system one set of credentials per
-account: the first account's become `[platforms.base]`, and an account whose values
-differ gets them in `[account_overrides.<id>]`. Every value is checked against our
-schema before it is written; one we cannot use is left out and reported, so the file
-always passes `upload-scheduler config check`.
+account: the first account's become `[platforms.<name>]` (for eBay the first production
+account's), and an account whose values differ gets them in `[account_overrides.<id>]`:
+eBay sellers on one App ID share every key, sellers on different App IDs (a sandbox
+seller among them) get their own. Every value is checked against our schema before it
+is written; one we cannot use is left out and reported, so the file always passes
+`upload-scheduler config check`. A platform without an installed adapter is left out
+whole, since `config check` refuses it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +25,19 @@ from typing import Any
 from upload_scheduler import defaults
 from upload_scheduler.config import ConfigError, settings_from_dict
 from upload_scheduler.config.model import DAEMON_KEYS, OVERRIDE_KEYS
-from upload_scheduler.legacy.old_files import OldAccounts
+from upload_scheduler.legacy import ebay
+from upload_scheduler.legacy.ebay import EBAY, SkuRow
+from upload_scheduler.legacy.old_files import EBAY_ACCOUNT_FILE, OldAccounts
 from upload_scheduler.legacy.settings_parse import SchedulerSettings
+from upload_scheduler.legacy.values import dig as _dig
 from upload_scheduler.legacy.values import integer
 
 BASE = "base"
 SECRET_ENV = "BASE_CLIENT_SECRET"
+EBAY_SECRET_ENV = "EBAY_CLIENT_SECRET"
+SECRET_ENVS = {BASE: SECRET_ENV, EBAY: EBAY_SECRET_ENV}
+# Where each platform's account values come from, as the notes name it.
+ACCOUNT_SOURCES = {BASE: "account_config.json", EBAY: "eBay account_config.json"}
 # The old names of keys that mean the same as ours.
 RENAMED_KEYS = {"daily_upload_limit": "daily_limit", "rate_limit_per_hour": "hour_call_limit"}
 # account_config.json field -> our [platforms.base] key.
@@ -50,6 +60,9 @@ class ConfigPlan:
     secrets: str = "none"  # file, environment or none
     secret_variables: dict[str, str] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
+    # The eBay accounts' keys: "shared" (one App ID: [platforms.ebay]), "per account"
+    # (App IDs differ: [account_overrides.<id>]), or "" when no eBay account is written.
+    ebay_settings: str = ""
 
 
 def plan_config(
@@ -60,11 +73,15 @@ def plan_config(
     secrets_to_env: bool,
     config_path: Path,
     old_root: Path,
+    ebay_accounts: OldAccounts | None = None,
+    ebay_skus: Sequence[SkuRow] = (),
 ) -> ConfigPlan:
-    """The file to write, with what was left out and why. Raises ConfigError only on a
-    bug: every value has been checked on its own before."""
+    """The file to write, with what was left out and why. `ebay_skus` (the old eBay
+    listings' SKUs) decide sku_prefix. Raises ConfigError only on a bug: every value has
+    been checked on its own before."""
     builder = _Builder(frozenset(installed), config_path)
-    accounts, left_out = builder.accounts(old_accounts, scheduler)
+    old_ebay = ebay_accounts or OldAccounts(file=EBAY_ACCOUNT_FILE.as_posix())
+    accounts, left_out = builder.accounts(old_accounts, scheduler, old_ebay)
     raw: dict[str, Any] = {
         "database": defaults.DATABASE_URL,
         "timezone": defaults.TIMEZONE,
@@ -73,14 +90,36 @@ def plan_config(
         "daemon": builder.daemon(scheduler.mapping("DAEMON_CONFIG") if scheduler else {}),
     }
     included = [a for a in old_accounts.accounts if str(a["id"]).strip() in accounts.get(BASE, [])]
-    platform, overrides, secrets, variables = builder.platform(included, secrets_to_env)
+    platform, overrides, secrets, variables = builder.platform(BASE, included, secrets_to_env)
+    platforms: dict[str, Any] = {}
     if BASE in accounts or platform:
-        raw["platforms"] = {BASE: platform}
+        platforms[BASE] = platform
+    ebay_settings = ""
+    if EBAY in accounts:
+        chosen = _first_of_each(old_ebay.accounts, accounts[EBAY])
+        section, own, ebay_secrets, ebay_variables = builder.platform(EBAY, chosen, secrets_to_env)
+        prefix, account_prefixes = ebay.derive_prefixes(ebay_skus, accounts[EBAY])
+        if prefix:
+            section["sku_prefix"] = prefix
+        for account_id, account_prefix in account_prefixes.items():
+            own.setdefault(account_id, {})["sku_prefix"] = account_prefix
+        platforms[EBAY] = section
+        overrides = {**overrides, **own}
+        secrets = _combined(secrets, ebay_secrets)
+        variables.update(ebay_variables)
+        ebay_settings = "per account" if any("client_id" in v for v in own.values()) else "shared"
+        if ebay.has_dev_id(chosen):
+            builder.notes.append(
+                "eBay credentials.dev_id is not needed here (eBay's OAuth uses the App ID and "
+                "Cert ID only); left out"
+            )
+    if platforms:
+        raw["platforms"] = platforms
     specific = scheduler.mapping("ACCOUNT_SPECIFIC_CONFIG") if scheduler else {}
     raw["account_overrides"] = builder.overrides(overrides, specific, accounts, raw["daemon"])
     if not raw["account_overrides"]:
         del raw["account_overrides"]
-    text = render_toml(raw, header=_header(old_root))
+    text = render_toml(raw, header=_header(old_root, with_ebay=EBAY in accounts))
     if tomllib.loads(text) != raw:  # pragma: no cover - a rendering bug
         raise ConfigError(config_path, ["the written configuration does not read back"])
     settings_from_dict(raw, config_path)  # the same check `config check` makes
@@ -92,6 +131,7 @@ def plan_config(
         secrets=secrets,
         secret_variables=variables,
         notes=builder.notes,
+        ebay_settings=ebay_settings,
     )
 
 
@@ -122,8 +162,10 @@ class _Builder:
     # ------------------------------------------------------------------ [accounts]
 
     def accounts(
-        self, old: OldAccounts, scheduler: SchedulerSettings | None
+        self, old: OldAccounts, scheduler: SchedulerSettings | None, old_ebay: OldAccounts
     ) -> tuple[dict[str, list[str]], list[tuple[str, str, str]]]:
+        """[accounts]: BASE's from UPLOAD_ACCOUNTS (else every BASE account), eBay's from
+        the eBay module's own account file, which is what ran its sellers."""
         by_id: dict[str, dict[str, Any]] = {}
         for account in old.accounts:
             account_id = str(account["id"]).strip()
@@ -136,10 +178,14 @@ class _Builder:
         accounts: dict[str, list[str]] = {}
         left_out: list[tuple[str, str, str]] = []
         seen: set[str] = set()
+        upload_ebay: list[str] = []
         for platform, ids in upload.items():
             platform = str(platform).strip().lower()
             if not isinstance(ids, list | tuple):
                 self.notes.append(f"UPLOAD_ACCOUNTS[{platform!r}] is not a list; ignored")
+                continue
+            if platform == EBAY:
+                upload_ebay = [str(i).strip() for i in ids]
                 continue
             for account_id in (str(i).strip() for i in ids):
                 reason = self._left_out_reason(platform, account_id, by_id, seen, old.found)
@@ -157,7 +203,54 @@ class _Builder:
                 else "not in UPLOAD_ACCOUNTS: the old scheduler did not upload for it"
             )
             left_out.append((BASE, account_id, reason))
-        return accounts, left_out
+        taken = {a for ids in accounts.values() for a in ids}
+        ebay_ids, ebay_left_out = self.ebay_accounts(old_ebay, upload_ebay, taken)
+        if ebay_ids:
+            accounts[EBAY] = ebay_ids
+        return accounts, left_out + ebay_left_out
+
+    def ebay_accounts(
+        self, old: OldAccounts, upload_ids: Sequence[str], taken: set[str]
+    ) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """The eBay file's active accounts, and why the others are left out."""
+        ids: list[str] = []
+        left_out: list[tuple[str, str, str]] = []
+        no_adapter = f"no adapter is installed for platform {EBAY!r}"
+        seen: set[str] = set()
+        for account in old.accounts:
+            account_id = str(account["id"]).strip()
+            if account_id in seen:
+                self.notes.append(f"{old.file} lists {account_id!r} twice; first kept")
+                continue
+            seen.add(account_id)
+            reason = ""
+            if account.get("active") is False:
+                reason = "inactive in account_config.json"
+            elif EBAY not in self.installed:
+                reason = no_adapter
+            elif account_id in taken:
+                reason = "a BASE account has the same id; ids are unique across platforms here"
+            else:
+                reason = self._problem({"accounts": {EBAY: [account_id]}})
+            if reason:
+                left_out.append((EBAY, account_id, reason))
+            else:
+                ids.append(account_id)
+        for account_id in upload_ids:
+            if account_id in seen:
+                continue
+            seen.add(account_id)
+            reason = no_adapter if EBAY not in self.installed else ""
+            reason = reason or f"not in {old.file}: no eBay credentials or settings for it"
+            left_out.append((EBAY, account_id or "(empty)", reason))
+        if left_out and EBAY not in self.installed and any(r == no_adapter for *_, r in left_out):
+            self.notes.append(
+                "no eBay adapter is installed: the eBay accounts and their settings are not "
+                "written (`config check` would refuse them); their listings and tokens come "
+                "along. Once it is installed, move the written configuration away and run "
+                "import-legacy again (nothing is added twice), or add them by hand"
+            )
+        return ids, left_out
 
     def _left_out_reason(
         self,
@@ -203,55 +296,71 @@ class _Builder:
                 daemon[key] = value
         return daemon
 
-    # ------------------------------------------------------------------ [platforms.base]
+    # ------------------------------------------------------------------ [platforms.X]
 
     def platform(
-        self, included: list[dict[str, Any]], secrets_to_env: bool
+        self, name: str, included: list[dict[str, Any]], secrets_to_env: bool
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], str, dict[str, str]]:
-        """[platforms.base], the per-account differences, where the secrets went, and
+        """[platforms.<name>], the per-account differences, where the secrets went, and
         the variables to set with --secrets-to-env."""
+        source = ACCOUNT_SOURCES[name]
+        env_name = SECRET_ENVS[name]
+        if name == EBAY:  # production sellers first: theirs are the platform's keys
+            included = sorted(included, key=lambda a: ebay.environment(a) != "production")
         platform: dict[str, Any] = {}
         overrides: dict[str, dict[str, Any]] = {}
+        own_secret: set[str] = set()
         for account in included:
             account_id = str(account["id"]).strip()
-            for key, path in _ACCOUNT_FIELDS:
-                value = _dig(account, path)
-                if key in ("daily_limit", "hour_call_limit") and value is not None:
-                    value = integer(value) if integer(value) is not None else value
-                if value is None or value == "":
-                    continue
-                problem = self._problem({"platforms": {BASE: {key: value}}})
+            found, notes = _account_values(name, account)
+            self.notes += notes
+            for key, value, label in found:
+                problem = self._problem({"platforms": {name: _nested({key: value})}})
                 if problem:
-                    shown = "" if key == "client_secret" else f" {problem}"
-                    self.notes.append(
-                        f"account_config.json {account_id} {'.'.join(path)}: not usable"
-                        f"{shown}; ignored"
-                    )
+                    shown = "" if "secret" in key else f" {problem}"
+                    self.notes.append(f"{source} {account_id} {label}: not usable{shown}; ignored")
                     continue
+                if key == "client_secret":
+                    own_secret.add(account_id)
                 if key not in platform:
                     platform[key] = value
                 elif platform[key] != value:
                     overrides.setdefault(account_id, {})[key] = value
+        if name == EBAY:
+            for key in ebay.DEFAULT_HOST_KEYS:
+                if platform.get(key) == ebay.HOSTS["production"][key]:
+                    del platform[key]
+        # An account on its own app without a secret of its own must not borrow another
+        # app's: it gets a variable of its own to set.
+        for account_id, values in overrides.items():
+            if "client_id" in values and account_id not in own_secret:
+                variable = f"{env_name}_{_env_suffix(account_id)}"
+                values["client_secret_env"] = variable
+                self.notes.append(
+                    f"{source} {account_id} has its own client id but no client secret: set "
+                    f"{variable} before `upload-scheduler token login`"
+                )
         secret = platform.pop("client_secret", None)
         variables: dict[str, str] = {}
+        nested_overrides = {a: _nested(v) for a, v in overrides.items()}
         if secret is None:
-            platform["client_secret_env"] = SECRET_ENV
+            platform["client_secret_env"] = env_name
             self.notes.append(
-                f"no client secret in account_config.json: set {SECRET_ENV} before "
+                f"no client secret in {source}: set {env_name} before "
                 "`upload-scheduler token login`"
             )
-            return platform, overrides, "none", variables
+            return _nested(platform), nested_overrides, "none", variables
         if not secrets_to_env:
             platform["client_secret"] = secret
-            return platform, overrides, "file", variables
-        platform["client_secret_env"] = SECRET_ENV
-        variables[SECRET_ENV] = secret
-        for account_id, values in overrides.items():
+            return _nested(platform), nested_overrides, "file", variables
+        platform["client_secret_env"] = env_name
+        variables[env_name] = secret
+        for account_id, values in nested_overrides.items():
             if "client_secret" in values:
-                name = f"{SECRET_ENV}_{_env_suffix(account_id)}"
-                variables[name] = values.pop("client_secret")
-                values["client_secret_env"] = name
-        return platform, overrides, "environment", variables
+                variable = f"{env_name}_{_env_suffix(account_id)}"
+                variables[variable] = values.pop("client_secret")
+                values["client_secret_env"] = variable
+        return _nested(platform), nested_overrides, "environment", variables
 
     # ------------------------------------------------------------------ [account_overrides]
 
@@ -348,12 +457,20 @@ def render_toml(raw: Mapping[str, Any], *, header: str = "") -> str:
         nested = all(isinstance(v, dict) for v in body.values()) and body
         if section in ("platforms", "account_overrides") and nested:
             for name, values in body.items():
-                lines += ["", f"[{_key(section)}.{_key(name)}]"]
-                lines += [f"{_key(k)} = {_value(v)}" for k, v in values.items()]
+                lines += _table(f"{_key(section)}.{_key(name)}", values)
         else:
-            lines += ["", f"[{_key(section)}]"]
-            lines += [f"{_key(k)} = {_value(v)}" for k, v in body.items()]
+            lines += _table(_key(section), body)
     return "\n".join(lines) + "\n"
+
+
+def _table(name: str, body: Mapping[str, Any]) -> list[str]:
+    """One table, its plain keys first and then its sub-tables ([platforms.ebay.pricing])."""
+    lines = ["", f"[{name}]"]
+    lines += [f"{_key(k)} = {_value(v)}" for k, v in body.items() if not isinstance(v, dict)]
+    for key, value in body.items():
+        if isinstance(value, dict):
+            lines += _table(f"{name}.{_key(key)}", value)
+    return lines
 
 
 def _key(name: str) -> str:
@@ -377,22 +494,60 @@ def _string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _header(old_root: Path) -> str:
+def _header(old_root: Path, *, with_ebay: bool = False) -> str:
+    files = "account_config.json files" if with_ebay else "account_config.json"
     return (
         f"# Written by `upload-scheduler import-legacy` from {old_root}\n"
-        "# (its accounts_config.py and account_config.json). Keep this file private if it\n"
+        f"# (its accounts_config.py and {files}). Keep this file private if it\n"
         "# holds a client secret. `upload-scheduler config check` shows every account's\n"
         "# effective settings; the README's configuration reference lists every key.\n"
     )
 
 
-def _dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    current: Any = data
-    for part in path:
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current.strip() if isinstance(current, str) else current
+def _account_values(
+    name: str, account: Mapping[str, Any]
+) -> tuple[list[tuple[str, Any, str]], list[str]]:
+    """(our key, value, the old field) of one old account, and notes about it."""
+    if name == EBAY:
+        return ebay.account_values(account)
+    values = []
+    for key, path in _ACCOUNT_FIELDS:
+        value = _dig(account, path)
+        if key in ("daily_limit", "hour_call_limit") and value is not None:
+            value = integer(value) if integer(value) is not None else value
+        if value is not None and value != "":
+            values.append((key, value, ".".join(path)))
+    return values, []
+
+
+def _nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys ("pricing.currency") as the sub-tables the file holds them in."""
+    result: dict[str, Any] = {}
+    for key, value in values.items():
+        table, dot, sub = key.partition(".")
+        if dot:
+            result.setdefault(table, {})[sub] = value
+        else:
+            result[key] = value
+    return result
+
+
+def _first_of_each(accounts: Iterable[dict[str, Any]], ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The accounts named in `ids`, each once (a file may list an id twice: the first wins)."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for account in accounts:
+        account_id = str(account["id"]).strip()
+        if account_id in ids:
+            chosen.setdefault(account_id, account)
+    return list(chosen.values())
+
+
+def _combined(first: str, second: str) -> str:
+    """Where the secrets went, over two platforms: in the file if any went there."""
+    for where in ("file", "environment"):
+        if where in (first, second):
+            return where
+    return "none"
 
 
 def _env_suffix(account_id: str) -> str:

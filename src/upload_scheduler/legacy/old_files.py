@@ -19,9 +19,17 @@ from upload_scheduler.legacy.settings_parse import SchedulerSettings, parse_sett
 MASTER_DB = Path("inventory/data/master.db")
 ACCOUNT_FILE = Path("platforms/base/accounts/account_config.json")
 TOKEN_DIR = Path("platforms/base/accounts/tokens")
+# The old system's later eBay module keeps its sellers and tokens beside BASE's.
+EBAY_ACCOUNT_FILE = Path("platforms/ebay/accounts/account_config.json")
+EBAY_TOKEN_DIR = Path("platforms/ebay/accounts/tokens")
+ACCOUNT_FILES = {"base": ACCOUNT_FILE, "ebay": EBAY_ACCOUNT_FILE}
+TOKEN_DIRS = {"base": TOKEN_DIR, "ebay": EBAY_TOKEN_DIR}
 TOKEN_SUFFIX = "_token.json"
 SETTINGS_FILE = Path("scheduler/config/accounts_config.py")
 OLD_TABLES = ("products", "listings", "upload_queue")
+# sku -> listing_id, offer_id of the eBay module's listings; older databases lack it.
+EBAY_METADATA_TABLE = "ebay_listing_metadata"
+_EBAY_METADATA_COLUMNS = ("sku", "listing_id", "offer_id", "created_at")
 
 
 class LegacyError(Exception):
@@ -35,6 +43,9 @@ class OldDatabase:
     products: list[dict[str, Any]] = field(default_factory=list)
     listings: list[dict[str, Any]] = field(default_factory=list)
     upload_queue: list[dict[str, Any]] = field(default_factory=list)
+    # ebay_listing_metadata's rows (sku, listing_id, offer_id, created_at); None: no
+    # such table.
+    ebay_metadata: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -44,6 +55,7 @@ class TokenFile:
     path: Path
     data: dict[str, Any] | None  # None: unreadable, see `problem`
     problem: str = ""
+    platform: str = "base"
 
 
 @dataclass
@@ -51,6 +63,7 @@ class OldAccounts:
     accounts: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     found: bool = False
+    file: str = ACCOUNT_FILE.as_posix()  # relative to the old root, for messages
 
 
 class LegacyRoot:
@@ -91,7 +104,23 @@ class LegacyRoot:
                 if rows and "id" in rows[0]:
                     rows.sort(key=lambda r: (r["id"] is None, _sort_id(r["id"])))
                 setattr(result, table, rows)
+            result.ebay_metadata = self._ebay_metadata(conn)
         return result
+
+    def _ebay_metadata(self, conn: sqlite3.Connection) -> list[dict[str, Any]] | None:
+        """The eBay module's offer ids by SKU, or None when the database predates it."""
+        try:
+            columns = {
+                str(row[1]) for row in conn.execute(f'PRAGMA table_info("{EBAY_METADATA_TABLE}")')
+            }
+            if "sku" not in columns:
+                return None
+            wanted = [c for c in _EBAY_METADATA_COLUMNS if c in columns]
+            quoted = ", ".join(f'"{c}"' for c in wanted)
+            rows = conn.execute(f'SELECT {quoted} FROM "{EBAY_METADATA_TABLE}"')
+            return [{**dict.fromkeys(_EBAY_METADATA_COLUMNS), **dict(row)} for row in rows]
+        except sqlite3.DatabaseError as exc:
+            raise LegacyError(f"cannot read {self.master_db}: {exc}") from None
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -119,29 +148,32 @@ class LegacyRoot:
             return
         raise LegacyError(f"cannot open {self.master_db} as an SQLite database: {last}")
 
-    def read_accounts(self) -> OldAccounts:
-        path = self.root / ACCOUNT_FILE
-        result = OldAccounts()
+    def read_accounts(self, platform: str = "base") -> OldAccounts:
+        """A platform's account_config.json. A missing BASE file is worth a note; a
+        missing eBay one only means the old system never listed on eBay."""
+        relative = ACCOUNT_FILES[platform]
+        name = relative.as_posix()
+        path = self.root / relative
+        result = OldAccounts(file=name)
         if not path.is_file():
-            result.problems.append(f"no {ACCOUNT_FILE.as_posix()}: no account credentials")
+            if platform == "base":
+                result.problems.append(f"no {name}: no account credentials")
             return result
         result.found = True
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            result.problems.append(f"{ACCOUNT_FILE.as_posix()} cannot be read: {_no_secret(exc)}")
+            result.problems.append(f"{name} cannot be read: {_no_secret(exc)}")
             return result
         accounts = data.get("accounts") if isinstance(data, dict) else None
         if not isinstance(accounts, list):
-            result.problems.append(f"{ACCOUNT_FILE.as_posix()} has no 'accounts' list")
+            result.problems.append(f"{name} has no 'accounts' list")
             return result
         for index, account in enumerate(accounts):
             if isinstance(account, dict) and str(account.get("id") or "").strip():
                 result.accounts.append(account)
             else:
-                result.problems.append(
-                    f"{ACCOUNT_FILE.as_posix()}: accounts[{index}] has no id; ignored"
-                )
+                result.problems.append(f"{name}: accounts[{index}] has no id; ignored")
         return result
 
     def read_settings(self) -> SchedulerSettings | None:
@@ -155,8 +187,8 @@ class LegacyRoot:
             return SchedulerSettings(problems=[f"{SETTINGS_FILE.as_posix()}: {exc}"])
         return parse_settings(source, SETTINGS_FILE.as_posix())
 
-    def read_tokens(self) -> list[TokenFile]:
-        folder = self.root / TOKEN_DIR
+    def read_tokens(self, platform: str = "base") -> list[TokenFile]:
+        folder = self.root / TOKEN_DIRS[platform]
         if not folder.is_dir():
             return []
         files = []
@@ -165,14 +197,13 @@ class LegacyRoot:
             try:
                 data = json.loads(path.read_text(encoding="utf-8-sig"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                files.append(
-                    TokenFile(account_id, path, None, f"not readable JSON: {_no_secret(exc)}")
-                )
+                problem = f"not readable JSON: {_no_secret(exc)}"
+                files.append(TokenFile(account_id, path, None, problem, platform))
                 continue
             if not isinstance(data, dict):
-                files.append(TokenFile(account_id, path, None, "not a JSON object"))
+                files.append(TokenFile(account_id, path, None, "not a JSON object", platform))
                 continue
-            files.append(TokenFile(account_id, path, data))
+            files.append(TokenFile(account_id, path, data, platform=platform))
         return files
 
 

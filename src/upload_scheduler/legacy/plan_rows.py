@@ -7,11 +7,20 @@ The choices, which the README repeats:
   along with it, else pending, so add-to-queue can take it again); listed stays with
   its platform item id; `sold` becomes `listed` (the item still exists on the shop, as
   sold out, and `delist` can remove it); delisted stays.
-- A pending or queued listing needs its own `selling_price` (LEGACY.md: an empty one
-  was computed by the old pricing rules, which we do not have); without it the listing
-  is reported "needs a price" and left behind. Our products carry one price: the first
-  priced pending/queued listing's, else any listing's, else `amazon_price_jpy` as a
-  record for products that only have listings already on a shop.
+- A pending or queued listing on a platform that lists in yen (BASE) needs its own
+  `selling_price` (LEGACY.md: an empty one was computed by the old pricing rules, which
+  we do not have); without it the listing is reported "needs a price" and left behind.
+  Our products carry one price, in yen: the first priced pending/queued yen listing's,
+  else any yen listing's, else `amazon_price_jpy` as a record for products that only
+  have listings already on a shop. An eBay listing's `selling_price` is in dollars: it
+  is never a product's price, and a pending eBay listing is priced from the product's
+  yen price by [platforms.ebay.pricing], as the old eBay module priced from
+  `amazon_price_jpy`.
+- eBay listings (LEGACY.md): the listing id stays in platform_item_id (from
+  `ebay_listing_metadata` when the listing row lacks it) and the offer id of
+  `ebay_listing_metadata` (by SKU) goes into offer_id; a pending eBay listing that
+  already has an offer there was begun by the old module, so its queue row looks the
+  item up on eBay before creating it.
 - Queue rows: pending and scheduled become pending; uploading (and the schema comment's
   processing) become pending with the call marker set, so the worker looks the item up
   on the shop before creating it (the old process died mid-upload, the item may exist).
@@ -32,7 +41,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from upload_scheduler import defaults
-from upload_scheduler.legacy.old_files import OldDatabase
+from upload_scheduler.legacy.ebay import EBAY
+from upload_scheduler.legacy.old_files import EBAY_METADATA_TABLE, OldDatabase
 from upload_scheduler.legacy.report import ROWS, Skip
 from upload_scheduler.legacy.values import (
     BadTime,
@@ -159,6 +169,7 @@ class _Planner:
         self.result = RowPlan()
         self.tallies: Counter[str] = Counter()
         self.examples: dict[str, list[str]] = defaultdict(list)
+        self.ebay_metadata: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ the whole plan
 
@@ -171,6 +182,16 @@ class _Planner:
                 text(r.get("status")).lower() or "(empty)" for r in old.upload_queue
             ),
         }
+        self.ebay_metadata = {
+            text(row.get("sku")): row for row in old.ebay_metadata or () if text(row.get("sku"))
+        }
+        if old.ebay_metadata is None and any(
+            text(r.get("platform")).lower() == EBAY for r in old.listings
+        ):
+            plan.notes.append(
+                f"the old database has no {EBAY_METADATA_TABLE} table: eBay listings come "
+                "along without their offer ids"
+            )
         products = self._products(old.products)
         by_asin = self._listings(old.listings, products)
         queue, uploaded = self._queue(old.upload_queue, products, by_asin)
@@ -382,6 +403,7 @@ class _Planner:
         priced = [
             (yen(item.row.get("selling_price")), item)
             for item in sorted(old_listings, key=lambda i: i.status not in UPLOADABLE)
+            if _in_yen(item)
         ]
         priced = [(p, item) for p, item in priced if p is not None]
         amazon_stock = 1 if flag(row.get("amazon_in_stock")) else 0
@@ -409,6 +431,8 @@ class _Planner:
             "images": json.dumps(self._images(asin, row.get("images")), ensure_ascii=False),
             "brand": text(row.get("brand")),
             "category": text(row.get("category")),
+            "title_en": text(row.get("title_en")),
+            "description_en": text(row.get("description_en")),
             "created_at": created,
             "updated_at": self._time(row.get("updated_at")) or created,
         }
@@ -444,7 +468,7 @@ class _Planner:
                     unplaced, f"the item is already {listing.status} in the old database"
                 )
             return self._finished_listing(listing)
-        if yen(listing.row.get("selling_price")) is None:
+        if _lists_in_yen(listing.platform) and yen(listing.row.get("selling_price")) is None:
             self._skip(
                 "listings", listing.old_id, listing.status, what, "needs a price (no selling_price)"
             )
@@ -459,11 +483,16 @@ class _Planner:
             self._listing_values(listing, account, "queued" if candidate else "pending"),
         )
         done_at = uploaded.get(planned.key) or uploaded.get(key)
+        begun = self._ebay_ids(listing, planned.values)
+        if not _lists_in_yen(listing.platform):
+            self._tally(f"priced from yen {listing.platform}", listing.asin)
         if candidate is not None:
             if done_at is not None:
                 # The old queue says this item was uploaded once: look before creating.
                 candidate.started_at = min(candidate.started_at or done_at, done_at)
                 self._tally("uploaded before", listing.asin)
+            if begun is not None:
+                candidate.started_at = min(candidate.started_at or begun, begun)
             planned.queue_row = self._queue_row(candidate)
         else:
             if listing.status == "queued":
@@ -486,7 +515,32 @@ class _Planner:
         values = self._listing_values(listing, listing.account_id, status)
         values["platform_item_id"] = optional_text(listing.row.get("platform_item_id"))
         values["listed_at"] = listed_at
+        self._ebay_ids(listing, values)
+        if status == "listed" and listing.platform == EBAY and not values["offer_id"]:
+            self._tally("ebay listed without offer", listing.asin)
         return PlannedListing(listing.old_id, listing.status, values)
+
+    def _ebay_ids(self, listing: _OldListing, values: dict[str, Any]) -> datetime | None:
+        """Fill an eBay listing's offer id (and a missing listing id) from
+        ebay_listing_metadata. Returns, for a listing not yet on eBay that has an entry
+        there, when the old module began listing it (the earliest time known): its
+        upload must look on eBay first."""
+        if listing.platform != EBAY:
+            return None
+        meta = self.ebay_metadata.get(text(listing.row.get("sku")))
+        if meta is None:
+            return None
+        values["offer_id"] = optional_text(meta.get("offer_id"))
+        listing_id = optional_text(meta.get("listing_id"))
+        if listing.status not in UPLOADABLE:
+            if values["platform_item_id"] is None and listing_id is not None:
+                values["platform_item_id"] = listing_id
+                self._tally("ebay listing id from metadata", listing.asin)
+            return None
+        if values["offer_id"] is None and listing_id is None:
+            return None
+        self._tally("ebay begun", listing.asin)
+        return self._time(meta.get("created_at")) or _EARLIEST
 
     def _listing_values(
         self, listing: _OldListing, account: str | None, status: str
@@ -498,6 +552,7 @@ class _Planner:
             "account_id": account,
             "status": status,
             "platform_item_id": None,
+            "offer_id": None,
             "listed_at": None,
             "created_at": updated,
             "updated_at": updated,
@@ -580,9 +635,9 @@ class _Planner:
 
     def _notes(self) -> None:
         messages = {
-            "amazon price": "product(s) have no listing with a selling_price; their price is "
-            "amazon_price_jpy, kept as a record (only listings with their own price are "
-            "uploaded)",
+            "amazon price": "product(s) have no listing with a yen selling_price; their price "
+            "is amazon_price_jpy, kept as a record (only BASE listings with their own price "
+            "are uploaded; eBay's price is derived from it by [platforms.ebay.pricing])",
             "prices differ": "product(s) had listings with different selling prices; ours "
             "keep one price per product, the first pending or queued listing's",
             "queued without row": "queued listing(s) had no live queue row and are pending "
@@ -600,6 +655,14 @@ class _Planner:
             f"{defaults.MAX_IMAGES} are kept",
             "priority clamped": f"queue row(s) had a priority outside {defaults.PRIORITY_MIN}-"
             f"{defaults.PRIORITY_MAX}; clamped to it",
+            "ebay listed without offer": f"listed eBay item(s) have no offer id in "
+            f"{EBAY_METADATA_TABLE}: carried with their listing id only",
+            "ebay listing id from metadata": "listed eBay item(s) had no platform_item_id; "
+            f"their listing id comes from {EBAY_METADATA_TABLE}",
+            "ebay begun": f"pending or queued eBay listing(s) already have an offer or listing "
+            f"id in {EBAY_METADATA_TABLE}: the old module began listing them; their queue rows "
+            "look the item up on eBay before creating it (check them on eBay before "
+            "queueing the others)",
         }
         for name, count in self.tallies.items():
             if name.startswith("unconfigured "):
@@ -608,11 +671,33 @@ class _Planner:
                     f"pending listing(s) belong to {where}, which is not under [accounts]: "
                     "add-to-queue takes them only once the account is configured"
                 )
+            elif name.startswith("priced from yen "):
+                platform = name.removeprefix("priced from yen ")
+                currency = defaults.PLATFORM_CURRENCIES.get(platform, "")
+                message = (
+                    f"pending or queued {platform} listing(s) come along without their old "
+                    f"{currency} selling_price: ours is the product's yen price × markup ÷ "
+                    f"exchange_rate of [platforms.{platform}.pricing]; set exchange_rate "
+                    f"(yen per {currency}) and markup before they upload (`upload-scheduler "
+                    "rules check` shows each queued item's price)"
+                )
             else:
                 message = messages[name]
             examples = self.examples.get(name)
             shown = f" (e.g. {', '.join(examples)})" if examples else ""
             self.result.notes.append(f"{count} {message}{shown}")
+
+
+def _lists_in_yen(platform: str) -> bool:
+    """Whether the platform's prices are yen, so an old listing's price is ours as it is."""
+    return defaults.PLATFORM_CURRENCIES.get(platform, defaults.DEFAULT_CURRENCY) == "JPY"
+
+
+def _in_yen(listing: _OldListing) -> bool:
+    """Whether the old listing's selling_price is in yen: its currency says, else its
+    platform's (eBay's rows are dollars)."""
+    currency = text(listing.row.get("currency")).upper()
+    return currency == "JPY" if currency else _lists_in_yen(listing.platform)
 
 
 def _what(asin: str, platform: str, account: str | None) -> str:

@@ -92,6 +92,81 @@ class ConfigOutcome:
 
 
 @dataclass
+class EbayOutcome:
+    """The old system's eBay part and what became of it: its own lines in the report, as
+    the counts table adds every platform's rows together."""
+
+    accounts_file: str = ""  # relative to the old root; "" when there is none
+    environments: dict[str, str] = field(default_factory=dict)  # under [accounts] only
+    # Where the accounts' App ID, Cert ID, RuName ... went: "shared" ([platforms.ebay]),
+    # "per account" ([account_overrides.<id>]), "existing" (the configuration was not
+    # written), or "" (no eBay account was written: see the left-out accounts).
+    settings: str = ""
+    metadata_table: bool = False  # the old database has ebay_listing_metadata
+    listings_old: Counter[str] = field(default_factory=Counter)  # by old status
+    listings_added: int = 0
+    listings_already: int = 0
+    listed_with_id: int = 0  # carried as listed, with their listing id
+    with_offer_id: int = 0  # carried with their offer id
+    offer_ids_filled: int = 0  # offer ids added to listings already here
+    queue_old: Counter[str] = field(default_factory=Counter)
+    queue_added: int = 0
+    queue_already: int = 0
+    token_files: int = 0
+    tokens_added: int = 0
+    tokens_already: int = 0
+    sku_prefix: str = ""  # the effective [platforms.ebay] sku_prefix
+    sku_prefixes: dict[str, str] = field(default_factory=dict)  # accounts with their own
+    skus: int = 0  # old eBay listings with an SKU
+    sku_mismatches: int = 0  # of them, the SKUs sku_prefix + ASIN does not give
+    sku_examples: list[str] = field(default_factory=list)
+
+    @property
+    def listings_not_carried(self) -> int:
+        return sum(self.listings_old.values()) - self.listings_added - self.listings_already
+
+    @property
+    def queue_not_carried(self) -> int:
+        return sum(self.queue_old.values()) - self.queue_added - self.queue_already
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accounts_file": self.accounts_file,
+            "environments": dict(self.environments),
+            "settings": self.settings,
+            "metadata_table": self.metadata_table,
+            "listings": {
+                "old": dict(sorted(self.listings_old.items())),
+                "added": self.listings_added,
+                "already_here": self.listings_already,
+                "not_carried": self.listings_not_carried,
+                "listed_with_id": self.listed_with_id,
+                "with_offer_id": self.with_offer_id,
+                "offer_ids_filled": self.offer_ids_filled,
+            },
+            "upload_queue": {
+                "old": dict(sorted(self.queue_old.items())),
+                "added": self.queue_added,
+                "already_here": self.queue_already,
+                "not_carried": self.queue_not_carried,
+            },
+            "tokens": {
+                "files": self.token_files,
+                "added": self.tokens_added,
+                "already_here": self.tokens_already,
+                "not_carried": self.token_files - self.tokens_added - self.tokens_already,
+            },
+            "skus": {
+                "sku_prefix": self.sku_prefix,
+                "account_sku_prefixes": dict(self.sku_prefixes),
+                "checked": self.skus,
+                "not_reproduced": self.sku_mismatches,
+                "examples": list(self.sku_examples),
+            },
+        }
+
+
+@dataclass
 class ImportReport:
     old_root: Path
     dry_run: bool
@@ -102,6 +177,7 @@ class ImportReport:
     )
     skipped: list[Skip] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ebay: EbayOutcome | None = None  # None: the old system never listed on eBay
 
     @property
     def rows_added(self) -> int:
@@ -110,8 +186,11 @@ class ImportReport:
     @property
     def changed(self) -> bool:
         """Whether this run wrote (or, dry, would write) anything."""
-        return self.rows_added > 0 or (
-            not self.config.existed and (self.config.written or self.dry_run)
+        filled = self.ebay.offer_ids_filled if self.ebay is not None else 0
+        return (
+            self.rows_added > 0
+            or filled > 0
+            or (not self.config.existed and (self.config.written or self.dry_run))
         )
 
     def skip(self, skip: Skip) -> None:
@@ -130,4 +209,5 @@ class ImportReport:
             "changed": self.changed,
             "skipped": [s.to_json() for s in self.skipped],
             "notes": list(self.notes),
+            "ebay": self.ebay.to_json() if self.ebay is not None else None,
         }

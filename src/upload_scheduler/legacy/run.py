@@ -1,8 +1,9 @@
-"""import-legacy from start to end: read the old files, settle the configuration, copy
-the rows and the tokens, and count what happened."""
+"""import-legacy from start to end: read the old files (BASE's and the eBay module's),
+settle the configuration, copy the rows and the tokens, and count what happened."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -11,12 +12,21 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from upload_scheduler.config import ConfigError, Settings, load_settings, settings_from_dict
+from upload_scheduler.legacy import ebay
 from upload_scheduler.legacy.config_writer import ConfigPlan, plan_config, write_private
-from upload_scheduler.legacy.copy_rows import Progress, copy_rows, table_counts
-from upload_scheduler.legacy.old_files import LegacyError, LegacyRoot
-from upload_scheduler.legacy.plan_rows import plan_rows
-from upload_scheduler.legacy.report import ROWS, ConfigOutcome, ImportReport
+from upload_scheduler.legacy.copy_rows import CopyCounts, Progress, copy_rows, table_counts
+from upload_scheduler.legacy.ebay import EBAY, SkuRow
+from upload_scheduler.legacy.old_files import (
+    LegacyError,
+    LegacyRoot,
+    OldAccounts,
+    OldDatabase,
+    TokenFile,
+)
+from upload_scheduler.legacy.plan_rows import RowPlan, plan_rows
+from upload_scheduler.legacy.report import ROWS, ConfigOutcome, EbayOutcome, ImportReport
 from upload_scheduler.legacy.tokens import plan_tokens, store_tokens
+from upload_scheduler.legacy.values import text
 from upload_scheduler.platforms import registry
 from upload_scheduler.platforms.registry import installed_platforms
 from upload_scheduler.store.database import open_database
@@ -45,8 +55,10 @@ def import_legacy(
     phase("Reading the old files")
     old_db = root.read_database()
     old_accounts = root.read_accounts()
+    ebay_accounts = root.read_accounts(EBAY)
     scheduler = root.read_settings()
-    token_files = root.read_tokens()
+    token_files = root.read_tokens() + root.read_tokens(EBAY)
+    skus = ebay.sku_rows(old_db.listings)
 
     phase("Settling the configuration")
     config_path = config_path.resolve()
@@ -57,6 +69,8 @@ def import_legacy(
         secrets_to_env=secrets_to_env,
         config_path=config_path,
         old_root=old_root,
+        ebay_accounts=ebay_accounts,
+        ebay_skus=skus,
     )
     existed = config_path.is_file()
     report = ImportReport(
@@ -64,7 +78,7 @@ def import_legacy(
         dry_run=dry_run,
         config=ConfigOutcome(config_path, existed, secrets="existing" if existed else "none"),
     )
-    report.notes += old_db.notes + old_accounts.problems
+    report.notes += old_db.notes + old_accounts.problems + ebay_accounts.problems
     if scheduler is not None:
         report.notes += scheduler.problems
     else:
@@ -73,6 +87,7 @@ def import_legacy(
             "account_config.json, daemon settings are the defaults"
         )
     settings = _settings(report, planned, dry_run)
+    ebay_part = _ebay_outcome(old_db, ebay_accounts, token_files, planned, settings, existed)
     if existed and secrets_to_env:
         report.notes.append("--secrets-to-env changed nothing: the existing configuration is kept")
 
@@ -103,6 +118,10 @@ def import_legacy(
     for skip in tokens.skipped:
         report.skip(skip)
     stored = store_tokens(engine, tokens.tokens, now=now, dry_run=dry_run)
+    if ebay_part is not None:
+        _count_ebay(ebay_part, rows, counts, stored)
+        report.notes += _ebay_notes(ebay_part, skus, settings)
+        report.ebay = ebay_part
     tokens_added = sum(stored.values())
     if tokens_added:
         report.tables["oauth_tokens"].added[ROWS] = tokens_added
@@ -164,6 +183,106 @@ def _settings(report: ImportReport, planned: ConfigPlan, dry_run: bool) -> Setti
             raise LegacyError(f"cannot write {outcome.path}: {exc}") from None
         outcome.written = True
     return settings_from_dict(planned.raw, outcome.path)
+
+
+def _ebay_outcome(
+    old_db: OldDatabase,
+    accounts: OldAccounts,
+    token_files: list[TokenFile],
+    planned: ConfigPlan,
+    settings: Settings,
+    existed: bool,
+) -> EbayOutcome | None:
+    """What the old system kept for eBay, before the rows are copied; None when it kept
+    nothing (it never listed on eBay), so the report has no eBay lines."""
+    listings = [r for r in old_db.listings if text(r.get("platform")).lower() == EBAY]
+    queue = [r for r in old_db.upload_queue if text(r.get("platform")).lower() == EBAY]
+    tokens = [f for f in token_files if f.platform == EBAY]
+    if not (accounts.found or listings or queue or tokens or old_db.ebay_metadata):
+        return None
+    configured = settings.account_ids(EBAY)
+    by_id = {text(a.get("id")): a for a in reversed(accounts.accounts)}  # the first wins
+    platform_prefix = settings.platform_config(EBAY).sku_prefix
+    own_prefixes = {
+        account_id: prefix
+        for account_id in configured
+        if (prefix := settings.account(EBAY, account_id).sku_prefix) != platform_prefix
+    }
+    return EbayOutcome(
+        accounts_file=accounts.file if accounts.found else "",
+        environments={
+            a: ebay.environment(by_id[a]) if a in by_id else "production" for a in configured
+        },
+        settings="existing" if existed else planned.ebay_settings,
+        metadata_table=old_db.ebay_metadata is not None,
+        listings_old=Counter(text(r.get("status")).lower() or "(empty)" for r in listings),
+        queue_old=Counter(text(r.get("status")).lower() or "(empty)" for r in queue),
+        token_files=len(tokens),
+        sku_prefix=platform_prefix,
+        sku_prefixes=own_prefixes,
+    )
+
+
+def _count_ebay(
+    outcome: EbayOutcome,
+    rows: RowPlan,
+    counts: CopyCounts,
+    stored: Mapping[tuple[str, str], bool],
+) -> None:
+    """The eBay part of what the copy and the token store did."""
+    carried = [
+        listing.values
+        for group in rows.groups
+        for listing in group.listings
+        if listing.values["platform"] == EBAY
+    ]
+    outcome.listed_with_id = sum(
+        1 for v in carried if v["status"] == "listed" and v["platform_item_id"]
+    )
+    outcome.with_offer_id = sum(1 for v in carried if v["offer_id"])
+    outcome.offer_ids_filled = counts.offer_ids_filled
+    outcome.listings_added = counts.by_platform["listings", EBAY, "added"]
+    outcome.listings_already = counts.by_platform["listings", EBAY, "already"]
+    outcome.queue_added = counts.by_platform["upload_queue", EBAY, "added"]
+    outcome.queue_already = counts.by_platform["upload_queue", EBAY, "already"]
+    outcome.tokens_added = sum(1 for (p, _), new in stored.items() if p == EBAY and new)
+    outcome.tokens_already = sum(1 for (p, _), new in stored.items() if p == EBAY and not new)
+
+
+def _ebay_notes(outcome: EbayOutcome, skus: list[SkuRow], settings: Settings) -> list[str]:
+    """What the operator must know about the eBay part: SKUs our rule does not give, and
+    a dollar price that would be computed at one yen to the dollar."""
+    notes = []
+
+    def prefix_of(account_id: str | None) -> str:
+        if account_id is not None and account_id in outcome.sku_prefixes:
+            return outcome.sku_prefixes[account_id]
+        return outcome.sku_prefix
+
+    wrong = ebay.mismatches(skus, prefix_of)
+    outcome.skus = len(skus)
+    outcome.sku_mismatches = len(wrong)
+    outcome.sku_examples = ebay.sku_examples(wrong)
+    if wrong:
+        on_ebay = sum(1 for r in wrong if r.status in ("listed", "sold"))
+        notes.append(
+            f"{len(wrong)} of {len(skus)} old eBay SKU(s) are not sku_prefix + ASIN, which is "
+            f"how we name eBay items (e.g. {', '.join(outcome.sku_examples)}). They come along "
+            f"as they are ({on_ebay} listed: their listing and offer ids are kept, so they are "
+            "never listed again), but our eBay adapter does not find their old inventory "
+            "items by SKU (for a delist, or a look-up after an interrupted upload), and a "
+            "pending one is listed under the new SKU"
+        )
+    for account_id in settings.account_ids(EBAY):
+        pricing = settings.account(EBAY, account_id).pricing
+        if pricing.currency != "JPY" and pricing.exchange_rate == 1.0:
+            notes.append(
+                f"[platforms.{EBAY}.pricing] exchange_rate is 1 yen per {pricing.currency} "
+                f"for {account_id}: the old system kept its rate in a currency module that is "
+                f"not read; set exchange_rate (and markup) before eBay items upload"
+            )
+            break
+    return notes
 
 
 def _engine(settings: Settings, dry_run: bool) -> Engine | None:

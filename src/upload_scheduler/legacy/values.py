@@ -3,6 +3,7 @@ JSON written by hand, and naive local times."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -92,3 +93,13 @@ def local_time(value: Any, zone: tzinfo) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)
+
+
+def dig(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` in nested JSON objects (a string stripped), or None."""
+    current: Any = data
+    for part in path:
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current.strip() if isinstance(current, str) else current
