@@ -5,11 +5,8 @@ and ids, a day budget per application, faults, a record and a verdict."""
 from __future__ import annotations
 
 import base64
-import os
-import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import typer
+from typer.testing import CliRunner
 
+from upload_scheduler.cli.app import app
 from upload_scheduler.clock import FakeClock
+from upload_scheduler.demo.procs import child_env, detached_flags, python_module, stop_process
 from upload_scheduler.platforms.ebay.sandbox import (
     EbaySandboxOptions,
     EbaySandboxServer,
@@ -743,17 +744,94 @@ def test_token_scope_decides_which_api_a_token_may_call(sandbox: EbaySandboxServ
     assert error_of(denied, 403)["errorId"] == 1100
 
 
+# ---------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize("sandbox", [{"p_server_error": 1.0}], indirect=True)
+def test_token_endpoint_is_fault_free_unless_asked(sandbox: EbaySandboxServer) -> None:
+    seller = Seller(sandbox.url, "alice")  # consent and token calls are not faulted
+    assert error_of(seller.put_item("SKU-1"), 500)["errorId"] == 25001
+    seller.close()
+    with EbaySandboxServer(EbaySandboxOptions(p_server_error=1.0, token_faults=True)) as other:
+        with pytest.raises(ValueError, match="HTTP 500"):
+            user_tokens(other.url, CLIENT_ID, "alice", redirect_uri=RUNAME)
+
+
+@pytest.mark.parametrize(
+    "sandbox", [{"sellers_not_opted_in": frozenset({"erin"}), "opt_in_delay": 600}], indirect=True
+)
+def test_an_opt_in_takes_effect_once_processed(
+    sandbox: EbaySandboxServer, clock: FakeClock
+) -> None:
+    erin = Seller(sandbox.url, "erin")
+    opt_in = {"programType": "SELLING_POLICY_MANAGEMENT"}
+    assert erin.write("POST", f"{ACCOUNT}/program/opt_in", opt_in).status_code == 200
+    policies = f"{ACCOUNT}/return_policy"
+    assert error_of(erin.get(policies, marketplace_id="EBAY_US"), 400)["errorId"] == 20403
+    assert error_of(erin.write("POST", f"{ACCOUNT}/program/opt_in", opt_in), 409)
+    clock.advance(600)
+    assert erin.get(policies, marketplace_id="EBAY_US").json()["total"] == 1
+    erin.close()
+
+
+@pytest.mark.parametrize(
+    "sandbox",
+    [{"empty_offer_list": True, "required_aspects": {"Brand", "Type"}, "selling_limit": 1}],
+    indirect=True,
+)
+def test_empty_offer_list_required_aspects_and_selling_limit(alice: Seller) -> None:
+    none = alice.get(f"{INVENTORY}/offer", sku="SKU-1")
+    assert (none.status_code, none.json()["offers"]) == (200, [])
+    assert alice.put_item("SKU-1").status_code == 204
+    offer_id = alice.create_offer("SKU-1").json()["offerId"]
+    refused = alice.publish(offer_id)
+    assert error_of(refused, 400)["errorId"] == 25029
+    assert refused.json()["errors"][0]["message"] == "Type is required for this category."
+    aspects = {"Brand": ["Nomura"], "Type": ["Robot"]}
+    assert alice.put_item("SKU-1", product={"aspects": aspects}).status_code == 204
+    assert alice.publish(offer_id).status_code == 200
+    assert alice.put_item("SKU-2", product={"aspects": aspects}).status_code == 204
+    second = alice.create_offer("SKU-2").json()["offerId"]
+    assert error_of(alice.publish(second), 400)["errorId"] == 25026
+
+
+def test_cli_refuses_the_other_platforms_options_and_describes_every_option() -> None:
+    runner = CliRunner()
+    serve = ["sandbox", "serve"]
+    for argv, named in (
+        (["--platform", "ebay", "--hour-limit", "5"], "--hour-limit is for the BASE sandbox"),
+        (["--app-day-limit", "5"], "--app-day-limit is for the eBay sandbox"),
+        (["--platform", "etsy"], "--platform must be one of base, ebay"),
+    ):
+        result = runner.invoke(app, [*serve, *argv])
+        assert result.exit_code == 2, result.output
+        assert named in " ".join(result.output.split())
+    shown = runner.invoke(app, [*serve, "--help"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0
+    group: Any = typer.main.get_command(app)
+    command = group.commands["sandbox"].commands["serve"]
+    options = [param.opts[0] for param in command.params]
+    assert "--sellers-with-extra-policies" in options
+    missing = [name for name in options if name not in shown.output]
+    assert not missing
+
+
 # ---------------------------------------------------------------------------- process
 
 
 def test_cli_serves_ebay_as_a_process_and_prints_its_url_first(tmp_path: Path) -> None:
+    """`upload-scheduler sandbox serve --platform ebay`, as a rehearsing user starts it,
+    stopped as the demo stops its children (SIGTERM; CTRL_BREAK on Windows)."""
     record = tmp_path / "calls.jsonl"
-    command = [sys.executable, "-m", "upload_scheduler", "sandbox", "serve", "--platform", "ebay"]
+    serve = ["sandbox", "serve", "--platform", "ebay", "--port", "0", "--record", str(record)]
     process = subprocess.Popen(
-        [*command, "--port", "0", "--record", str(record), "--token-lifetime", "60"],
+        python_module("upload_scheduler", *serve, "--token-lifetime", "60"),
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        encoding="utf-8",
+        env=child_env(),
+        **detached_flags(),
     )
     try:
         assert process.stdout is not None
@@ -768,8 +846,8 @@ def test_cli_serves_ebay_as_a_process_and_prints_its_url_first(tmp_path: Path) -
                 headers={"Authorization": f"Bearer {tokens['access_token']}"},
             )
         assert answer.json() == {"programs": [{"programType": "SELLING_POLICY_MANAGEMENT"}]}
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        stop_process(process)
+        assert process.returncode == 0
         assert "Sandbox stopped." in process.stdout.read()
     finally:
         if process.poll() is None:
