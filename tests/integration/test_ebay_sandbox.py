@@ -350,6 +350,28 @@ def test_item_offer_publish_and_lookups(sandbox: EbaySandboxServer, alice: Selle
     assert verdict["sellers"]["alice"]["revisions"] == {"SKU-1": 1}
 
 
+def test_every_inventory_write_needs_content_language(
+    sandbox: EbaySandboxServer, alice: Seller
+) -> None:
+    assert alice.put_item("SKU-1").status_code == 204
+    offer_id = alice.create_offer("SKU-1").json()["offerId"]
+    bare = alice.headers()  # no Content-Language
+    for method, path in (
+        ("POST", f"{INVENTORY}/offer/{offer_id}/publish"),
+        ("DELETE", f"{INVENTORY}/inventory_item/SKU-1"),
+        ("POST", f"{INVENTORY}/offer"),
+    ):
+        answer = alice.http.request(method, path, headers=bare, content=b"")
+        assert error_of(answer, 400)["errorId"] == 25709
+    wrong = alice.write(
+        "POST", f"{INVENTORY}/offer/{offer_id}/publish", **{"Content-Language": "en"}
+    )
+    assert error_of(wrong, 400)["errorId"] == 25709
+    held = state_of(sandbox, "alice")
+    assert list(held["inventory_items"]) == ["SKU-1"]
+    assert held["offers"][0]["status"] == "UNPUBLISHED"
+
+
 def test_offer_for_a_sku_without_item_is_25702(alice: Seller) -> None:
     error = error_of(alice.create_offer("GHOST"), 400)
     assert error["errorId"] == 25702

@@ -266,6 +266,8 @@ class EbaySandboxApp:
     def _inventory(self, request: Request, seller: sellers.Seller, entry: dict[str, Any]) -> Reply:
         parts = _parts(request.path, INVENTORY_ROOT)
         method = request.method
+        if method != "GET":  # every write, bodyless ones too (PLATFORMS.md)
+            _content_language(request)
         match parts:
             case ["location"]:
                 _allow(method, "GET")
@@ -274,7 +276,6 @@ class EbaySandboxApp:
                 _allow(method, "GET", "POST")
                 if method == "GET":
                     return Reply(200, inventory.get_location(seller, key))
-                _content_language(request)
                 inventory.create_location(seller, key, _json(request))
                 entry["effect"] = "location_created"
                 return Reply(204)
@@ -292,7 +293,6 @@ class EbaySandboxApp:
                         seller, request.query, self.options.empty_offer_list
                     )
                     return Reply(200, answer)
-                _content_language(request)
                 offer = inventory.create_offer(seller, _json(request), self.state.ids)
                 entry.update(_offer_entry(offer), effect="offer_created")
                 return Reply(201, {"offerId": offer.offer_id, "warnings": []})
@@ -348,7 +348,6 @@ class EbaySandboxApp:
         if method == "GET":
             return Reply(200, inventory.get_offer(seller, offer_id))
         if method == "PUT":
-            _content_language(request)
             revised = inventory.update_offer(
                 seller, offer_id, _json(request), self.options.required_aspects, self.clock.now()
             )
