@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "upload_scheduler.platforms"
 # The names and targets pyproject.toml declares under this group (a test holds them equal).
 BUILT_IN = {
     "base": "upload_scheduler.platforms.thebase:create_platform",
+    "ebay": "upload_scheduler.platforms.ebay:create_platform",
     "fake": "upload_scheduler.platforms.fake:create_platform",
 }
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from upload_scheduler.platforms.errors import Misconfigured
+from upload_scheduler.platforms.errors import Misconfigured, Transient
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
@@ -69,6 +69,18 @@ def wire_error(exc: httpx.RequestError) -> WireError:
         )
     # e.g. an undecodable body: the platform did answer
     return WireError(f"unusable answer ({type(exc).__name__})", sent=True, timeout=False)
+
+
+def lost_answer(
+    err: WireError, *, what: str, acting: bool, effect: str = "the item may have been created"
+) -> Transient:
+    """No answer is always worth another try. `acting`: the request acts on the platform
+    (a creation, an image, a publish, a delete), so an answer lost after it was sent
+    leaves the act in doubt, and the item must be looked up first; `effect` says what
+    may have happened."""
+    maybe = acting and err.sent
+    suffix = f"; {effect}" if maybe else ""
+    return Transient(f"{what}: {err}{suffix}", maybe_created=maybe)
 
 
 def http_client(

@@ -16,6 +16,7 @@ from upload_scheduler.platforms.errors import (
 )
 from upload_scheduler.platforms.thebase.client import ApiError, WireError
 from upload_scheduler.platforms.wire import is_wrong_endpoint as _wrong_url
+from upload_scheduler.platforms.wire import lost_answer
 from upload_scheduler.platforms.wire import wrong_endpoint as _wrong_url_error
 
 HOUR_LIMIT = "hour_api_limit"
@@ -83,9 +84,7 @@ def map_wire_error(
 ) -> Transient:
     """`creating`: the call acts on the platform (a creation, an image), so an answer lost
     after it was sent leaves the act in doubt; `effect` says what may have happened."""
-    maybe_created = creating and err.sent
-    suffix = f"; {effect}" if maybe_created else ""
-    return Transient(f"{what}: {err}{suffix}", maybe_created=maybe_created)
+    return lost_answer(err, what=what, acting=creating, effect=effect)
 
 
 def next_hour(now: datetime) -> datetime:

@@ -1,0 +1,91 @@
+"""eBay's OAuth 2.0 (authorization code grant): the consent URL and the token endpoint's
+two grants (`EbayGrants`, what the shared token manager calls).
+
+The consent page is on its own host (`auth_base_url`); the token endpoint is on the API's.
+The client id and secret travel as `Authorization: Basic`, never in the form. A refresh
+returns a new access token only: the stored refresh token and its end stay
+(`platforms.token_store`).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from upload_scheduler.config import AccountSettings
+from upload_scheduler.platforms.ebay.client import EbayClient
+from upload_scheduler.platforms.oauth import TokenGrant, check_api_url
+
+AUTHORIZE_PATH = "/oauth2/authorize"
+TOKEN_PATH = "/identity/v1/oauth2/token"
+SCOPES = (
+    "https://api.ebay.com/oauth/api_scope/sell.inventory",
+    "https://api.ebay.com/oauth/api_scope/sell.account",
+)
+
+
+def consent_host(account: AccountSettings) -> str:
+    """Where the browser goes: auth_base_url, or the API's host when it is empty."""
+    return (account.auth_base_url or account.api_base_url).rstrip("/")
+
+
+def authorize_url(account: AccountSettings, state: str) -> str:
+    """The consent page for `account`; eBay sends the browser on to the RuName's page
+    with `code` and `state`."""
+    params = {
+        "client_id": account.client_id,
+        "redirect_uri": account.redirect_uri,
+        "response_type": "code",
+        "scope": " ".join(SCOPES),
+        "state": state,
+    }
+    return f"{consent_host(account)}{AUTHORIZE_PATH}?{urlencode(params)}"
+
+
+def login_problem(account: AccountSettings) -> str | None:
+    """What stops a login that the token refresh does not need: the RuName."""
+    if not account.redirect_uri:
+        return (
+            f"ebay account {account.account_id}: redirect_uri is empty; set it to the "
+            "application's RuName in [platforms.ebay]"
+        )
+    return None
+
+
+class EbayGrants:
+    """eBay's token endpoint for the shared token manager."""
+
+    def __init__(self, client: EbayClient) -> None:
+        self.client = client
+
+    def check(self, account: AccountSettings) -> str | None:
+        problem = check_api_url(account.api_base_url)
+        if problem is None and account.auth_base_url:
+            problem = check_api_url(account.auth_base_url, "auth_base_url")
+        return problem
+
+    def exchange_code(self, account: AccountSettings, client_secret: str, code: str) -> TokenGrant:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": account.redirect_uri,
+        }
+        return self._grant(account, client_secret, form)
+
+    def refresh(
+        self, account: AccountSettings, client_secret: str, refresh_token: str
+    ) -> TokenGrant:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "scope": " ".join(SCOPES),
+        }
+        return self._grant(account, client_secret, form)
+
+    def _grant(
+        self, account: AccountSettings, client_secret: str, form: dict[str, str]
+    ) -> TokenGrant:
+        url = f"{account.api_base_url.rstrip('/')}{TOKEN_PATH}"
+        body = self.client.token(
+            url, client_id=account.client_id, client_secret=client_secret, form=form
+        )
+        return TokenGrant.from_json(body)
