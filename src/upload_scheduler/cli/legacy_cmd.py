@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,12 +19,13 @@ from upload_scheduler import defaults
 from upload_scheduler.cli.context import app_context, console, err_console, fail
 
 if TYPE_CHECKING:
-    from upload_scheduler.legacy.report import ImportReport, Skip
+    from upload_scheduler.legacy.report import EbayOutcome, ImportReport, Skip
 
 EXAMPLES_PER_REASON = 5
 HELP = (
-    "Bring the old system over: a configuration from its accounts and scheduler settings "
-    "(unless one exists), its products, listings and pending queue rows, and its tokens. "
+    "Bring the old system over: a configuration from its accounts (BASE's and eBay's) and "
+    "scheduler settings (unless one exists), its products, listings (eBay's with their "
+    "listing and offer ids) and pending queue rows, and its tokens. "
     "The old files are only read. Every row that cannot come along is reported with the "
     "reason; running it again adds nothing twice."
 )
@@ -109,6 +111,8 @@ def _print(report: ImportReport) -> None:
     _print_config(report)
     console.print(f"Database: {escape(report.database)}")
     console.print(_counts_table(report))
+    if report.ebay is not None:
+        _print_ebay(report.ebay, report.dry_run)
     _print_skipped(report.skipped)
     for note in report.notes:
         console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
@@ -156,6 +160,65 @@ def _print_config(report: ImportReport) -> None:
             console.print("  client secret(s): set these variables where the daemons run:")
             for line in secret_lines(config.secret_variables):
                 console.print(f"    {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+_NONE_UNDER_ACCOUNTS = "(none under \\[accounts])"
+_EBAY_SETTINGS = {
+    "shared": "one App ID: written once under \\[platforms.ebay]",
+    "per account": "App IDs differ: the first production account's under \\[platforms.ebay], "
+    "each other account's own in \\[account_overrides.<id>]",
+    "existing": "the existing configuration's (not changed)",
+    "": "not written (no eBay account under \\[accounts])",
+}
+
+
+def _print_ebay(ebay: EbayOutcome, dry_run: bool) -> None:
+    """The eBay part's own lines: the counts table adds every platform's rows together."""
+    added = "would be added" if dry_run else "added"
+    lines = ["[bold]eBay[/]"]
+    accounts = ", ".join(f"{escape(a)} ({env})" for a, env in ebay.environments.items())
+    source = f"from {escape(ebay.accounts_file)}" if ebay.accounts_file else "no account file"
+    lines.append(f"  accounts: {accounts or _NONE_UNDER_ACCOUNTS}; {source}")
+    lines.append(
+        f"  App ID, Cert ID, RuName, location key, day limit: {_EBAY_SETTINGS[ebay.settings]}"
+    )
+    prefixes = "".join(f', {escape(a)}: "{escape(p)}"' for a, p in ebay.sku_prefixes.items())
+    sku = f'  SKUs: sku_prefix "{escape(ebay.sku_prefix)}"{prefixes} + ASIN gives '
+    sku += f"{ebay.skus - ebay.sku_mismatches} of {ebay.skus} old SKU(s)"
+    if ebay.sku_mismatches:
+        sku += f"; {ebay.sku_mismatches} not (see the notes)"
+    lines.append(sku)
+    listings = (
+        f"  listings: {_old(ebay.listings_old)}: {ebay.listings_added} {added}, "
+        f"{ebay.listings_already} already here, {ebay.listings_not_carried} not carried; "
+        f"{ebay.listed_with_id} listed with their listing id, {ebay.with_offer_id} with an "
+        "offer id"
+    )
+    if not ebay.metadata_table:
+        listings += " (the old database has no ebay_listing_metadata)"
+    if ebay.offer_ids_filled:
+        listings += f"; offer ids {added} to {ebay.offer_ids_filled} listing(s) already here"
+    lines.append(listings)
+    lines.append(
+        f"  queue rows: {_old(ebay.queue_old)}: {ebay.queue_added} {added}, "
+        f"{ebay.queue_already} already here, {ebay.queue_not_carried} not carried"
+    )
+    not_stored = ebay.token_files - ebay.tokens_added - ebay.tokens_already
+    lines.append(
+        f"  tokens: {ebay.token_files} file(s): {ebay.tokens_added} {added}, "
+        f"{ebay.tokens_already} already here, {not_stored} not carried"
+    )
+    for line in lines:
+        console.print(line, soft_wrap=True)
+
+
+def _old(by_status: Mapping[str, int]) -> str:
+    """'5 old (listed 3, pending 2)'."""
+    total = sum(by_status.values())
+    if not total:
+        return "0 old"
+    shown = ", ".join(f"{escape(s)} {n}" for s, n in sorted(by_status.items()))
+    return f"{total} old ({shown})"
 
 
 def _counts_table(report: ImportReport) -> Table:

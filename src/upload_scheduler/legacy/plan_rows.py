@@ -85,6 +85,7 @@ STATUS_MAPPING = {
 # When nothing says when an interrupted upload started, the lookup searches the whole shop.
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _EXAMPLES = 5
+_NAMES = {EBAY: "eBay"}  # as the notes spell a platform
 
 ListingKey = tuple[str, str, str | None]
 
@@ -510,12 +511,12 @@ class _Planner:
         except BadTime:
             listed_at = None
             self._tally("bad listed_at", listing.asin)
-        if status == "listed" and not text(listing.row.get("platform_item_id")):
-            self._tally("listed without id", listing.asin)
         values = self._listing_values(listing, listing.account_id, status)
         values["platform_item_id"] = optional_text(listing.row.get("platform_item_id"))
         values["listed_at"] = listed_at
         self._ebay_ids(listing, values)
+        if status == "listed" and not values["platform_item_id"]:
+            self._tally("listed without id", listing.asin)
         if status == "listed" and listing.platform == EBAY and not values["offer_id"]:
             self._tally("ebay listed without offer", listing.asin)
         return PlannedListing(listing.old_id, listing.status, values)
@@ -675,7 +676,8 @@ class _Planner:
                 platform = name.removeprefix("priced from yen ")
                 currency = defaults.PLATFORM_CURRENCIES.get(platform, "")
                 message = (
-                    f"pending or queued {platform} listing(s) come along without their old "
+                    f"pending or queued {_NAMES.get(platform, platform)} listing(s) come along "
+                    "without their old "
                     f"{currency} selling_price: ours is the product's yen price × markup ÷ "
                     f"exchange_rate of [platforms.{platform}.pricing]; set exchange_rate "
                     f"(yen per {currency}) and markup before they upload (`upload-scheduler "

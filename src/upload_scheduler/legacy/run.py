@@ -268,8 +268,8 @@ def _ebay_notes(outcome: EbayOutcome, skus: list[SkuRow], settings: Settings) ->
         notes.append(
             f"{len(wrong)} of {len(skus)} old eBay SKU(s) are not sku_prefix + ASIN, which is "
             f"how we name eBay items (e.g. {', '.join(outcome.sku_examples)}). They come along "
-            f"as they are ({on_ebay} listed: their listing and offer ids are kept, so they are "
-            "never listed again), but our eBay adapter does not find their old inventory "
+            f"as they are ({on_ebay} of them on eBay keep their listing and offer ids, so "
+            "they are never listed again), but our eBay adapter does not find their old inventory "
             "items by SKU (for a delist, or a look-up after an interrupted upload), and a "
             "pending one is listed under the new SKU"
         )

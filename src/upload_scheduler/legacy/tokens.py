@@ -28,6 +28,7 @@ PLATFORM = "base"
 # `token_saved_at` (the time the old module wrote eBay's answer down).
 _OBTAINED_KEYS = ("obtained_at", "token_saved_at")
 _CENTURY_SECONDS = 100 * 366 * 86_400
+_NAMES = {"ebay": "eBay"}  # as the notes spell a platform
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def plan_tokens(files: Iterable[TokenFile], zone: tzinfo, now: datetime) -> Toke
         if planned.refresh_expires_at is not None and planned.refresh_expires_at <= now:
             refresh_ended.setdefault(planned.platform, []).append(planned.account_id)
     for platform, ids in expired.items():
-        which = "" if platform == PLATFORM else f"{platform} "
+        which = "" if platform == PLATFORM else f"{_NAMES.get(platform, platform)} "
         login = "token login" if platform == PLATFORM else f"token login --platform {platform}"
         plan.notes.append(
             f"{len(ids)} {which}access token(s) have expired ({', '.join(ids)}): they are "
@@ -90,7 +91,8 @@ def plan_tokens(files: Iterable[TokenFile], zone: tzinfo, now: datetime) -> Toke
         )
     for platform, ids in refresh_ended.items():
         plan.notes.append(
-            f"{len(ids)} {platform} refresh token(s) have expired ({', '.join(ids)}): "
+            f"{len(ids)} {_NAMES.get(platform, platform)} refresh token(s) have expired "
+            f"({', '.join(ids)}): "
             f"`upload-scheduler token login --platform {platform}` is needed for each"
         )
     return plan
