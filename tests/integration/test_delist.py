@@ -44,7 +44,7 @@ class DeletingPlatform(ScriptedPlatform):
     checks: list[tuple[str, bool]] = field(default_factory=list)
     calls_at: list[datetime] = field(default_factory=list)  # when each delete was sent
 
-    def delete(self, platform_item_id: str, account: Account) -> DeleteResult:
+    def delete(self, platform_item_id: str, account: Account, *, asin: str = "") -> DeleteResult:
         self.calls_at.append(self.clock.now())
         steps = self.delete_script.get(platform_item_id) or []
         step = steps.pop(0) if steps else None
@@ -60,7 +60,7 @@ class DeletingPlatform(ScriptedPlatform):
         self.deletes.append((platform_item_id, "deleted" if held else "gone"))
         return DeleteResult(1, already_gone=not held)
 
-    def exists(self, platform_item_id: str, account: Account) -> bool:
+    def exists(self, platform_item_id: str, account: Account, *, asin: str = "") -> bool:
         found = any(i.platform_item_id == platform_item_id for i in self.items)
         self.checks.append((platform_item_id, found))
         return found

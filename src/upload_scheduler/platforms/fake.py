@@ -184,7 +184,7 @@ class FakePlatform:
         self.store.record(account.account_id, "find", asin, "found" if found else "none", arrived)
         return found
 
-    def delete(self, platform_item_id: str, account: Account) -> DeleteResult:
+    def delete(self, platform_item_id: str, account: Account, *, asin: str = "") -> DeleteResult:
         """`fail` applies as to creations: `transient` deletes nothing, `lost` deletes
         the item and loses the answer."""
         arrived = self._pause()
@@ -202,7 +202,7 @@ class FakePlatform:
         self.store.record(account.account_id, "delete", platform_item_id, outcome, arrived)
         return DeleteResult(1, already_gone=not removed)
 
-    def exists(self, platform_item_id: str, account: Account) -> bool:
+    def exists(self, platform_item_id: str, account: Account, *, asin: str = "") -> bool:
         arrived = self._pause()
         found = self.store.has(account.account_id, platform_item_id)
         outcome = "found" if found else "none"

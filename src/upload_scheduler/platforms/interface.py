@@ -104,14 +104,15 @@ class Platform(Protocol):
         """How many API calls `upload` will make, so pacing can reserve them first."""
         ...
 
-    def delete(self, platform_item_id: str, account: Account) -> DeleteResult:
+    def delete(self, platform_item_id: str, account: Account, *, asin: str = "") -> DeleteResult:
         """Remove the item from the shop (one call). An item the platform no longer has
-        is not an error: `already_gone` says so."""
+        is not an error: `already_gone` says so. `asin` is the listing's product: a
+        platform that keys items by SKU (eBay) deletes by it."""
         ...
 
-    def exists(self, platform_item_id: str, account: Account) -> bool:
+    def exists(self, platform_item_id: str, account: Account, *, asin: str = "") -> bool:
         """Whether the shop still has the item (one call): asked before a delete whose
-        answer was lost is tried again."""
+        answer was lost is tried again. `asin` as for `delete`."""
         ...
 
     def close(self) -> None: ...

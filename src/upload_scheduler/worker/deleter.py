@@ -65,7 +65,7 @@ class Deleter(JobRunner):
             gone = False
             if previous_call is not None:
                 calls += 1
-                gone = not self.platform.exists(item_id, target)
+                gone = not self.platform.exists(item_id, target, asin=item.asin)
                 settled = True
                 if gone:
                     note = "already gone when checked after an unanswered delete"
@@ -79,7 +79,7 @@ class Deleter(JobRunner):
                 if pace is not None:
                     pace()
                 acted = True
-                result = self.platform.delete(item_id, target)
+                result = self.platform.delete(item_id, target, asin=item.asin)
                 calls += result.calls
                 if result.already_gone:
                     note = "already gone on the platform"

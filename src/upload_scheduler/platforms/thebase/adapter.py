@@ -191,8 +191,9 @@ class BasePlatform:
         remaining = max(0, len(product.images[:MAX_IMAGE_NO]) - images_done)
         return (1 if images_done == 0 else 0) + remaining
 
-    def delete(self, platform_item_id: str, account: Account) -> DeleteResult:
-        """POST /1/items/delete; bad_item_id means the item is already gone."""
+    def delete(self, platform_item_id: str, account: Account, *, asin: str = "") -> DeleteResult:
+        """POST /1/items/delete; bad_item_id means the item is already gone. BASE keys
+        items by their id: `asin` is not needed."""
         calls = _Calls()
         what = f"{self.name} account {account.account_id}, deleting item {platform_item_id}"
         body = self._api(
@@ -206,7 +207,7 @@ class BasePlatform:
         )
         return DeleteResult(calls.count, already_gone=body.get("error") in GONE_CODES)
 
-    def exists(self, platform_item_id: str, account: Account) -> bool:
+    def exists(self, platform_item_id: str, account: Account, *, asin: str = "") -> bool:
         """GET /1/items/detail/{item_id}: an item BASE does not know is gone."""
         what = f"{self.name} account {account.account_id}, checking item {platform_item_id}"
         path = f"/1/items/detail/{platform_item_id}"
