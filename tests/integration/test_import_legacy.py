@@ -5,6 +5,7 @@ idempotency, dry runs, and that the old files are never touched."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections import Counter
 from datetime import UTC, datetime
@@ -152,7 +153,9 @@ def test_the_written_config_is_private_valid_and_per_account(tmp_path: Path) -> 
     assert settings.accounts == {"base": [ACCOUNT_1, ACCOUNT_2]}
     left_out = {(p, a): why for p, a, why in report.config.left_out}
     assert left_out[("base", INACTIVE)] == "inactive in account_config.json"
-    assert "no adapter" in left_out[("ebay", "ebay_account_1")]
+    # UPLOAD_ACCOUNTS names an eBay account, but this old system has no eBay module's
+    # account file: without an adapter, or without credentials, it is left out.
+    assert re.search("no adapter|no eBay credentials", left_out[("ebay", "ebay_account_1")])
     one, two = settings.account("base", ACCOUNT_1), settings.account("base", ACCOUNT_2)
     assert (one.interval_seconds, one.batch_size) == (30, 15)
     assert (one.business_hours_start, one.business_hours_end) == (7, 22)
