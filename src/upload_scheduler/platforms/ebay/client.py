@@ -117,7 +117,7 @@ class EbayClient:
         except httpx.RequestError as exc:
             raise wire_error(exc) from None
         log.debug("%s %s -> HTTP %s", method, response.request.url.path, response.status_code)
-        return _body(response)
+        return read_answer(response)
 
     def token(
         self, url: str, *, client_id: str, client_secret: str, form: dict[str, str]
@@ -137,7 +137,8 @@ class EbayClient:
         self._http.close()
 
 
-def _body(response: httpx.Response) -> dict[str, Any]:
+def read_answer(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a 2xx answer ({} when it has none); EbayError otherwise."""
     status = response.status_code
     try:
         body: Any = response.json() if response.content else None
