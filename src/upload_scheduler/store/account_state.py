@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from upload_scheduler.limits import LimitSettings, LimitState, hour_of, local_day
@@ -378,17 +378,30 @@ def pause_unless_stronger(
     reason: str,
     now: datetime,
 ) -> list[str]:
-    """Pause each account until `until`, except one whose pause in force already lasts
-    as long (an auth or config pause lasts until someone resumes it): a spent budget
-    of the application must not lift a shop's own pause. The accounts paused now."""
+    """Pause each account until `until` (in the future), except one whose pause in force
+    already lasts as long (an auth or config pause lasts until someone resumes it): a
+    spent budget of the application must not lift a shop's own pause. The accounts
+    paused now.
+
+    Each row is changed by one conditional UPDATE, so a pause another process sets
+    meanwhile is never overwritten by a weaker one; and the rows are taken in account-id
+    order, before anything else the caller locks (the application's counter): two hosts
+    pausing one application's accounts, or one pausing while another claims (a claim
+    locks its account's row, then the counter), never wait for each other in a circle."""
     paused = []
-    for account_id in account_ids:
-        held, held_until = read_pause(conn, platform, account_id)
-        in_force = held is not None and (held_until is None or held_until > now)
-        if in_force and (held_until is None or held_until >= until):
-            continue
-        set_pause(conn, platform, account_id, until, reason, now)
-        paused.append(account_id)
+    for account_id in sorted(set(account_ids)):
+        ensure_row(conn, platform, account_id)
+        weaker = or_(
+            account_state.c.pause_reason.is_(None),
+            and_(account_state.c.paused_until.is_not(None), account_state.c.paused_until < until),
+        )
+        changed = conn.execute(
+            update(account_state)
+            .where(_key(platform, account_id), weaker)
+            .values(paused_until=until, pause_reason=reason, updated_at=now)
+        ).rowcount
+        if changed:
+            paused.append(account_id)
     return paused
 
 

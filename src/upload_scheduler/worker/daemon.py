@@ -22,12 +22,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from upload_scheduler import defaults
 from upload_scheduler.clock import Clock, SystemClock
 from upload_scheduler.limits import (
-    APPLICATION_BUDGET_REASON,
+    APPLICATION_BUDGET,
     Admit,
     LimitSettings,
     LimitState,
     admit,
     after_start,
+    application_reset,
+    holds,
 )
 from upload_scheduler.platforms.interface import (
     Account,
@@ -334,8 +336,8 @@ class UploadDaemon:
         self.pause_logged.pop(account_id, None)
         if decision.ok:
             return self._run_burst(burst, now)
-        if decision.reason == APPLICATION_BUDGET_REASON:
-            self._pause_application(account_id, decision.not_before)
+        if self._application_held(burst[0], now):
+            self._pause_application(account_id)
             return False
         if (decision.not_before - now).total_seconds() > SHORT_WAIT_SECONDS:
             self._wait_until(decision.not_before, decision.reason)
@@ -631,17 +633,36 @@ class UploadDaemon:
             if self._pause_of(account_id) != seen:
                 return
 
-    def _pause_application(self, account_id: str, reset: datetime) -> None:
+    def _application_held(self, candidate: Candidate, now: datetime) -> bool:
+        """Whether the application's day budget holds the account's next item back now,
+        whatever holds it first: `admit` names only the first limit (spacing, a closed
+        window), and behind it the spent budget would only be seen a check interval
+        later, after a wait logged under the other limit's name."""
+        account_id = candidate.item.account_id
+        if self.limits[account_id].application is None:
+            return False
+        with self.engine.connect() as conn:
+            state = self._state(conn, account_id, now)
+        cost, creates = self._cost(candidate), _creates(candidate)
+        return any(h.code == APPLICATION_BUDGET for h in holds(state, now, cost, creates=creates))
+
+    def _pause_application(self, account_id: str) -> None:
         """The application's day budget is spent by our own count: pause every account
         on it until the reset, so `account list` and `manager status` say why all of
-        them wait, and the daemons of the others (on any host) wait without asking."""
+        them wait, and the daemons of the others (on any host) wait without asking.
+
+        Until the reset itself (midnight in the application's zone), not until this
+        account may next start: that may be later (its business hours, its own limits),
+        and the other accounts' hours and limits are their own."""
         limits = self.limits[account_id]
         assert limits.application is not None
-        sharing = self.application_accounts.get(limits.application, [account_id])
+        now = self.clock.now()
+        reset = application_reset(limits, now)
+        sharing = [*self.application_accounts.get(limits.application, []), account_id]
         reason = budget_pause_reason(limits, reset)
         with write_transaction(self.engine) as conn:
             paused = account_state.pause_unless_stronger(
-                conn, self.platform_name, sharing, reset, reason, self.clock.now()
+                conn, self.platform_name, sharing, reset, reason, now
             )
         if paused:
             log.warning("%s: %s", ",".join(paused), reason)

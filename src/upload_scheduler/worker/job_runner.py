@@ -136,22 +136,27 @@ class JobRunner:
         lookup, or with images missing) are written in one transaction; then it is logged
         once and notified once."""
         now = self.clock.now()
-        error, sharing = self._application_spent(error, account, limits, now)
-        if isinstance(error, Throttled):
-            self.throttled[account.account_id] = self.throttled.get(account.account_id, 0) + 1
-        else:
-            self.throttled.pop(account.account_id, None)
-        decision = decide(error, attempt, now)
-        marker: object = {
-            Marker.KEEP: transitions.KEEP_MARKER,
-            Marker.RESTORE: attempt.previous_call,
-            Marker.CLEAR: None,
-        }[decision.marker]
         with write_transaction(self.engine) as conn:
-            self.settle_calls(conn, account, limits, now, calls, reserved)
-            if created:
-                self.count_creation(conn, account, limits, now)
-            if decision.pause is not None:
+            error, sharing = self._application_spent(
+                conn, error, account, limits, now, calls - reserved
+            )
+            decision = decide(error, attempt, now)
+            marker: object = {
+                Marker.KEEP: transitions.KEEP_MARKER,
+                Marker.RESTORE: attempt.previous_call,
+                Marker.CLEAR: None,
+            }[decision.marker]
+            others: list[str] = []
+            if decision.pause is not None and sharing:
+                # The application's day is spent: every account on it pauses until the
+                # reset. The account rows go first, in one order, then the counter
+                # (settle_calls): as a claim takes them (store.account_state).
+                assert decision.pause.until is not None
+                paused = account_state.pause_unless_stronger(
+                    conn, account.platform, sharing, decision.pause.until, decision.pause.text, now
+                )
+                others = [a for a in paused if a != account.account_id]
+            elif decision.pause is not None:
                 account_state.set_pause(
                     conn,
                     account.platform,
@@ -160,15 +165,9 @@ class JobRunner:
                     decision.pause.text,
                     now,
                 )
-                if decision.pause.until is not None:
-                    account_state.pause_unless_stronger(
-                        conn,
-                        account.platform,
-                        sharing,
-                        decision.pause.until,
-                        decision.pause.text,
-                        now,
-                    )
+            self.settle_calls(conn, account, limits, now, calls, reserved)
+            if created:
+                self.count_creation(conn, account, limits, now)
             transitions.settle(
                 conn,
                 item,
@@ -182,27 +181,45 @@ class JobRunner:
                 platform_item_id=decision.platform_item_id,
                 images_done=decision.images_done,
             )
+        if isinstance(error, Throttled):
+            self.throttled[account.account_id] = self.throttled.get(account.account_id, 0) + 1
+        else:
+            self.throttled.pop(account.account_id, None)
         self._log(item, decision, calls)
         self._notify(account, item, decision)
+        if others and decision.pause is not None:
+            log.warning("%s: %s", ",".join(others), decision.pause.text)
+            self.notifier.notify(
+                "account_paused", f"{account.platform}/{','.join(others)}", decision.pause.text
+            )
         return decision
 
     def _application_spent(
-        self, error: PlatformError, account: AccountSettings, limits: LimitSettings, now: datetime
+        self,
+        conn: Connection,
+        error: PlatformError,
+        account: AccountSettings,
+        limits: LimitSettings,
+        now: datetime,
+        unsettled: int,
     ) -> tuple[PlatformError, list[str]]:
         """A refusal for rate when our own count says the application's day budget is
         spent: the day is over for every account on it, which all pause until the reset
-        (returned: the other accounts to pause). Otherwise `error` as it is."""
+        (returned: the accounts to pause, this one included). Otherwise `error` as it is.
+
+        The count is the calls actually made: `unsettled` (made minus reserved, about to
+        be settled) is added to what is stored, which still holds this job's whole
+        reservation. Read without a lock: the account rows are locked first."""
         if not isinstance(error, Throttled) or limits.application is None:
             return error, []
         day = limits.application_day(now).isoformat()
-        with self.engine.connect() as conn:
-            calls = application_calls(conn, account.platform, limits.application, day)
+        calls = application_calls(conn, account.platform, limits.application, day) + unsettled
         if not application_spent(limits, calls):
             return error, []
         reset = application_reset(limits, now)
-        spent = RateLimited(f"{error.message}; {application_budget_text(limits)}", reset)
-        others = self.application_accounts.get(limits.application, [])
-        return spent, [a for a in others if a != account.account_id]
+        text = f"{application_budget_text(limits)}; refused by {account.platform}: {error.message}"
+        sharing = self.application_accounts.get(limits.application, [])
+        return RateLimited(text, reset), sorted({*sharing, account.account_id})
 
     @staticmethod
     def _log(item: QueueItem, decision: Decision, calls: int) -> None:
