@@ -32,7 +32,8 @@ from tests.integration.scripted_platform import Fail, HookedClock, ScriptedPlatf
 from upload_scheduler import defaults
 from upload_scheduler.clock import FakeClock
 from upload_scheduler.config import Settings, settings_from_dict
-from upload_scheduler.limits import APPLICATION_BUDGET_REASON, local_day
+from upload_scheduler.limits import APPLICATION_BUDGET, APPLICATION_BUDGET_REASON, local_day
+from upload_scheduler.operations.explain import explain
 from upload_scheduler.platforms.errors import Throttled
 from upload_scheduler.store import account_state
 from upload_scheduler.store.database import open_database
@@ -621,3 +622,32 @@ def test_pausing_the_application_does_not_deadlock_with_another_hosts_claim(
 
     assert errors == []
     assert env.budget_paused(SHARING[1])
+
+
+# ---------------------------------------------------------------------- queue explain
+
+
+def test_explain_names_the_application_budget_of_a_held_item(env: Env) -> None:
+    """`queue explain`: before any daemon paused the accounts, the spent budget itself;
+    once paused, the pause, named as the application's budget, once, with its end."""
+    [first] = env.add_items(SHARING[0], 1)
+    [second] = env.add_items(SHARING[1], 1)
+    env.set_usage(LIMIT)
+
+    held = explain(env.engine, env.settings, first, env.clock.now())
+
+    [budget] = [r for r in held.reasons if r.code == APPLICATION_BUDGET]
+    assert budget.until == RESET
+    assert f"application {APP} is spent ({LIMIT} of {LIMIT} calls today" in budget.text
+    assert "midnight America/Los_Angeles" in budget.text
+
+    env.daemon(SHARING[0])
+    env.run(lambda: env.budget_paused(SHARING[1]))
+    for queue_id in (first, second):
+        answer = explain(env.engine, env.settings, queue_id, env.clock.now())
+        codes = [r.code for r in answer.reasons]
+        assert codes.count(APPLICATION_BUDGET) == 1, answer.reasons
+        assert codes[0] == APPLICATION_BUDGET and "paused" not in codes, answer.reasons
+        assert answer.reasons[0].until == RESET
+        assert answer.reasons[0].text.startswith("account paused: the day call budget")
+        assert answer.to_json()["reasons"][0]["code"] == "application_budget"

@@ -20,7 +20,7 @@ from upload_scheduler.config import Settings
 from upload_scheduler.limits import FOREVER, LimitSettings, holds
 from upload_scheduler.queue.records import QueueItem
 from upload_scheduler.store import account_state
-from upload_scheduler.store.states import JobKind, QueueStatus
+from upload_scheduler.store.states import JobKind, PauseKind, QueueStatus
 from upload_scheduler.store.tables import products, upload_queue
 
 # Platforms whose adapter keeps OAuth tokens in `oauth_tokens` (as `account list`).
@@ -112,7 +112,12 @@ def _explain(conn: Connection, settings: Settings, queue_id: int, now: datetime)
     cost = _cost(conn, item)
     creates = item.kind != JobKind.DELETE and item.platform_item_id is None
     for hold in holds(state, now, cost, creates=creates):
-        reasons.append(_limit_reason(hold))
+        reason = _limit_reason(hold, state)
+        if reason.code == limits.APPLICATION_BUDGET and any(
+            r.code == limits.APPLICATION_BUDGET for r in reasons
+        ):
+            continue  # the pause it set already says so
+        reasons.append(reason)
     if item.platform in TOKEN_PLATFORMS:
         login = _login_needed(conn.engine, item.platform, item.account_id, now)
         if login is not None:
@@ -143,12 +148,34 @@ def _not_pending(item: QueueItem) -> Reason:
     return Reason("not_pending", text)
 
 
-def _limit_reason(hold: limits.Hold) -> Reason:
+def _limit_reason(hold: limits.Hold, state: limits.LimitState) -> Reason:
     until = None if hold.until == FOREVER else hold.until
+    application = state.settings.application is not None
+    if hold.code == limits.PAUSED and application and _application_pause(state.pause_reason):
+        # The daemons pause every account on an application whose day budget is spent.
+        text = f"account paused: {_application_text(state)}"
+        return Reason(limits.APPLICATION_BUDGET, text, until)
     if hold.code == limits.PAUSED:
         text = f"account {hold.reason}" + ("" if until else " (until resumed)")
         return Reason(hold.code, text, until)
+    if hold.code == limits.APPLICATION_BUDGET:
+        return Reason(hold.code, _application_text(state), until)
     return Reason(hold.code, _LIMIT_TEXT.get(hold.code, hold.reason), until)
+
+
+def _application_pause(pause_reason: str | None) -> bool:
+    """Whether a stored pause is the one a spent application budget sets."""
+    head = PauseKind.RATE_LIMIT.reason(limits.APPLICATION_BUDGET_REASON)
+    return bool(pause_reason) and str(pause_reason).startswith(head)
+
+
+def _application_text(state: limits.LimitState) -> str:
+    settings = state.settings
+    return (
+        f"the day call budget of application {settings.application} is spent "
+        f"({state.application_calls} of {settings.day_call_limit} calls today, shared by "
+        f"every account on it); it starts again at midnight {settings.application_timezone}"
+    )
 
 
 def _cost(conn: Connection, item: QueueItem) -> int:
