@@ -1,6 +1,10 @@
 """`upload-scheduler token login|status|refresh` (seed check_token_status.py and
-refresh_tokens.py). Tokens live in the database only; output shows their last 4
-characters at most."""
+refresh_tokens.py), for BASE and eBay. Tokens live in the database only; output shows
+their last 4 characters at most.
+
+BASE redirects the browser to `redirect_uri`, which a loopback listener here can receive;
+eBay sends it to the RuName's page on eBay's side, so the user pastes the address the
+browser ended on (or the bare code), or gives it with `--code`."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import typer
 from rich.table import Table
@@ -20,11 +24,14 @@ from upload_scheduler.cli.context import AppContext, app_context, console, err_c
 from upload_scheduler.cli.render import local_time
 
 if TYPE_CHECKING:
-    from upload_scheduler.platforms.thebase.tokens import TokenManager
+    from upload_scheduler.config import AccountSettings
+    from upload_scheduler.platforms.token_manager import TokenManager
 
 PlatformOpt = Annotated[
-    str, typer.Option("--platform", help="Platform name (only base has OAuth tokens).")
+    str, typer.Option("--platform", help="Platform name: base or ebay (those with OAuth tokens).")
 ]
+OAUTH_PLATFORMS = ("base", "ebay")
+_NAMES = {"base": "BASE", "ebay": "eBay"}
 LOGIN_TIMEOUT = 300.0
 
 
@@ -38,9 +45,20 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _manager(context: AppContext, platform: str) -> Iterator[TokenManager]:
-    if platform != "base":
-        fail(f"token management is for platform 'base'; got {platform!r}")
     from upload_scheduler.clock import SystemClock
+
+    if platform == "ebay":
+        from upload_scheduler.platforms.ebay.client import EbayClient
+        from upload_scheduler.platforms.ebay.tokens import token_manager
+
+        ebay_client = EbayClient()
+        try:
+            yield token_manager(context.settings, context.engine, SystemClock(), ebay_client)
+        finally:
+            ebay_client.close()
+        return
+    if platform != "base":
+        fail(f"token management is for platforms {' and '.join(OAUTH_PLATFORMS)}; got {platform!r}")
     from upload_scheduler.platforms.thebase.client import BaseClient
     from upload_scheduler.platforms.thebase.tokens import TokenManager
 
@@ -59,7 +77,11 @@ def login(
     platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
     code: Annotated[
         str | None,
-        typer.Option("--code", help="An authorization code: no browser, no input, no state check."),
+        typer.Option(
+            "--code",
+            help="An authorization code, or the address the browser ended on: no browser, no "
+            "input, no state check.",
+        ),
     ] = None,
     listen: Annotated[
         str | None,
@@ -84,13 +106,19 @@ def login(
         float, typer.Option("--timeout", min=1.0, help="Seconds to wait for the redirect.")
     ] = LOGIN_TIMEOUT,
 ) -> None:
-    """Authorize upload-scheduler for one shop and store its tokens in the database."""
+    """Authorize upload-scheduler for one shop (or eBay seller) and store its tokens in
+    the database. eBay: open the consent URL, then paste the address the browser ended on."""
     from upload_scheduler.platforms.errors import PlatformError
     from upload_scheduler.platforms.thebase import oauth
     from upload_scheduler.platforms.thebase.loopback import LoginError, LoopbackReceiver
 
     if code is not None and listen is not None:
         fail("--code and --listen cannot be used together")
+    if listen is not None and platform == "ebay":
+        fail(
+            "--listen is for BASE: eBay sends the browser to the RuName's page, not to this "
+            "computer; paste the address the browser ends on, or give it with --code"
+        )
     if listen is not None:
         _check_listen_host(listen, allow_remote)
     context = app_context(ctx)
@@ -100,7 +128,11 @@ def login(
             manager.client_secret(account)  # fail before the browser opens, not after
         except PlatformError as exc:
             fail(exc.message)
-        if code is None:
+        if code is not None:
+            code = _code_from(code, None, platform)
+        elif platform == "ebay":
+            code = _ebay_consent(settings, account, no_browser)
+        else:
             state = oauth.new_state()
             url = oauth.authorize_url(
                 settings.api_base_url,
@@ -135,9 +167,14 @@ def login(
         except PlatformError as exc:
             fail(exc.message)
     zone = context.settings.zone
+    refresh_end = (
+        f", refresh token until {local_time(record.refresh_expires_at, zone)}"
+        if record.refresh_expires_at is not None
+        else ""
+    )
     console.print(
         f"Logged in {platform}/{account}: access token valid until "
-        f"{local_time(record.expires_at, zone)}; tokens stored in the database."
+        f"{local_time(record.expires_at, zone)}{refresh_end}; tokens stored in the database."
     )
 
 
@@ -147,11 +184,11 @@ def status(
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Each account's tokens: valid until, refresh token age, and what needs a login.
-    Exits 1 when any account needs a login."""
+    """Each account's tokens: valid until, the refresh token's age and end, and what needs
+    a login. Exits 1 when any account needs a login."""
     from upload_scheduler.clock import SystemClock
-    from upload_scheduler.platforms.thebase.token_health import assess
-    from upload_scheduler.platforms.thebase.token_store import TokenStore, tail
+    from upload_scheduler.platforms.token_health import assess
+    from upload_scheduler.platforms.token_store import TokenStore, tail
 
     context = app_context(ctx)
     accounts = _accounts(context, platform, account)
@@ -159,9 +196,11 @@ def status(
     now = SystemClock().now()
     zone = context.settings.zone
     rows: list[dict[str, Any]] = []
+    refresh_ends = []
     for account_id in accounts:
         record = records.get(account_id)
         health = assess(record, now)
+        refresh_ends.append(health.refresh_expires_at)
         rows.append(
             {
                 "platform": platform,
@@ -188,9 +227,15 @@ def status(
         )
     else:
         table = Table(
-            "account", "status", "access token", "valid until", "refresh token age", "note"
+            "account",
+            "status",
+            "access token",
+            "valid until",
+            "refresh token age",
+            "refresh token ends",
+            "note",
         )
-        for row, account_id in zip(rows, accounts, strict=True):
+        for row, account_id, refresh_end in zip(rows, accounts, refresh_ends, strict=True):
             record = records.get(account_id)
             table.add_row(
                 account_id,
@@ -200,6 +245,7 @@ def status(
                 "-"
                 if row["refresh_token_age_days"] is None
                 else f"{row['refresh_token_age_days']} d",
+                local_time(refresh_end, zone),
                 row["message"],
             )
         console.print(table)
@@ -261,11 +307,49 @@ def _accounts(context: AppContext, platform: str, account: str | None) -> list[s
     return configured
 
 
+def _ebay_consent(settings: AccountSettings, account: str, no_browser: bool) -> str:
+    """Show eBay's consent page and read the code off the address the browser ends on
+    (eBay's RuName page is not on this machine, so no listener can receive it)."""
+    from upload_scheduler.platforms.ebay import oauth as ebay_oauth
+    from upload_scheduler.platforms.oauth import new_state
+
+    problem = ebay_oauth.login_problem(settings)
+    if problem:
+        fail(problem)
+    state = new_state()
+    _show_url(ebay_oauth.authorize_url(settings, state, seller=account), no_browser)
+    pasted = typer.prompt("Paste the address the browser ended on (or just the code)")
+    return _code_from(pasted, state, "ebay")
+
+
+def _code_from(
+    pasted: str, state: str | None, platform: str, *, state_required: bool = False
+) -> str:
+    """The authorization code in what the user pasted: a bare code, or the address the
+    browser was sent to. That address's `state` must be this login's when it has one (or
+    always, `state_required`) and `state` is known (--code gives none to compare with)."""
+    text = pasted.strip()
+    if not text:
+        fail("no code was given")
+    if "?" not in text and not text.startswith(("http://", "https://")):
+        return unquote(text) if "%" in text else text  # a code copied still URL-encoded
+    query = parse_qs(urlsplit(text).query)
+    given = query.get("state", [None if state_required else state])[0]
+    if state is not None and given != state:
+        fail("the pasted address carries a different state: it is not from this login")
+    if query.get("error"):
+        name = _NAMES.get(platform, platform)
+        fail(f"{name} refused the authorization ({query['error'][0]})")
+    if not query.get("code"):
+        fail("the pasted address carries no code")
+    return query["code"][0]
+
+
 def _check_listen_host(listen: str, allow_remote: bool) -> None:
     """The listener receives an authorization code: on an address other computers reach,
     anyone on the network could race the browser for it, so that takes --allow-remote.
     Checked before the database is opened, so a refusal changes nothing."""
-    from upload_scheduler.platforms.thebase.oauth import is_loopback_host
+    from upload_scheduler.platforms.oauth import is_loopback_host
 
     host = listen.rpartition(":")[0].strip("[]")
     if host and not allow_remote and not is_loopback_host(host):
@@ -277,7 +361,7 @@ def _check_listen_host(listen: str, allow_remote: bool) -> None:
 
 
 def _listen_address(listen: str | None, redirect_uri: str) -> tuple[str, int] | None:
-    from upload_scheduler.platforms.thebase.oauth import is_loopback_url
+    from upload_scheduler.platforms.oauth import is_loopback_url
 
     if listen is None:
         parts = urlsplit(redirect_uri)
@@ -312,14 +396,5 @@ def _show_url(url: str, no_browser: bool) -> None:
 def _paste_code(url: str, state: str) -> str:
     """redirect_uri is not on this machine: the user pastes where the browser landed."""
     _show_url(url, no_browser=True)
-    pasted = typer.prompt("Paste the address the browser was sent to (or just the code)").strip()
-    if "?" not in pasted:
-        return pasted
-    query = parse_qs(urlsplit(pasted).query)
-    if query.get("state", [""])[0] != state:
-        fail("the pasted address carries a different state: it is not from this login")
-    if query.get("error"):
-        fail(f"BASE refused the authorization ({query['error'][0]})")
-    if not query.get("code"):
-        fail("the pasted address carries no code")
-    return query["code"][0]
+    pasted = typer.prompt("Paste the address the browser was sent to (or just the code)")
+    return _code_from(pasted, state, "base", state_required=True)

@@ -13,10 +13,13 @@ from urllib.parse import urlencode
 
 from upload_scheduler.config import AccountSettings
 from upload_scheduler.platforms.ebay.client import EbayClient
-from upload_scheduler.platforms.oauth import TokenGrant, check_api_url
+from upload_scheduler.platforms.oauth import TokenGrant, check_api_url, is_loopback_url
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 TOKEN_PATH = "/identity/v1/oauth2/token"
+# The sandbox-only consent parameter naming the seller who agrees at once; sent only to a
+# consent page on this machine (a local sandbox), never to eBay.
+SANDBOX_SELLER_PARAM = "seller"
 SCOPES = (
     "https://api.ebay.com/oauth/api_scope/sell.inventory",
     "https://api.ebay.com/oauth/api_scope/sell.account",
@@ -28,9 +31,9 @@ def consent_host(account: AccountSettings) -> str:
     return (account.auth_base_url or account.api_base_url).rstrip("/")
 
 
-def authorize_url(account: AccountSettings, state: str) -> str:
+def authorize_url(account: AccountSettings, state: str, *, seller: str | None = None) -> str:
     """The consent page for `account`; eBay sends the browser on to the RuName's page
-    with `code` and `state`."""
+    with `code` and `state`. `seller` names the sandbox's seller, for a local sandbox only."""
     params = {
         "client_id": account.client_id,
         "redirect_uri": account.redirect_uri,
@@ -38,6 +41,8 @@ def authorize_url(account: AccountSettings, state: str) -> str:
         "scope": " ".join(SCOPES),
         "state": state,
     }
+    if seller and is_loopback_url(consent_host(account)):
+        params[SANDBOX_SELLER_PARAM] = seller
     return f"{consent_host(account)}{AUTHORIZE_PATH}?{urlencode(params)}"
 
 
