@@ -1,5 +1,6 @@
-"""`upload-scheduler account pause|resume|list`: stop and restart one shop's uploads
-without stopping its daemon, and see every account's pause, usage, tokens and queue."""
+"""`upload-scheduler account pause|resume|list|setup`: stop and restart one shop's uploads
+without stopping its daemon, see every account's pause, usage, tokens and queue, and make
+a marketplace's seller ready to list (eBay: business policies, location, policies)."""
 
 from __future__ import annotations
 
@@ -17,18 +18,24 @@ from upload_scheduler.cli.render import local_time, parse_duration
 
 if TYPE_CHECKING:
     from upload_scheduler.operations.pauses import Pause
+    from upload_scheduler.platforms.ebay.setup import SetupReport
 
 PlatformOpt = Annotated[str, typer.Option("--platform", help="Platform name (seed: base).")]
 AccountOpt = Annotated[str, typer.Option("--account", help="The account (shop) id.")]
 
 
 def register(app: typer.Typer) -> None:
-    account = typer.Typer(help="Accounts: pause, resume, list.", no_args_is_help=True)
+    account = typer.Typer(help="Accounts: pause, resume, list, setup.", no_args_is_help=True)
     account.command("pause")(pause)
     account.command("resume")(resume)
     account.command("list")(list_accounts)
+    account.command("setup")(setup)
     app.add_typer(account, name="account")
 
+
+# Platforms whose sellers need a one-time set-up before the first listing, and the
+# function that does it: (settings, engine, clock, account_id) -> SetupReport.
+SETUPS = {"ebay": "upload_scheduler.platforms.ebay.setup:setup_account"}
 
 # A pause that should outlast a year is a pause until `account resume`; anything later
 # (99999999d, the year 9999) is a typo, and overflows the date arithmetic besides.
@@ -205,3 +212,117 @@ def _until_text(pause: Pause, zone: ZoneInfo) -> str:
     if pause.until is None:
         return "until resumed"
     return f"until {local_time(pause.until, zone)}"
+
+
+def setup(
+    ctx: typer.Context,
+    account: AccountOpt,
+    platform: Annotated[
+        str, typer.Option("--platform", help="Platform name: ebay (others need no set-up).")
+    ] = defaults.DEFAULT_PLATFORM,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Make a seller ready to list, and say what was done; never asks anything.
+
+    eBay: opts in to business policies if needed, creates the merchant location
+    (merchant_location_key) from [platforms.ebay.location] if eBay has none, and finds the
+    fulfillment, payment and return policies (an empty *_policy_id with exactly one policy
+    of that kind uses it; several are listed with the key to set). Uses the account's
+    stored token (`token login` first). Safe to run again: a second run changes nothing.
+    It does not lift a pause: run `account resume` afterwards.
+
+    Exit status 0 when the account can list, 1 when something is missing (shown), 2 for
+    an unknown platform."""
+    import importlib
+
+    from upload_scheduler.clock import SystemClock
+    from upload_scheduler.platforms import registry
+
+    if not registry.is_installed(platform):
+        installed = ", ".join(sorted(registry.installed_platforms()))
+        fail(f"unknown platform {platform!r} (installed: {installed})", code=USAGE_ERROR)
+    context = app_context(ctx)
+    _check_account(context, platform, account)
+    target = SETUPS.get(platform)
+    if target is None:
+        message = f"nothing to set up for {platform}"
+        if as_json:
+            payload = {"platform": platform, "account": account, "ready": True, "changed": False}
+            typer.echo(json.dumps({**payload, "error": None, "steps": [], "message": message}))
+        else:
+            console.print(f"{message}.")
+        return
+    module, _, name = target.partition(":")
+    run = getattr(importlib.import_module(module), name)
+    engine = context.read_engine()
+    clock = SystemClock()
+    report: SetupReport = run(context.settings, engine, clock, account)
+    paused = _current_pause(context, platform, account)
+    hint = _setup_hint(report, paused, platform, account)
+    if as_json:
+        pause_json = None
+        if paused is not None:
+            until = paused.until.isoformat() if paused.until else None
+            pause_json = {"kind": paused.kind, "reason": paused.reason, "until": until}
+        payload = {**report.to_json(), "paused": pause_json, "hint": hint}
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        _print_setup(report, hint)
+    if not report.ready:
+        raise typer.Exit(1)
+
+
+_MARKS = {
+    "in_place": "ok",
+    "done": "done",
+    "processing": "processing",
+    "waiting": "waiting",
+    "missing": "MISSING",
+}
+
+
+def _print_setup(report: SetupReport, hint: str | None) -> None:
+    """One line per step (plain words, no symbols a Windows console may lack; a step's
+    message lists the policies to choose from), then the verdict, then what to do next."""
+    from rich.markup import escape
+
+    console.print(f"Set-up of {report.platform}/{report.account_id}:")
+    for step in report.steps:
+        mark = _MARKS.get(step.status.value, step.status.value)
+        label = step.name.replace("_", " ")
+        console.print(f"  {mark:<10} {label}: {escape(step.message)}", soft_wrap=True)
+    if report.error is not None:
+        console.print(f"  {'error':<10} {escape(report.error)}", soft_wrap=True)
+    who = f"{report.platform}/{report.account_id}"
+    if report.ready and not report.changed:
+        console.print(f"Everything was already in place: {who} can list.")
+    elif report.ready:
+        console.print(f"{who} is ready to list.")
+    else:
+        console.print(f"{who} cannot list yet: see above.")
+    if hint:
+        console.print(escape(hint), soft_wrap=True)
+
+
+def _current_pause(context: AppContext, platform: str, account: str) -> Pause | None:
+    from upload_scheduler.operations.pauses import read_pause
+
+    with context.read_engine().connect() as conn:
+        return read_pause(conn, platform, account, _now())
+
+
+def _setup_hint(
+    report: SetupReport, paused: Pause | None, platform: str, account: str
+) -> str | None:
+    """What to run next about the account's pause, which the set-up never lifts."""
+    if paused is None:
+        return None
+    resume_cmd = f"upload-scheduler account resume --platform {platform} --account {account}"
+    if paused.kind == "config" and report.ready:
+        return f"The account is paused ({paused.reason}); run `{resume_cmd}`"
+    if paused.kind == "config":
+        return (
+            f"The account is paused ({paused.reason}); once the set-up is complete, "
+            f"run `{resume_cmd}`"
+        )
+    return f"The account is paused ({paused.reason}); this command does not lift it"
