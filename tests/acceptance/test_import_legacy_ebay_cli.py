@@ -131,6 +131,7 @@ def test_ebay_sellers_come_over_with_their_listings_and_tokens(tmp_path: Path) -
     assert report["ebay"]["settings"] == "existing"
     assert report["ebay"]["skus"] == {
         "sku_prefix": "JP-",
+        "sku_prefix_derived": False,
         "account_sku_prefixes": {},
         "checked": 6,
         "not_reproduced": 1,

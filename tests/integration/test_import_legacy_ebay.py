@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -42,7 +43,9 @@ from upload_scheduler import defaults
 from upload_scheduler.config import load_settings
 from upload_scheduler.legacy import ImportReport, import_legacy
 from upload_scheduler.legacy import run as legacy_run
+from upload_scheduler.legacy.config_writer import plan_config
 from upload_scheduler.legacy.ebay import SANDBOX_API_URL, SANDBOX_AUTH_URL, SkuRow, derive_prefixes
+from upload_scheduler.legacy.old_files import OldAccounts
 from upload_scheduler.platforms import registry
 from upload_scheduler.platforms.token_store import TokenStore
 from upload_scheduler.store.database import open_database
@@ -213,6 +216,9 @@ def test_without_an_ebay_adapter_the_config_leaves_ebay_out_but_rows_come(
     assert report.ebay is not None
     assert (report.ebay.queue_added, report.ebay.settings) == (0, "")
     assert report.ebay.environments == {}
+    # With no eBay account to check against, the SKUs meet the prefix they suggest.
+    assert (report.ebay.sku_prefix, report.ebay.sku_prefix_derived) == ("JP-", True)
+    assert report.ebay.sku_mismatches == 1
 
 
 # ---------------------------------------------------------------------- rows and tokens
@@ -486,3 +492,51 @@ def test_the_prefix_reproducing_most_skus_wins_and_accounts_may_differ() -> None
     assert derive_prefixes(rows, ["a", "b", "c"]) == ("JP-", {"b": "US-"})
     assert derive_prefixes([row("B01", "a", "B01"), row("B02", "a", "X-B02")], ["a"]) == ("", {})
     assert derive_prefixes([], ["a"]) == ("", {})
+
+
+def test_unusable_ebay_values_are_left_out_and_named_without_the_secret() -> None:
+    def account(account_id: str, environment: str, app: str, **settings: object) -> dict[str, Any]:
+        return {
+            "id": account_id,
+            "environment": environment,
+            "credentials": {"app_id": app, "cert_id": f"cert-of-{account_id}-SECRET"},
+            "settings": settings,
+        }
+
+    old = OldAccounts(
+        accounts=[
+            account("e1", "staging", "APP-A", default_currency="XYZ", rate_limit_per_day="lots"),
+            account("e2", "production", "APP-B", default_currency="eur"),
+            account("e3", "Sandbox", "APP-A", rate_limit_per_day=5, foo=1),
+        ],
+        found=True,
+    )
+    old.accounts[1]["credentials"].pop("cert_id")  # its own app, but no secret
+    plan = plan_config(
+        OldAccounts(),
+        None,
+        installed={"base", "ebay"},
+        secrets_to_env=False,
+        config_path=Path("upload-scheduler.toml"),
+        old_root=Path("old"),
+        ebay_accounts=old,
+    )
+    assert plan.accounts == {"ebay": ["e1", "e2", "e3"]}
+    assert "base" not in plan.raw["platforms"]  # no BASE account: no [platforms.base]
+    # The first production account's usable values are the platform's, nobody else's.
+    ebay = plan.raw["platforms"]["ebay"]
+    assert ebay == {"client_id": "APP-A", "client_secret": "cert-of-e1-SECRET"}
+    overrides = plan.raw["account_overrides"]
+    assert overrides["e2"] == {
+        "client_id": "APP-B",
+        "pricing": {"currency": "EUR"},
+        "client_secret_env": "EBAY_CLIENT_SECRET_E2",
+    }
+    assert overrides["e3"]["api_base_url"] == SANDBOX_API_URL
+    assert overrides["e3"]["day_call_limit"] == 5
+    notes = "\n".join(plan.notes)
+    assert "environment 'staging' is neither" in notes
+    assert "unknown currency 'XYZ'" in notes and "(got 'lots')" in notes
+    assert "settings.foo has no equivalent here" in notes
+    assert "set EBAY_CLIENT_SECRET_E2" in notes
+    assert "cert-of-" not in notes

@@ -183,7 +183,10 @@ def _print_ebay(ebay: EbayOutcome, dry_run: bool) -> None:
         f"  App ID, Cert ID, RuName, location key, day limit: {_EBAY_SETTINGS[ebay.settings]}"
     )
     prefixes = "".join(f', {escape(a)}: "{escape(p)}"' for a, p in ebay.sku_prefixes.items())
-    sku = f'  SKUs: sku_prefix "{escape(ebay.sku_prefix)}"{prefixes} + ASIN gives '
+    sku = f'  SKUs: sku_prefix "{escape(ebay.sku_prefix)}"{prefixes}'
+    if ebay.sku_prefix_derived:
+        sku += " (what the old SKUs suggest: no eBay account is configured)"
+    sku += " + ASIN gives "
     sku += f"{ebay.skus - ebay.sku_mismatches} of {ebay.skus} old SKU(s)"
     if ebay.sku_mismatches:
         sku += f"; {ebay.sku_mismatches} not (see the notes)"

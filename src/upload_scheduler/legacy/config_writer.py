@@ -89,10 +89,12 @@ def plan_config(
         "accounts": accounts,
         "daemon": builder.daemon(scheduler.mapping("DAEMON_CONFIG") if scheduler else {}),
     }
-    included = [a for a in old_accounts.accounts if str(a["id"]).strip() in accounts.get(BASE, [])]
-    platform, overrides, secrets, variables = builder.platform(BASE, included, secrets_to_env)
     platforms: dict[str, Any] = {}
-    if BASE in accounts or platform:
+    overrides: dict[str, dict[str, Any]] = {}
+    secrets, variables = "none", dict[str, str]()
+    if BASE in accounts or EBAY not in accounts:  # an old system without BASE lists on eBay
+        included = _first_of_each(old_accounts.accounts, accounts.get(BASE, []))
+        platform, overrides, secrets, variables = builder.platform(BASE, included, secrets_to_env)
         platforms[BASE] = platform
     ebay_settings = ""
     if EBAY in accounts:
@@ -301,8 +303,9 @@ class _Builder:
     def platform(
         self, name: str, included: list[dict[str, Any]], secrets_to_env: bool
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], str, dict[str, str]]:
-        """[platforms.<name>], the per-account differences, where the secrets went, and
-        the variables to set with --secrets-to-env."""
+        """[platforms.<name>] (the first account's values), the other accounts' own values
+        where they differ or the first has none, where the secrets went, and the variables
+        to set with --secrets-to-env."""
         source = ACCOUNT_SOURCES[name]
         env_name = SECRET_ENVS[name]
         if name == EBAY:  # production sellers first: theirs are the platform's keys
@@ -310,21 +313,14 @@ class _Builder:
         platform: dict[str, Any] = {}
         overrides: dict[str, dict[str, Any]] = {}
         own_secret: set[str] = set()
-        for account in included:
+        for index, account in enumerate(included):
             account_id = str(account["id"]).strip()
-            found, notes = _account_values(name, account)
-            self.notes += notes
-            for key, value, label in found:
-                problem = self._problem({"platforms": {name: _nested({key: value})}})
-                if problem:
-                    shown = "" if "secret" in key else f" {problem}"
-                    self.notes.append(f"{source} {account_id} {label}: not usable{shown}; ignored")
-                    continue
+            for key, value in self._usable_values(name, account_id, account):
                 if key == "client_secret":
                     own_secret.add(account_id)
-                if key not in platform:
+                if index == 0:
                     platform[key] = value
-                elif platform[key] != value:
+                elif platform.get(key) != value:
                     overrides.setdefault(account_id, {})[key] = value
         if name == EBAY:
             for key in ebay.DEFAULT_HOST_KEYS:
@@ -341,26 +337,50 @@ class _Builder:
                     f"{variable} before `upload-scheduler token login`"
                 )
         secret = platform.pop("client_secret", None)
+        nested = {a: _nested(v) for a, v in overrides.items()}
         variables: dict[str, str] = {}
-        nested_overrides = {a: _nested(v) for a, v in overrides.items()}
         if secret is None:
             platform["client_secret_env"] = env_name
+            whose = f" for {included[0]['id']}" if own_secret else ""
             self.notes.append(
-                f"no client secret in {source}: set {env_name} before "
+                f"no client secret in {source}{whose}: set {env_name} before "
                 "`upload-scheduler token login`"
             )
-            return _nested(platform), nested_overrides, "none", variables
-        if not secrets_to_env:
+        elif secrets_to_env:
+            platform["client_secret_env"] = env_name
+            variables[env_name] = secret
+        else:
             platform["client_secret"] = secret
-            return _nested(platform), nested_overrides, "file", variables
-        platform["client_secret_env"] = env_name
-        variables[env_name] = secret
-        for account_id, values in nested_overrides.items():
-            if "client_secret" in values:
-                variable = f"{env_name}_{_env_suffix(account_id)}"
-                variables[variable] = values.pop("client_secret")
-                values["client_secret_env"] = variable
-        return _nested(platform), nested_overrides, "environment", variables
+        if secrets_to_env:
+            for account_id, values in nested.items():
+                if "client_secret" in values:
+                    variable = f"{env_name}_{_env_suffix(account_id)}"
+                    variables[variable] = values.pop("client_secret")
+                    values["client_secret_env"] = variable
+        if not own_secret:
+            where = "none"
+        else:
+            where = "environment" if secrets_to_env else "file"
+        return _nested(platform), nested, where, variables
+
+    def _usable_values(
+        self, name: str, account_id: str, account: Mapping[str, Any]
+    ) -> list[tuple[str, Any]]:
+        """An old account's values our schema accepts; each refused one is named in a
+        note (a secret's problem without its value)."""
+        found, notes = _account_values(name, account)
+        self.notes += notes
+        usable = []
+        for key, value, label in found:
+            problem = self._problem({"platforms": {name: _nested({key: value})}})
+            if problem:
+                shown = "" if "secret" in key else f" {problem}"
+                self.notes.append(
+                    f"{ACCOUNT_SOURCES[name]} {account_id} {label}: not usable{shown}; ignored"
+                )
+                continue
+            usable.append((key, value))
+        return usable
 
     # ------------------------------------------------------------------ [account_overrides]
 

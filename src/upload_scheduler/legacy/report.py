@@ -116,6 +116,8 @@ class EbayOutcome:
     tokens_added: int = 0
     tokens_already: int = 0
     sku_prefix: str = ""  # the effective [platforms.ebay] sku_prefix
+    # No eBay account is configured: sku_prefix is the one the old SKUs suggest.
+    sku_prefix_derived: bool = False
     sku_prefixes: dict[str, str] = field(default_factory=dict)  # accounts with their own
     skus: int = 0  # old eBay listings with an SKU
     sku_mismatches: int = 0  # of them, the SKUs sku_prefix + ASIN does not give
@@ -158,6 +160,7 @@ class EbayOutcome:
             },
             "skus": {
                 "sku_prefix": self.sku_prefix,
+                "sku_prefix_derived": self.sku_prefix_derived,
                 "account_sku_prefixes": dict(self.sku_prefixes),
                 "checked": self.skus,
                 "not_reproduced": self.sku_mismatches,

@@ -202,12 +202,15 @@ def _ebay_outcome(
         return None
     configured = settings.account_ids(EBAY)
     by_id = {text(a.get("id")): a for a in reversed(accounts.accounts)}  # the first wins
-    platform_prefix = settings.platform_config(EBAY).sku_prefix
-    own_prefixes = {
-        account_id: prefix
-        for account_id in configured
-        if (prefix := settings.account(EBAY, account_id).sku_prefix) != platform_prefix
-    }
+    if configured:  # the SKUs are checked against the configuration's rule
+        platform_prefix = settings.platform_config(EBAY).sku_prefix
+        own_prefixes = {
+            account_id: prefix
+            for account_id in configured
+            if (prefix := settings.account(EBAY, account_id).sku_prefix) != platform_prefix
+        }
+    else:  # none to check against: against the prefix a written one would hold
+        platform_prefix, own_prefixes = ebay.derive_prefixes(ebay.sku_rows(listings), ())
     return EbayOutcome(
         accounts_file=accounts.file if accounts.found else "",
         environments={
@@ -220,6 +223,7 @@ def _ebay_outcome(
         token_files=len(tokens),
         sku_prefix=platform_prefix,
         sku_prefixes=own_prefixes,
+        sku_prefix_derived=not configured,
     )
 
 
