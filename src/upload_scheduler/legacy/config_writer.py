@@ -3,7 +3,8 @@ and scheduler settings (accounts_config.py).
 
 Our file has one OAuth app per platform, the old system one set of credentials per
 account: the first account's become `[platforms.<name>]` (for eBay the first production
-account's), and an account whose values differ gets them in `[account_overrides.<id>]`:
+account's), and an account whose values differ (or that the first lacks) gets them in
+`[account_overrides.<id>]`, so that no account borrows another's value:
 eBay sellers on one App ID share every key, sellers on different App IDs (a sandbox
 seller among them) get their own. Every value is checked against our schema before it
 is written; one we cannot use is left out and reported, so the file always passes
