@@ -1,4 +1,5 @@
-"""The queued items the content rules would block (`upload-scheduler rules check`)."""
+"""The queued items the content rules would block (`upload-scheduler rules check`), and
+BASE's hook for that command (`listing_check`: its `[platforms.X.rules]`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,26 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, select
 
+from upload_scheduler.config import AccountSettings, Settings
 from upload_scheduler.platforms.interface import Product
-from upload_scheduler.platforms.thebase.rules import Rules, RuleViolation, apply_rules
+from upload_scheduler.platforms.listing_check import ListingCheck, Violation
+from upload_scheduler.platforms.thebase.rules import Rules, RuleViolation, apply_rules, load_rules
 from upload_scheduler.store.tables import products, upload_queue
+
+
+def listing_check(settings: Settings, platform: str) -> ListingCheck:
+    """The platform's `[platforms.X.rules]` as a check of one product (what the BASE
+    adapter applies before sending). Raises RulesError for an unusable rules section."""
+    rules = load_rules(settings.platform_config(platform).rules, settings.base_dir)
+
+    def check(product: Product, account: AccountSettings | None) -> Violation | None:
+        try:
+            apply_rules(product, rules)
+        except RuleViolation as violation:
+            return Violation(violation.rule, violation.detail)
+        return None
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -68,4 +86,6 @@ def product_from_row(row: RowMapping) -> Product:
         images=images,
         brand=row["brand"] or "",
         category=row["category"] or "",
+        title_en=row.get("title_en") or "",
+        description_en=row.get("description_en") or "",
     )
