@@ -273,8 +273,9 @@ def _ebay_notes(outcome: EbayOutcome, skus: list[SkuRow], settings: Settings) ->
             f"{len(wrong)} of {len(skus)} old eBay SKU(s) are not sku_prefix + ASIN, which is "
             f"how we name eBay items (e.g. {', '.join(outcome.sku_examples)}). They come along "
             f"as they are ({on_ebay} of them on eBay keep their listing and offer ids, so "
-            "they are never listed again), but our eBay adapter does not find their old inventory "
-            "items by SKU (for a delist, or a look-up after an interrupted upload), and a "
+            "they are never listed again), but our eBay adapter addresses an item by "
+            "sku_prefix + ASIN: `delist` would not end such a listing (end it on eBay "
+            "yourself), a look-up after an interrupted upload would not find it, and a "
             "pending one is listed under the new SKU"
         )
     for account_id in settings.account_ids(EBAY):
