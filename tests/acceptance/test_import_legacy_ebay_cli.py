@@ -34,6 +34,7 @@ from tests.legacy_fixtures import (
     build_old_root,
     snapshot,
 )
+from upload_scheduler.legacy.config_writer import secret_lines
 from upload_scheduler.legacy.ebay import SANDBOX_API_URL
 from upload_scheduler.platforms import registry
 from upload_scheduler.platforms.registry import ENTRY_POINT_GROUP
@@ -152,8 +153,9 @@ def test_secrets_to_env_prints_the_ebay_variables(tmp_path: Path) -> None:
 
     result = run_cli(*args, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    assert f"export EBAY_CLIENT_SECRET={EBAY_CERT_1}" in result.stdout
-    assert f"export EBAY_CLIENT_SECRET_EBAY_ACCOUNT_2={EBAY_CERT_2}" in result.stdout
+    shown = {"EBAY_CLIENT_SECRET": EBAY_CERT_1, "EBAY_CLIENT_SECRET_EBAY_ACCOUNT_2": EBAY_CERT_2}
+    for line in secret_lines(shown):  # `export` here, cmd.exe's `set` on Windows
+        assert line in result.stdout
     text = (tmp_path / "upload-scheduler.toml").read_text(encoding="utf-8")
     assert EBAY_CERT_1 not in text and EBAY_CERT_2 not in text
     variables = {
