@@ -201,7 +201,6 @@ def _ebay_outcome(
     if not (accounts.found or listings or queue or tokens or old_db.ebay_metadata):
         return None
     configured = settings.account_ids(EBAY)
-    by_id = {text(a.get("id")): a for a in reversed(accounts.accounts)}  # the first wins
     if configured:  # the SKUs are checked against the configuration's rule
         platform_prefix = settings.platform_config(EBAY).sku_prefix
         own_prefixes = {
@@ -213,9 +212,7 @@ def _ebay_outcome(
         platform_prefix, own_prefixes = ebay.derive_prefixes(ebay.sku_rows(listings), ())
     return EbayOutcome(
         accounts_file=accounts.file if accounts.found else "",
-        environments={
-            a: ebay.environment(by_id[a]) if a in by_id else "production" for a in configured
-        },
+        environments={a: _environment(settings, a) for a in configured},
         settings="existing" if existed else planned.ebay_settings,
         metadata_table=old_db.ebay_metadata is not None,
         listings_old=Counter(text(r.get("status")).lower() or "(empty)" for r in listings),
@@ -225,6 +222,14 @@ def _ebay_outcome(
         sku_prefixes=own_prefixes,
         sku_prefix_derived=not configured,
     )
+
+
+def _environment(settings: Settings, account_id: str) -> str:
+    """Which eBay an account lists on, as its configuration says (an existing one may
+    point elsewhere, a local sandbox server: then its URL)."""
+    url = settings.account(EBAY, account_id).api_base_url
+    names = {hosts["api_base_url"]: name for name, hosts in ebay.HOSTS.items()}
+    return names.get(url.rstrip("/"), url)
 
 
 def _count_ebay(
