@@ -186,7 +186,8 @@ EBAY_LISTINGS: list[tuple[str, str, str | None, str, float | None, str | None, s
     ("B0EBAYLIST", "ebay", EBAY_1, "listed", 29.99, "110000000001", "JP-B0EBAYLIST", "USD"),
     ("B0EBAYSOLD", "ebay", EBAY_2, "sold", 29.99, None, "JP-B0EBAYSOLD", "USD"),
     ("B0EBAYNOOF", "ebay", EBAY_1, "listed", 29.99, "110000000003", "CUSTOM-7", "USD"),
-    ("B0EBAYONLY", "ebay", EBAY_2, "pending", 24.99, None, "JP-B0EBAYONLY", "USD"),
+    # Its currency was never set: the column's default says JPY, the price is dollars.
+    ("B0EBAYONLY", "ebay", EBAY_2, "pending", 24.99, None, "JP-B0EBAYONLY", "JPY"),
     ("B0EBAYBEGN", "ebay", EBAY_1, "queued", 22.5, None, "JP-B0EBAYBEGN", "USD"),
     ("B0BOTHPEND", "ebay", EBAY_1, "queued", 19.99, None, "JP-B0BOTHPEND", "USD"),
     ("B0BOTHPEND", "base", ACCOUNT_1, "pending", 2500.0, None, "BASE-B0BOTHPEND", "JPY"),

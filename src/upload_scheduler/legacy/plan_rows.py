@@ -696,10 +696,11 @@ def _lists_in_yen(platform: str) -> bool:
 
 
 def _in_yen(listing: _OldListing) -> bool:
-    """Whether the old listing's selling_price is in yen: its currency says, else its
-    platform's (eBay's rows are dollars)."""
+    """Whether the old listing's selling_price is a yen price: on a platform that lists
+    in yen, in yen (or no currency). An eBay row's `currency` is not trusted to say yen:
+    the old column defaults to 'JPY', so a row that never set it still reads 'JPY'."""
     currency = text(listing.row.get("currency")).upper()
-    return currency == "JPY" if currency else _lists_in_yen(listing.platform)
+    return _lists_in_yen(listing.platform) and currency in ("", "JPY")
 
 
 def _what(asin: str, platform: str, account: str | None) -> str:
