@@ -283,7 +283,8 @@ _MARKS = {
 
 def _print_setup(report: SetupReport, hint: str | None) -> None:
     """One line per step (plain words, no symbols a Windows console may lack; a step's
-    message lists the policies to choose from), then the verdict, then what to do next."""
+    message lists the policies to choose from), then the verdict, then what to do next.
+    An error that stopped the run (no token, eBay unreachable) goes to stderr, exit 1."""
     from rich.markup import escape
 
     console.print(f"Set-up of {report.platform}/{report.account_id}:")
@@ -291,9 +292,11 @@ def _print_setup(report: SetupReport, hint: str | None) -> None:
         mark = _MARKS.get(step.status.value, step.status.value)
         label = step.name.replace("_", " ")
         console.print(f"  {mark:<10} {label}: {escape(step.message)}", soft_wrap=True)
-    if report.error is not None:
-        console.print(f"  {'error':<10} {escape(report.error)}", soft_wrap=True)
     who = f"{report.platform}/{report.account_id}"
+    if report.error is not None:  # the steps so far, then the error on stderr
+        if hint:
+            console.print(escape(hint), soft_wrap=True)
+        fail(f"{who}: {report.error}")
     if report.ready and not report.changed:
         console.print(f"Everything was already in place: {who} can list.")
     elif report.ready:
