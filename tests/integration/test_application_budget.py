@@ -651,3 +651,38 @@ def test_explain_names_the_application_budget_of_a_held_item(env: Env) -> None:
         assert answer.reasons[0].until == RESET
         assert answer.reasons[0].text.startswith("account paused: the day call budget")
         assert answer.to_json()["reasons"][0]["code"] == "application_budget"
+
+
+# ---------------------------------------------------------------------- pause_unless_stronger
+
+
+def test_pause_unless_stronger_keeps_only_pauses_that_last_as_long(env: Env) -> None:
+    """An application's pause replaces no pause, an ended one and a shorter one; it keeps
+    one that lasts as long or longer, and one until resumed. It answers the accounts it
+    paused, in account-id order."""
+    now = START
+    reset = RESET
+    stored = {
+        "a_none": None,
+        "b_ended": ("rate limit: hour_api_limit", now - timedelta(minutes=1)),
+        "c_shorter": ("operator: lunch", now + timedelta(hours=1)),
+        "d_same": ("rate limit: another host's pause", reset),
+        "e_longer": ("quota: daily creation limit", reset + timedelta(hours=1)),
+        "f_resume": ("config: check api_base_url", None),
+    }
+    with write_transaction(env.engine) as conn:
+        for account_id, pause in stored.items():
+            if pause is not None:
+                account_state.set_pause(conn, PLATFORM, account_id, pause[1], pause[0], now)
+    with write_transaction(env.engine) as conn:
+        paused = account_state.pause_unless_stronger(
+            conn, PLATFORM, list(reversed(stored)), reset, "rate limit: budget", now
+        )
+
+    assert paused == ["a_none", "b_ended", "c_shorter"]
+    for account_id in paused:
+        assert env.pause(account_id) == ("rate limit: budget", reset)
+    for account_id in ("d_same", "e_longer", "f_resume"):
+        pause = stored[account_id]
+        assert pause is not None
+        assert env.pause(account_id) == pause
