@@ -50,3 +50,18 @@ def test_config_check_refuses_an_unknown_currency(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "[account_overrides.shop_2] pricing: unknown currency 'US$'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_config_check_warns_of_dollars_at_one_yen_and_keeps_the_file_valid(
+    tmp_path: Path,
+) -> None:
+    """An eBay seller without an exchange rate (as import-legacy writes it) would list a
+    ¥1,800 product at $1,800: a warning naming the seller, exit 0 all the same."""
+    config = CONFIG.replace('base = ["shop_1", "shop_2"]', 'base = ["shop_1"]\nebay = ["seller"]')
+    config = config.replace("[account_overrides.shop_2]", "[account_overrides.shop_1]")
+    (tmp_path / "upload-scheduler.toml").write_text(config, encoding="utf-8")
+    result = run_cli("config", "check", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert result.returncode == 0, result.stderr
+    warning = " ".join(result.stdout.split())
+    assert "pricing: ebay/seller list in USD at exchange_rate 1.0" in warning
+    assert "shop_1 list" not in warning

@@ -494,3 +494,20 @@ def test_a_platform_has_its_own_defaults_under_the_files_keys(tmp_path: Path) ->
     bare = settings_from_dict({"accounts": {"ebay": ["s"]}}, tmp_path / "upload-scheduler.toml")
     assert bare.platform_config("ebay").marketplace_id == "EBAY_US"
     assert bare.account("ebay", "s").day_call_limit_scope == "application"
+
+
+def test_a_foreign_currency_at_the_default_rate_is_warned_of(tmp_path: Path) -> None:
+    """A dollar price at one yen per dollar is a rate never set (import-legacy cannot
+    read the old one): `config check` warns, naming the accounts; yen and a set rate do
+    not."""
+    from upload_scheduler.config.load import settings_from_dict
+
+    raw = {
+        "accounts": {"base": ["shop"], "ebay": ["seller_1", "seller_2"]},
+        "account_overrides": {"seller_2": {"pricing": {"exchange_rate": 150.0}}},
+    }
+    settings = settings_from_dict(raw, tmp_path / "upload-scheduler.toml")
+    warnings = settings.pricing_warnings()
+    assert len(warnings) == 1
+    assert "ebay/seller_1" in warnings[0] and "USD" in warnings[0]
+    assert "seller_2" not in warnings[0] and "shop" not in warnings[0]

@@ -63,7 +63,7 @@ def check(ctx: typer.Context) -> None:
     for platform in settings.accounts:
         console.print(_account_table(settings, platform))
         console.print(_secret_line(settings, platform))
-    for warning in settings.secret_warnings():
+    for warning in [*settings.secret_warnings(), *settings.pricing_warnings()]:
         console.print(f"[yellow]warning:[/] {escape(warning)}")
     _warn_about_the_database(settings)
 

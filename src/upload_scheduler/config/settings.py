@@ -75,6 +75,15 @@ class AccountSettings:
             return None
         return self.client_id or "(no client_id)"
 
+    @property
+    def exchange_rate_unset(self) -> bool:
+        """Lists in a currency other than yen at the default rate of 1.0: almost surely a
+        rate never set (see `Settings.pricing_warnings`)."""
+        return (
+            self.pricing.currency != defaults.DEFAULT_CURRENCY
+            and self.pricing.exchange_rate == defaults.EXCHANGE_RATE
+        )
+
     def public_dict(self) -> dict[str, object]:
         """The settings safe to show: no secret is a field of this class. A section
         (`pricing`) is shown key by key, as `pricing.currency`, which is also how
@@ -197,6 +206,23 @@ class Settings:
             f"client_secret_env: the environment variable {variable} is not set (or empty); "
             f"the daemons of {', '.join(accounts)} and `token login` will stop until it is"
             for variable, accounts in unset.items()
+        ]
+
+    def pricing_warnings(self) -> list[str]:
+        """One line per account that lists in a currency other than yen at the default
+        exchange rate of 1.0: almost surely a rate never set (import-legacy cannot read
+        the old one), which would list a ¥1,800 product at 1,800 dollars."""
+        unset: dict[str, list[str]] = {}
+        for platform, account_id in self.all_accounts():
+            account = self.account(platform, account_id)
+            if account.exchange_rate_unset:
+                unset.setdefault(account.pricing.currency, []).append(f"{platform}/{account_id}")
+        return [
+            f"pricing: {', '.join(accounts)} list in {currency} at exchange_rate "
+            f"{defaults.EXCHANGE_RATE} (one yen per {currency}): a ¥1,800 product would "
+            f"list at 1800 {currency}; set exchange_rate in [platforms.<name>.pricing] "
+            f"(yen per {currency})"
+            for currency, accounts in unset.items()
         ]
 
     def chatwork_token(self) -> str:

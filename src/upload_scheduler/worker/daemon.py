@@ -169,6 +169,16 @@ class UploadDaemon:
             a: _apply(settings.account(platform, a), options) for a in self.account_ids
         }
         self.limits = {a: LimitSettings.of(s) for a, s in self.accounts.items()}
+        for account_id, account in self.accounts.items():
+            if account.exchange_rate_unset:
+                log.warning(
+                    "%s lists in %s at exchange_rate 1.0 (one yen per %s): set exchange_rate "
+                    "in [platforms.%s.pricing]; `config check` says more",
+                    account_id,
+                    account.pricing.currency,
+                    account.pricing.currency,
+                    platform,
+                )
         first = self.accounts[self.account_ids[0]]
         self.interval_seconds = first.interval_seconds
         self.batch_size = first.batch_size
