@@ -1,5 +1,5 @@
 """`upload-scheduler demo`: the main job out of the box, on SQLite and the built-in BASE
-sandbox, with no account, token or network needed."""
+and eBay sandboxes, with no account, token or network needed."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ def demo(
     accounts: Annotated[
         int, typer.Option("--accounts", help="BASE shops (demo_shop_1..N), one daemon each.")
     ] = demo_options.DEFAULT_ACCOUNTS,
+    platforms: Annotated[
+        str,
+        typer.Option(
+            "--platforms",
+            help="Marketplaces to list on, a comma list: base (two shops by default) and "
+            "ebay (one seller, English titles, dollar prices). 'base' is the BASE-only demo.",
+        ),
+    ] = demo_options.DEFAULT_PLATFORMS,
     minutes: Annotated[
         float, typer.Option("--minutes", help="Spread the items over this many minutes.")
     ] = demo_options.DEFAULT_MINUTES,
@@ -40,15 +48,19 @@ def demo(
         bool, typer.Option("--fresh", help="Delete an earlier demo run in --workdir first.")
     ] = False,
 ) -> None:
-    """Run the real main job against a local BASE sandbox: import a CP932 CSV, queue the
-    items over the next minutes, run one daemon per shop under the manager, watch them
-    live, and check the sandbox's record. Exits 0 when every item reached a final state
-    and the verdict is clean; Ctrl+C stops gracefully and keeps the work folder."""
+    """Run the real main job against local BASE and eBay sandboxes: import a CP932 CSV,
+    log the eBay seller in and set it up (`token login`, `account setup`), queue the items
+    on both marketplaces over the next minutes, run one daemon per account under one
+    manager, watch them live, and check each sandbox's record. Exits 0 when every item
+    reached a final state and every verdict is clean; Ctrl+C stops gracefully and keeps
+    the work folder."""
     from upload_scheduler.demo.run import run_demo
     from upload_scheduler.demo.workdir import WorkdirRefused
 
-    chosen = demo_options.DemoOptions(items, accounts, minutes, workdir, fresh)
     try:
+        chosen = demo_options.DemoOptions(
+            items, accounts, minutes, workdir, fresh, demo_options.parse_platforms(platforms)
+        )
         code = run_demo(chosen, console)
     except ValueError as exc:
         fail(str(exc), code=USAGE_ERROR)

@@ -22,8 +22,17 @@ SHOWN_EVENTS = 6
 
 
 class LiveView:
-    def __init__(self, console: Console, zone: ZoneInfo, heading: str, deadline: float) -> None:
+    def __init__(
+        self,
+        console: Console,
+        zone: ZoneInfo,
+        heading: str,
+        deadline: float,
+        *,
+        show_platform: bool = False,
+    ) -> None:
         self.console = console
+        self.show_platform = show_platform  # several platforms: "ebay/demo_seller_1"
         self.zone = zone
         self.heading = heading
         self.deadline = deadline  # monotonic
@@ -70,7 +79,7 @@ class LiveView:
         table.add_column("next slot", no_wrap=True)
         for account in snapshot.accounts:
             table.add_row(
-                account.account_id,
+                escape(self._label(account)),
                 ProgressBar(total=max(account.total, 1), completed=account.done, width=32),
                 f"{account.done}/{account.total}",
                 f"[red]{account.failed}[/]" if account.failed else "0",
@@ -84,11 +93,16 @@ class LiveView:
 
     def _plain(self, snapshot: Snapshot) -> str:
         shops = "; ".join(
-            f"{a.account_id} {a.done}/{a.total} done, {a.failed} failed, "
+            f"{self._label(a)} {a.done}/{a.total} done, {a.failed} failed, "
             f"{a.per_minute:.1f}/min, next {self._next(a, snapshot.at)}"
             for a in snapshot.accounts
         )
         return f"[{self._elapsed()}] {shops}"
+
+    def _label(self, account: AccountProgress) -> str:
+        if self.show_platform:
+            return f"{account.platform}/{account.account_id}"
+        return account.account_id
 
     def _clock_line(self) -> str:
         left = max(0.0, self.deadline - time.monotonic())

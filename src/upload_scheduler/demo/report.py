@@ -1,5 +1,9 @@
-"""The end of the demo, for a person: what happened to every item, the token refreshes,
-the sandbox's verdict, where the files are, and the commands to look further."""
+"""The end of the demo, for a person: what happened to every item on each platform, the
+token refreshes, each sandbox's verdict (and eBay's prices against the formula), where
+the files are, and the commands to look further.
+
+With one platform the output is the BASE demo's of old, word for word; with several,
+each table and verdict names its platform."""
 
 from __future__ import annotations
 
@@ -11,15 +15,97 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from upload_scheduler.demo.summary import AccountSummary, FailedItem, Summary
+from upload_scheduler.demo.options import EBAY, PLATFORM_NAMES
+from upload_scheduler.demo.summary import (
+    AccountSummary,
+    FailedItem,
+    PriceCheck,
+    RunSummary,
+    Summary,
+)
 from upload_scheduler.demo.workdir import DemoPaths
 
 LOOK_FURTHER = ("check-queue", "check-queue --status failed", "logs --no-follow", "manager status")
 COLUMNS = ("queued", "success", "failed", "blocked by rules", "retried", "unfinished")
+PRICE_EXAMPLES = 5
 
 
-def print_summary(console: Console, summary: Summary) -> None:
-    table = Table(title="Summary", title_justify="left")
+def print_summary(console: Console, run: RunSummary) -> None:
+    multi = len(run.platforms) > 1
+    for summary in run.platforms:
+        _platform_summary(console, summary, multi)
+    if run.import_rejected:
+        console.print(f"Rejected by the import ({len(run.import_rejected)} rows, not queued):")
+        for line in run.import_rejected:
+            console.print(f"  {line}", markup=False)
+    for summary in run.platforms:
+        if summary.urgent is None:
+            continue
+        u = summary.urgent
+        reached = (
+            "has not reached the platform"
+            if u.created_after_seconds is None
+            else f"reached the platform {_seconds(u.created_after_seconds)} after it was queued"
+        )
+        on = f" on {_name(summary)}" if multi else ""
+        console.print(
+            f"Urgent item {u.asin}{on} (priority 20, {u.account_id or 'no account'}): {reached}.",
+            markup=False,
+        )
+
+
+def print_tokens(console: Console, run: RunSummary) -> None:
+    multi = len(run.platforms) > 1
+    for summary in run.platforms:
+        parts = []
+        for t in summary.tokens:
+            refused = (
+                f", {t.refused} after {_name(summary)} refused an expired token"
+                if t.refused
+                else ""
+            )
+            parts.append(f"{t.account_id}: {t.refreshes} refresh(es){refused}")
+        on = f" on {_name(summary)}" if multi else ""
+        console.print(f"Token refreshes{on}: " + "; ".join(parts) + ".", markup=False)
+
+
+def print_verdict(console: Console, run: RunSummary) -> None:
+    multi = len(run.platforms) > 1
+    for summary in run.platforms:
+        which = f"{_name(summary)} sandbox verdict" if multi else "Sandbox verdict"
+        if summary.platform == EBAY:
+            _ebay_verdict(console, summary, which)
+        else:
+            _base_verdict(console, summary, which)
+
+
+def print_locations(console: Console, paths: DemoPaths, platforms: tuple[str, ...] = ()) -> None:
+    config = _quoted(str(paths.config))
+    records = paths.sandbox_record.name
+    if EBAY in platforms:
+        names = [paths.ebay_sandbox_record.name]
+        if len(platforms) > 1:
+            names.insert(0, paths.sandbox_record.name)
+        records = ", ".join(names)
+    sandboxes = "the sandboxes' records" if len(platforms) > 1 else "the sandbox's record"
+    console.print(f"Database: {paths.database}", markup=False)
+    console.print(
+        f"Logs:     {paths.log_dir} (one file per account; {sandboxes} of every "
+        f"request: {records})",
+        markup=False,
+    )
+    console.print("Look further:")
+    for command in LOOK_FURTHER:
+        console.print(f"  upload-scheduler --config {config} {command}", markup=False)
+
+
+# ---------------------------------------------------------------------- one platform
+
+
+def _platform_summary(console: Console, summary: Summary, multi: bool) -> None:
+    name = _name(summary)
+    title = f"Summary: {name}" if multi else "Summary"
+    table = Table(title=title, title_justify="left")
     table.add_column("account", no_wrap=True)
     for column in COLUMNS:
         table.add_column(column, justify="right", no_wrap=True)
@@ -32,63 +118,78 @@ def print_summary(console: Console, summary: Summary) -> None:
         "responses); each ended in the state shown.",
         style="dim",
     )
-    _items(console, "Failed for good", summary.failed)
-    _items(console, "Blocked by rules (nothing was sent to BASE)", summary.blocked)
-    if summary.import_rejected:
-        console.print(f"Rejected by the import ({len(summary.import_rejected)} rows, not queued):")
-        for line in summary.import_rejected:
-            console.print(f"  {line}", markup=False)
-    if summary.urgent is not None:
-        u = summary.urgent
-        reached = (
-            "has not reached the platform"
-            if u.created_after_seconds is None
-            else f"reached the platform {_seconds(u.created_after_seconds)} after it was queued"
-        )
-        console.print(
-            f"Urgent item {u.asin} (priority 20, {u.account_id or 'no account'}): {reached}.",
-            markup=False,
-        )
+    on = f" on {name}" if multi else ""
+    _items(console, f"Failed for good{on}", summary.failed)
+    _items(console, f"Blocked by rules (nothing was sent to {name})", summary.blocked)
+    if summary.platform == EBAY:
+        _prices(console, summary)
 
 
-def print_tokens(console: Console, summary: Summary) -> None:
-    parts = []
-    for t in summary.tokens:
-        refused = f", {t.refused} after BASE refused an expired token" if t.refused else ""
-        parts.append(f"{t.account_id}: {t.refreshes} refresh(es){refused}")
-    console.print("Token refreshes: " + "; ".join(parts) + ".", markup=False)
+def _prices(console: Console, summary: Summary) -> None:
+    """eBay's prices: how many published offers carry the formula's price, and a few
+    examples (yen, the formula's dollars, what the sandbox holds)."""
+    checks = summary.prices
+    if not checks:
+        return
+    right = sum(1 for c in checks if c.matches)
+    console.print(
+        f"eBay prices ({summary.pricing_rule}, half up to the cent): {right} of "
+        f"{len(checks)} listed item(s) carry the formula's price; for example:",
+        markup=False,
+    )
+    table = Table(show_edge=False, box=None, padding=(0, 2))
+    for column in ("asin", "price (yen)", "formula", "listed"):
+        table.add_column(column, justify="left" if column == "asin" else "right", no_wrap=True)
+    shown = [c for c in checks if not c.matches] or _spread(checks, PRICE_EXAMPLES)
+    for check in shown[:PRICE_EXAMPLES]:
+        listed = "none" if check.listed is None else f"{check.listed} {check.currency}"
+        table.add_row(check.asin, f"¥{check.yen:,}", f"{check.expected}", escape(listed))
+    console.print(table)
 
 
-def print_verdict(console: Console, summary: Summary) -> None:
+def _base_verdict(console: Console, summary: Summary, which: str) -> None:
     created = f"{summary.items_created} item(s) created with {summary.api_calls} API call(s)"
     if summary.verdict_clean:
         console.print(
-            f"[green]Sandbox verdict: clean[/] — {created}; no identifier listed twice in a "
+            f"[green]{which}: clean[/] — {created}; no identifier listed twice in a "
             "shop, no limit answered or exceeded, item creations spaced, every success "
             "really on the platform."
         )
         return
-    console.print(f"[red]Sandbox verdict: {len(summary.problems)} problem(s)[/] — {created}:")
+    _problems(console, summary, which, created)
+
+
+def _ebay_verdict(console: Console, summary: Summary, which: str) -> None:
+    listed = (
+        f"{summary.items_created} listing(s) published with {summary.api_calls} API "
+        f"call(s), {summary.faults} fault(s) injected"
+    )
+    if summary.verdict_clean:
+        console.print(
+            f"[green]{which}: clean[/] — {listed}; one offer and one listing per SKU, no "
+            "429 answered, inventory items spaced, every inventory item with a published "
+            "offer, every success really listed, every price as the formula says."
+        )
+        return
+    _problems(console, summary, which, listed)
+
+
+def _problems(console: Console, summary: Summary, which: str, what: str) -> None:
+    console.print(f"[red]{which}: {len(summary.problems)} problem(s)[/] — {what}:")
     for problem in summary.problems[:20]:
         console.print(f"  {problem}", markup=False)
 
 
-def print_locations(console: Console, paths: DemoPaths) -> None:
-    config = _quoted(str(paths.config))
-    console.print(f"Database: {paths.database}", markup=False)
-    console.print(
-        f"Logs:     {paths.log_dir} (one file per account; the sandbox's record of every "
-        f"request: {paths.sandbox_record.name})",
-        markup=False,
-    )
-    console.print("Look further:")
-    for command in (
-        "check-queue",
-        "check-queue --status failed",
-        "logs --no-follow",
-        "manager status",
-    ):
-        console.print(f"  upload-scheduler --config {config} {command}", markup=False)
+def _name(summary: Summary) -> str:
+    return PLATFORM_NAMES.get(summary.platform, summary.platform)
+
+
+def _spread(items: list[PriceCheck], count: int) -> list[PriceCheck]:
+    """`count` items spread over the list (first, ..., last), not just its head."""
+    if len(items) <= count:
+        return list(items)
+    step = (len(items) - 1) / (count - 1)
+    return [items[round(i * step)] for i in range(count)]
 
 
 def _cells(account: AccountSummary) -> list[str]:

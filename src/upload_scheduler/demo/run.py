@@ -1,42 +1,65 @@
 """The demo from start to end, with one rule above the others: whatever happens (an
-error, Ctrl+C, a timeout), the manager and the sandbox are stopped before it returns,
-and the work folder stays usable for `check-queue` and `logs`."""
+error, Ctrl+C, a timeout), the manager and the sandboxes are stopped before it returns,
+and the work folder stays usable for `check-queue` and `logs`.
+
+By default it lists on BASE and eBay at once (two BASE shops and one eBay seller, one
+manager); `--platforms base` is the BASE demo of old, step for step."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 from rich.console import Console
 from sqlalchemy import Engine
 
 from upload_scheduler.config import ConfigError, Settings, load_settings
 from upload_scheduler.demo import commands, report
-from upload_scheduler.demo.config_file import render_config
-from upload_scheduler.demo.options import PLATFORM, DemoOptions, DemoPlan, make_plan
+from upload_scheduler.demo.config_file import EBAY_CLIENT_SECRET, render_config
+from upload_scheduler.demo.options import (
+    EBAY,
+    PLATFORM,
+    PLATFORM_NAMES,
+    DemoOptions,
+    DemoPlan,
+    make_plan,
+)
 from upload_scheduler.demo.procs import stop_pid
-from upload_scheduler.demo.sample import SampleFile, build_sample, ng_words, remove_phrases
+from upload_scheduler.demo.sample import (
+    SampleFile,
+    build_sample,
+    ebay_categories,
+    ebay_category_id,
+    ng_words,
+    remove_phrases,
+)
 from upload_scheduler.demo.sample import write_csv as write_sample_csv
 from upload_scheduler.demo.sandbox_process import (
+    CONTROL_TIMEOUT_SECONDS,
+    EBAY_FAULTS,
     FAULTS,
     LATENCY_SECONDS,
     TOKEN_LIFETIME_SECONDS,
     SandboxProcess,
     SandboxStartError,
+    ebay_faults_on,
+    start_ebay_sandbox,
     start_sandbox,
 )
 from upload_scheduler.demo.signals import StopFlag, stop_requests
-from upload_scheduler.demo.summary import Checks, Summary, summarize
+from upload_scheduler.demo.summary import Checks, RunSummary, Summary, summarize
 from upload_scheduler.demo.watch import FINISHED, INTERRUPTED, TIMEOUT, Watch, WatchError
 from upload_scheduler.demo.workdir import DemoPaths, claim_workdir, write_private
 from upload_scheduler.planning import Mode
-from upload_scheduler.platforms.thebase.sandbox import load_calls
 
-STEPS = 6
+BASE_STEPS = 6  # the BASE demo's: folder, sandbox, login, import, manager, upload
 ERROR = "error"
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130  # as a shell reports a Ctrl+C
+INDENT = "      "
 
 
 class DemoError(Exception):
@@ -54,48 +77,90 @@ class _Run:
     console: Console
     stop: StopFlag
     sample: SampleFile | None = None
-    sandbox: SandboxProcess | None = None
+    sandboxes: dict[str, SandboxProcess] = field(default_factory=dict)
     settings: Settings | None = None
     engine: Engine | None = None
     manager_tried: bool = False
     manager_pid: int | None = None
-    urgent: tuple[str, datetime] | None = None
+    urgent: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     import_rejected: list[str] = field(default_factory=list)
+    ebay_state: dict[str, Any] | None = None  # the eBay sandbox's state at the end
     outcome: str = FINISHED  # or TIMEOUT, INTERRUPTED, ERROR
     error: str = ""
+    step_no: int = 0
+
+    @property
+    def steps(self) -> int:
+        """eBay adds one step: `account setup` before the manager starts."""
+        return BASE_STEPS + (1 if EBAY in self.plan.platforms else 0)
 
     # ------------------------------------------------------------------ steps
 
     def execute(self) -> None:
-        self.sample = build_sample(self.plan.options.items)
+        self.sample = build_sample(self.plan.options.items, english=EBAY in self.plan.platforms)
         write_sample_csv(self.sample, self.paths.products_csv)
+        english = ", English titles for eBay" if self.sample.english else ""
         self._step(
-            1,
             f"Work folder {self.paths.root}: {self.paths.config.name}, "
-            f"{self.paths.products_csv.name} ({len(self.sample.rows)} rows, CP932)",
+            f"{self.paths.products_csv.name} ({len(self.sample.rows)} rows, CP932{english})",
         )
         self._check_stop()
-        try:
-            self.sandbox = start_sandbox(self.paths)
-        except SandboxStartError as exc:
-            raise DemoError(str(exc)) from None
-        faults = sum(FAULTS.values())
-        self._step(
-            2,
-            f"Sandbox listening on {self.sandbox.url} (latency {LATENCY_SECONDS * 1000:.0f} ms, "
-            f"{faults:.0%} transient faults, access tokens live {TOKEN_LIFETIME_SECONDS} s)",
-        )
-        self._configure(self.sandbox.url)
+        self._start_sandboxes()
+        self._configure()
         self._check_stop()
         self._login()
         self._check_stop()
+        if EBAY in self.plan.platforms:
+            self._account_setup()
+            self._check_stop()
         self._import_and_queue()
         self._check_stop()
         self._start_manager()
         self._watch()
 
-    def _configure(self, sandbox_url: str) -> None:
-        text = render_config(self.plan, sandbox_url, ng_words(), remove_phrases())
+    def _start_sandboxes(self) -> None:
+        lines = []
+        if PLATFORM in self.plan.platforms:
+            self.sandboxes[PLATFORM] = self._started(lambda: start_sandbox(self.paths))
+            faults = sum(FAULTS.values())
+            lines.append(
+                f"{'BASE sandbox' if self.plan.multi else 'Sandbox'} listening on "
+                f"{self.sandboxes[PLATFORM].url} (latency {LATENCY_SECONDS * 1000:.0f} ms, "
+                f"{faults:.0%} transient faults, access tokens live {TOKEN_LIFETIME_SECONDS} s)"
+            )
+        if EBAY in self.plan.platforms:
+            self._check_stop()
+            sellers = self.plan.ebay_account_ids
+            self.sandboxes[EBAY] = self._started(
+                lambda: start_ebay_sandbox(self.paths, EBAY_CLIENT_SECRET, sellers)
+            )
+            faults = sum(EBAY_FAULTS.values())
+            lines.append(
+                f"eBay sandbox listening on {self.sandboxes[EBAY].url} (latency "
+                f"{LATENCY_SECONDS * 1000:.0f} ms, {faults:.0%} transient faults once the "
+                f"daemons start, access tokens live {TOKEN_LIFETIME_SECONDS} s; "
+                f"{', '.join(sellers)} starts without a merchant location)"
+            )
+        self._step(lines[0])
+        for line in lines[1:]:
+            self.console.print(f"{INDENT}{line}", markup=False)
+
+    def _started(self, start: Any) -> SandboxProcess:
+        try:
+            sandbox: SandboxProcess = start()
+        except SandboxStartError as exc:
+            raise DemoError(str(exc)) from None
+        return sandbox
+
+    def _configure(self) -> None:
+        text = render_config(
+            self.plan,
+            {p: s.url for p, s in self.sandboxes.items()},
+            ng_words(),
+            remove_phrases(),
+            ebay_categories=ebay_categories(),
+            ebay_category_id=ebay_category_id(),
+        )
         write_private(self.paths.config, text)
         try:
             self.settings = load_settings(self.paths.config)
@@ -106,6 +171,21 @@ class _Run:
         self.engine = open_database(self.settings.database_url)
 
     def _login(self) -> None:
+        lines = []
+        if PLATFORM in self.plan.platforms:
+            self._base_login()
+            lines.append(
+                f"Logged in {', '.join(self.plan.account_ids)} "
+                f"{'on BASE ' if self.plan.multi else ''}through OAuth "
+                "(authorize, code, token; tokens stored in the database)"
+            )
+        if EBAY in self.plan.platforms:
+            lines += self._ebay_login()
+        self._step(lines[0])
+        for line in lines[1:]:
+            self.console.print(f"{INDENT}{line}", markup=False)
+
+    def _base_login(self) -> None:
         from upload_scheduler.platforms.thebase.sandbox.login import sandbox_login
 
         assert self.settings is not None and self.engine is not None
@@ -114,11 +194,58 @@ class _Run:
                 sandbox_login(self.settings, self.engine, account_id)
             except Exception as exc:
                 raise DemoError(f"logging {account_id} in to the sandbox failed: {exc}") from None
-        self._step(
-            3,
-            f"Logged in {', '.join(self.plan.account_ids)} through OAuth "
-            "(authorize, code, token; tokens stored in the database)",
-        )
+
+    def _ebay_login(self) -> list[str]:
+        """Each seller through the real `token login --platform ebay --code`, with the
+        address the sandbox's consent page sent the browser to."""
+        from upload_scheduler.demo.ebay_login import ConsentError, consent_redirect
+
+        assert self.settings is not None
+        lines = []
+        for account_id in self.plan.ebay_account_ids:
+            try:
+                redirect = consent_redirect(self.settings, account_id)
+            except ConsentError as exc:
+                raise DemoError(f"{account_id}'s consent on the eBay sandbox: {exc}") from None
+            done = commands.token_login(self.paths, EBAY, account_id, redirect)
+            command = f"token login --platform ebay --account {account_id} --code <address>"
+            if not done.ok:
+                raise DemoError(
+                    f"`{command}` failed (exit {done.returncode}); see "
+                    f"{self.paths.commands_log}:\n{done.output.strip()[-1500:]}"
+                )
+            lines.append(
+                f"Logged in {account_id} on eBay: consent page, then `{command}` with the "
+                "address the browser ended on:"
+            )
+            lines += [f"  {line}" for line in _last_lines(done.output, 1)]
+        return lines
+
+    def _account_setup(self) -> None:
+        """`account setup` makes each eBay seller ready: the sandbox started it without a
+        merchant location, which the command creates. Then the sandbox's faults start."""
+        results = []
+        for account_id in self.plan.ebay_account_ids:
+            done = commands.account_setup(self.paths, EBAY, account_id)
+            results.append((account_id, done))
+            if not done.ok:
+                raise DemoError(
+                    f"`account setup --platform ebay --account {account_id}` failed (exit "
+                    f"{done.returncode}); see {self.paths.commands_log}:\n"
+                    f"{done.output.strip()[-1500:]}"
+                )
+        for n, (account_id, done) in enumerate(results):
+            text = f"`account setup --platform ebay --account {account_id}` (exit 0):"
+            if n == 0:
+                self._step(text)
+            else:
+                self.console.print(f"{INDENT}{text}", markup=False)
+            for line in done.output.strip().splitlines():
+                self.console.print(f"{INDENT}  {line}", markup=False)
+        try:
+            ebay_faults_on(self.sandboxes[EBAY])
+        except httpx.HTTPError as exc:
+            raise DemoError(f"could not turn on the eBay sandbox's faults: {exc}") from None
 
     def _import_and_queue(self) -> None:
         from upload_scheduler.inventory.importer import import_products
@@ -127,38 +254,65 @@ class _Run:
 
         assert self.settings is not None and self.engine is not None
         codec = open_source(self.paths.products_csv).encoding
-        imported = import_products(
-            self.engine, self.paths.products_csv, PLATFORM, now=datetime.now(UTC)
-        )
+        imported = None
+        for platform in self.plan.platforms:
+            done = import_products(
+                self.engine, self.paths.products_csv, platform, now=datetime.now(UTC)
+            )
+            imported = imported or done  # the rows are the same file's each time
+        assert imported is not None
         self.import_rejected = [str(e) for e in imported.errors]
+        where = ""
+        if self.plan.multi:
+            where = " for " + " and ".join(PLATFORM_NAMES[p] for p in self.plan.platforms)
         self._step(
-            4,
-            f"Imported {imported.rows_imported} products (`products import`; encoding "
+            f"Imported {imported.rows_imported} products{where} (`products import`; encoding "
             f"detected: {codec.upper()}); {imported.rows_rejected} rows rejected:",
         )
         for line in self.import_rejected:
-            self.console.print(f"      {line}", markup=False)
+            self.console.print(f"{INDENT}{line}", markup=False)
         manager = UploadQueueManager(self.settings, engine=self.engine)
-        result = manager.enqueue(
-            PLATFORM,
-            limit=self.plan.queued_at_start,
-            mode=Mode.WITHIN,
-            within=timedelta(seconds=self.plan.window_seconds),
-        )
         minutes = f"{self.plan.options.minutes:g} minute(s)"
-        self.console.print(
-            f"      Queued {result.queued} items with --distribute --start now --within "
-            f"{minutes} (the code of add-to-queue):",
-            markup=False,
-        )
-        for day in result.days:
+        for platform in self.plan.platforms:
+            result = manager.enqueue(
+                platform,
+                limit=self.plan.queued_at_start,
+                mode=Mode.WITHIN,
+                within=timedelta(seconds=self.plan.window_seconds),
+            )
+            on = f" on {PLATFORM_NAMES[platform]}" if self.plan.multi else ""
             self.console.print(
-                f"        {day.account_id}: {day.count} items, one every "
-                f"{day.interval_seconds:.1f} s",
+                f"{INDENT}Queued {result.queued} items{on} with --distribute --start now "
+                f"--within {minutes} (the code of add-to-queue):",
                 markup=False,
             )
-        if result.queued == 0:
-            raise DemoError("nothing was queued; see the messages above")
+            for day in result.days:
+                self.console.print(
+                    f"{INDENT}  {day.account_id}: {day.count} items, one every "
+                    f"{day.interval_seconds:.1f} s",
+                    markup=False,
+                )
+            if result.queued == 0:
+                raise DemoError("nothing was queued; see the messages above")
+        if EBAY in self.plan.platforms:
+            self._show_pricing()
+
+    def _show_pricing(self) -> None:
+        """What the eBay listings will cost: the formula and the first product's price."""
+        from upload_scheduler.demo.ebay_summary import pricing_rule
+        from upload_scheduler.pricing import PricingSettings, list_price
+
+        assert self.settings is not None and self.sample is not None
+        pricing = self.settings.account(EBAY, self.plan.ebay_account_ids[0]).pricing
+        rule = PricingSettings(pricing.currency, pricing.exchange_rate, pricing.markup)
+        first = next(r for r in self.sample.rows if r.asin == self.sample.valid[0])
+        yen = int(first.price.replace(",", "").lstrip("\uffe5"))
+        price = list_price(yen, rule)
+        self.console.print(
+            f"{INDENT}eBay prices: {pricing_rule(rule)}, half up to the cent "
+            f"({first.asin}: ¥{yen:,} → {price.amount} {price.currency})",
+            markup=False,
+        )
 
     def _start_manager(self) -> None:
         self.manager_tried = True
@@ -172,24 +326,24 @@ class _Run:
         pid = status.get("pid")
         self.manager_pid = pid if isinstance(pid, int) else None
         daemons = ", ".join(
-            f"{p.get('account_id')} (PID {p.get('pid')})" for p in status.get("processes", [])
+            f"{_daemon_label(p, self.plan.multi)} (PID {p.get('pid')})"
+            for p in status.get("processes", [])
         )
         self._step(
-            5,
             f"`manager start --detach`: manager PID {status.get('pid', '?')}, "
             f"one daemon per account: {daemons or 'see manager status'}",
         )
 
     def _watch(self) -> None:
         assert self.settings is not None and self.engine is not None
-        assert self.sandbox is not None and self.sample is not None
-        self._step(6, "Uploading (Ctrl+C stops gracefully):")
+        assert self.sample is not None
+        self._step("Uploading (Ctrl+C stops gracefully):")
         watch = Watch(
             self.plan,
             self.paths,
             self.settings,
             self.engine,
-            self.sandbox,
+            self.sandboxes,
             self.stop,
             self.sample.urgent,
             self.manager_pid,
@@ -204,7 +358,8 @@ class _Run:
     # ------------------------------------------------------------------ clean-up
 
     def cleanup(self) -> None:
-        """Stop the manager (the daemons finish their current item), then the sandbox."""
+        """Stop the manager (the daemons finish their current item), keep what the eBay
+        sandbox holds (its prices), then stop the sandboxes."""
         if self.manager_tried:
             self.console.print("Stopping the manager (`manager stop`)...")
             stopped = commands.manager_stop(self.paths)
@@ -214,8 +369,11 @@ class _Run:
                     "its processes directly[/]"
                 )
                 kill_manager_processes(self.paths)
-        if self.sandbox is not None:
-            self.sandbox.stop()
+        ebay = self.sandboxes.get(EBAY)
+        if ebay is not None and ebay.url:
+            self.ebay_state = _read_state(ebay, self.paths)
+        for sandbox in reversed(list(self.sandboxes.values())):
+            sandbox.stop()
 
     # ------------------------------------------------------------------ the end
 
@@ -232,13 +390,25 @@ class _Run:
                 encoding="utf-8",
             )
         if self.settings is not None:
-            report.print_locations(self.console, self.paths)
+            report.print_locations(self.console, self.paths, self.plan.platforms)
         return self._status(summary)
 
-    def _summary(self) -> Summary | None:
+    def _summary(self) -> RunSummary | None:
         if self.engine is None or self.settings is None:
             return None
-        calls = load_calls(self.paths.sandbox_record) if self.paths.sandbox_record.exists() else []
+        parts = []
+        if PLATFORM in self.plan.platforms:
+            parts.append(self._base_summary())
+        if EBAY in self.plan.platforms:
+            parts.append(self._ebay_summary())
+        return RunSummary(parts, import_rejected=self.import_rejected)
+
+    def _base_summary(self) -> Summary:
+        from upload_scheduler.platforms.thebase.sandbox import load_calls
+
+        assert self.engine is not None and self.settings is not None
+        record = self.paths.sandbox_record
+        calls = load_calls(record) if record.exists() else []
         account = self.settings.account(PLATFORM, self.plan.account_ids[0])
         checks = Checks(
             min_interval_seconds=account.min_interval_seconds,
@@ -247,20 +417,44 @@ class _Run:
             timezone=account.timezone,
             business_hours=(account.business_hours_start, account.business_hours_end),
         )
-        summary = summarize(
-            self.engine, PLATFORM, self.plan.account_ids, calls, checks, self.urgent
+        return summarize(
+            self.engine,
+            PLATFORM,
+            self.plan.account_ids,
+            calls,
+            checks,
+            self.urgent.get(PLATFORM),
         )
-        summary.import_rejected = self.import_rejected
-        return summary
 
-    def _status(self, summary: Summary | None) -> int:
+    def _ebay_summary(self) -> Summary:
+        from upload_scheduler.demo.ebay_summary import summarize_ebay
+        from upload_scheduler.platforms.ebay.sandbox import load_calls
+        from upload_scheduler.pricing import PricingSettings
+
+        assert self.engine is not None and self.settings is not None
+        record = self.paths.ebay_sandbox_record
+        calls = load_calls(record) if record.exists() else []
+        account = self.settings.account(EBAY, self.plan.ebay_account_ids[0])
+        pricing = account.pricing
+        return summarize_ebay(
+            self.engine,
+            self.plan.ebay_account_ids,
+            calls,
+            self.ebay_state,
+            min_interval_seconds=account.min_interval_seconds,
+            pricing=PricingSettings(pricing.currency, pricing.exchange_rate, pricing.markup),
+            urgent=self.urgent.get(EBAY),
+        )
+
+    def _status(self, summary: RunSummary | None) -> int:
         if self.outcome == ERROR:
             self.console.print("[red]The demo stopped on an error:[/] ", end="")
             self.console.print(self.error, markup=False)
             return EXIT_FAILED
+        sandboxes = "the sandboxes" if self.plan.multi else "the sandbox"
         if self.outcome == INTERRUPTED:
             self.console.print(
-                "Stopped by Ctrl+C: the manager and the sandbox are stopped; the work folder "
+                f"Stopped by Ctrl+C: the manager and {sandboxes} are stopped; the work folder "
                 "is kept for check-queue and logs."
             )
             return EXIT_INTERRUPTED
@@ -274,22 +468,26 @@ class _Run:
                 "shows them."
             )
             return EXIT_FAILED
+        verdicts = "the sandboxes' verdicts" if self.plan.multi else "the sandbox's verdict"
         if unfinished or not summary.verdict_clean:
             self.console.print(
                 f"[red]Not clean:[/] {unfinished} item(s) unfinished, "
-                f"{len(summary.problems)} problem(s) in the sandbox's verdict."
+                f"{len(summary.problems)} problem(s) in {verdicts}."
             )
             return EXIT_FAILED
+        both = "both sandboxes' verdicts are clean" if self.plan.multi else ""
         self.console.print(
-            "[green]Done:[/] every queued item reached a final state and the sandbox's "
-            "verdict is clean."
+            "[green]Done:[/] every queued item reached a final state and "
+            + (both or "the sandbox's verdict is clean")
+            + "."
         )
         return 0
 
     # ------------------------------------------------------------------ helpers
 
-    def _step(self, number: int, text: str) -> None:
-        self.console.print(f"[bold][{number}/{STEPS}][/] ", end="")
+    def _step(self, text: str) -> None:
+        self.step_no += 1
+        self.console.print(f"[bold][{self.step_no}/{self.steps}][/] ", end="")
         self.console.print(text, markup=False)
 
     def _check_stop(self) -> None:
@@ -321,16 +519,21 @@ def run_demo(options: DemoOptions, console: Console) -> int:
 
 def stop_leftovers(paths: DemoPaths) -> None:
     """Before `--fresh` empties a folder: a killed earlier run may have left its manager
-    and sandbox running there."""
+    and sandboxes running there."""
     if paths.config.exists():
         if not commands.manager_stop(paths).ok:
             kill_manager_processes(paths)
-    if paths.sandbox_pid.exists():
+    for pid_file, record in (
+        (paths.sandbox_pid, paths.sandbox_record),
+        (paths.ebay_sandbox_pid, paths.ebay_sandbox_record),
+    ):
+        if not pid_file.exists():
+            continue
         try:
-            pid = int(paths.sandbox_pid.read_text(encoding="utf-8").strip())
+            pid = int(pid_file.read_text(encoding="utf-8").strip())
         except ValueError:
-            return
-        stop_pid(pid, must_contain=str(paths.sandbox_record))
+            continue
+        stop_pid(pid, must_contain=str(record))
 
 
 def kill_manager_processes(paths: DemoPaths) -> None:
@@ -341,3 +544,29 @@ def kill_manager_processes(paths: DemoPaths) -> None:
     for pid in pids:
         if isinstance(pid, int):
             stop_pid(pid, must_contain=str(paths.config))
+
+
+def _read_state(sandbox: SandboxProcess, paths: DemoPaths) -> dict[str, Any] | None:
+    """GET /_sandbox/state, kept in the work folder: the offers' prices are only there."""
+    try:
+        answer = httpx.get(f"{sandbox.url}/_sandbox/state", timeout=CONTROL_TIMEOUT_SECONDS)
+        answer.raise_for_status()
+        state = answer.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    if not isinstance(state, dict):
+        return None
+    paths.ebay_sandbox_state.write_text(
+        json.dumps(state, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return state
+
+
+def _daemon_label(process: dict[str, Any], multi: bool) -> str:
+    account = str(process.get("account_id"))
+    return f"{process.get('platform')}/{account}" if multi else account
+
+
+def _last_lines(text: str, count: int) -> list[str]:
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-count:]

@@ -2,7 +2,9 @@
 `demo/data/catalog.json`, and written as Excel in Japan writes a CSV: CP932, CRLF.
 
 The file holds the valid items (the last one is held back as the urgent item), two
-items that the NG-word rules block, and three rows the import rejects.
+items that the NG-word rules block, and three rows the import rejects. For eBay it also
+has `title_en` and `description_en` (eBay lists in English); the blocked items have no
+English title, so eBay's content rules refuse them as BASE's NG words do.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-# A reserved top-level domain: the URLs are well formed (BASE's add_image takes them)
-# and can never reach a real host. The sandbox records them without fetching.
+# A reserved top-level domain: the URLs are well formed https (BASE's add_image and
+# eBay's imageUrls take them) and can never reach a real host. The sandboxes record them
+# without fetching.
 IMAGE_BASE = "https://example.invalid/upload-scheduler-demo/images"
 ENCODING = "cp932"
 ASIN_PREFIX = "B0DEMO"
@@ -34,6 +37,11 @@ class SampleRow:
     images: str
     brand: str
     category: str
+    title_en: str = ""
+    description_en: str = ""
+
+
+ENGLISH_COLUMNS = ("title_en", "description_en")
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class SampleFile:
     valid: list[str]  # in file order; the last is the urgent one
     blocked: list[str]
     invalid_lines: list[int]  # physical lines, the header being line 1
+    english: bool = True  # the file has title_en and description_en
 
     @property
     def urgent(self) -> str:
@@ -66,9 +75,20 @@ def remove_phrases() -> list[str]:
     return list(catalog()["remove_phrases"])
 
 
-def build_sample(items: int) -> SampleFile:
+def ebay_categories() -> dict[str, str]:
+    """The catalogue's categories mapped to eBay category ids ([platforms.ebay.categories])."""
+    return {str(k): str(v) for k, v in catalog()["ebay_categories"].items()}
+
+
+def ebay_category_id() -> str:
+    """eBay's category for the catalogue's other categories (`category_id`)."""
+    return str(catalog()["ebay_category_id"])
+
+
+def build_sample(items: int, *, english: bool = True) -> SampleFile:
     """`items` valid products, the blocked ones a third and two thirds of the way through,
-    the invalid rows in between, and the urgent item last (so `--limit` leaves it out)."""
+    the invalid rows in between, and the urgent item last (so `--limit` leaves it out).
+    `english`: with the English columns eBay needs (the BASE-only demo has none)."""
     valid = [_product(i) for i in range(items)]
     blocked = [_blocked(n, t) for n, t in enumerate(catalog()["blocked"], start=1)]
     invalid = _invalid_rows()
@@ -92,27 +112,34 @@ def build_sample(items: int) -> SampleFile:
         valid=[r.asin for r in rows if r.asin in valid_asins],
         blocked=[r.asin for r in blocked],
         invalid_lines=lines,
+        english=english,
     )
 
 
 def write_csv(sample: SampleFile, path: Path) -> None:
     """Raises UnicodeEncodeError if a text is not CP932 (the catalog's test guards it)."""
+    names = [f.name for f in fields(SampleRow)]
+    if not sample.english:
+        names = [n for n in names if n not in ENGLISH_COLUMNS]
     with path.open("w", encoding=ENCODING, newline="") as fh:
         writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow([f.name for f in fields(SampleRow)])
+        writer.writerow(names)
         for row in sample.rows:
-            writer.writerow(astuple(row))
+            writer.writerow(astuple(row)[: len(names)])
 
 
 def _product(index: int) -> SampleRow:
     templates = catalog()["templates"]
     variants = catalog()["variants"]
+    variants_en = catalog()["variants_en"]
     template = templates[index % len(templates)]
     round_no = index // len(templates)
     variant = variants[round_no % len(variants)]
     title = f"{template['name']} {variant}"
+    title_en = f"{template['name_en']} {variants_en[round_no % len(variants)]}"
     if round_no >= len(variants):
         title += f" ({round_no // len(variants) + 1}個セット)"
+        title_en += f" (Set of {round_no // len(variants) + 1})"
     price = int(template["price"]) + 100 * (round_no % 3)
     asin = f"{ASIN_PREFIX}{index:04d}"
     return SampleRow(
@@ -125,6 +152,8 @@ def _product(index: int) -> SampleRow:
         images=_images(asin, int(template["images"])),
         brand=str(template["brand"]),
         category=str(template["category"]),
+        title_en=title_en,
+        description_en=str(template["description_en"]),
     )
 
 
@@ -144,7 +173,8 @@ def _blocked(number: int, template: dict[str, Any]) -> SampleRow:
 
 def _invalid_rows() -> list[SampleRow]:
     """Three mistakes a real sheet has: a price not yet decided, a missing title, and an
-    image path pasted without its scheme."""
+    image path pasted without its scheme. The blocked items (above) keep their English
+    title empty: eBay's content rules refuse an item without one."""
     first = catalog()["templates"][0]
     base = SampleRow(
         asin="",
@@ -155,6 +185,8 @@ def _invalid_rows() -> list[SampleRow]:
         images="",
         brand=str(first["brand"]),
         category=str(first["category"]),
+        title_en=f"{first['name_en']} New Color",
+        description_en=str(first["description_en"]),
     )
     return [
         _replace(base, asin=f"{ASIN_PREFIX}E001", price="未定"),

@@ -1,28 +1,35 @@
-"""The BASE sandbox as a separate process on 127.0.0.1: a little latency, about 5%
-transient faults, and access tokens that run out during the run.
+"""The sandboxes as separate processes on 127.0.0.1: BASE's and eBay's, each with a
+little latency, about 5% transient faults, and access tokens that run out during the run.
 
-Its output goes to a file, never to a pipe the demo would have to keep reading; the
-first line names its URL. Every request is recorded to a JSONL file that outlives it,
-so the verdict can be drawn after it stopped.
+Their output goes to a file, never to a pipe the demo would have to keep reading; the
+first line names the URL. Every request is recorded to a JSONL file that outlives the
+process, so the verdict can be drawn after it stopped.
 """
 
 from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 from upload_scheduler.demo.procs import child_env, detached_flags, python_module, stop_process
 from upload_scheduler.demo.workdir import DemoPaths
 
 MODULE = "upload_scheduler.platforms.thebase.sandbox"
+EBAY_MODULE = "upload_scheduler.platforms.ebay.sandbox"
 LISTENING = "Sandbox listening on "
 START_TIMEOUT_SECONDS = 20.0
+CONTROL_TIMEOUT_SECONDS = 5.0
 # About 5% of API requests fail in a way the worker must retry: 500s, connection resets
 # and lost responses (carried out, answer dropped: the at-most-once case). No hanging
 # timeouts: each would cost the adapter's 30 s read timeout.
 FAULTS = {"server-error": 0.025, "reset": 0.01, "lost-response": 0.015}
+# eBay's own kinds: a 500 / 25001, a 500 / 25025 "concurrent access", lost answers.
+EBAY_FAULTS = {"server-error": 0.02, "concurrency": 0.01, "reset": 0.005, "lost-response": 0.015}
 LATENCY_SECONDS = 0.05
 TOKEN_LIFETIME_SECONDS = 40
 SEED = 20240601
@@ -36,11 +43,12 @@ class SandboxStartError(RuntimeError):
 class SandboxProcess:
     process: subprocess.Popen[bytes]
     url: str
-    paths: DemoPaths
+    pid_file: Path
+    output: Path
 
     def stop(self) -> None:
         stop_process(self.process)
-        self.paths.sandbox_pid.unlink(missing_ok=True)
+        self.pid_file.unlink(missing_ok=True)
 
 
 def sandbox_command(paths: DemoPaths) -> list[str]:
@@ -63,22 +71,68 @@ def sandbox_command(paths: DemoPaths) -> list[str]:
     return python_module(MODULE, *args)
 
 
+def ebay_sandbox_command(
+    paths: DemoPaths, client_secret: str, sellers_without_location: Collection[str]
+) -> list[str]:
+    """No faults at start: the login and `account setup` run on a quiet sandbox (they
+    are shown, not tested here); `ebay_faults_on` turns them on before the manager
+    starts."""
+    args = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--client-secret",
+        client_secret,
+        "--latency",
+        str(LATENCY_SECONDS),
+        "--token-lifetime",
+        str(TOKEN_LIFETIME_SECONDS),
+        "--seed",
+        str(SEED),
+        "--record",
+        str(paths.ebay_sandbox_record),
+    ]
+    if sellers_without_location:
+        args += ["--sellers-without-location", ",".join(sellers_without_location)]
+    return python_module(EBAY_MODULE, *args)
+
+
 def start_sandbox(paths: DemoPaths) -> SandboxProcess:
-    """Start it and wait for its URL; raises SandboxStartError with its output if not."""
-    with paths.sandbox_output.open("wb") as out:
+    """Start BASE's and wait for its URL; raises SandboxStartError with its output if not."""
+    return _start(sandbox_command(paths), paths.sandbox_output, paths.sandbox_pid, "sandbox")
+
+
+def start_ebay_sandbox(
+    paths: DemoPaths, client_secret: str, sellers_without_location: Collection[str]
+) -> SandboxProcess:
+    """Start eBay's; every App ID's secret is `client_secret`."""
+    command = ebay_sandbox_command(paths, client_secret, sellers_without_location)
+    return _start(command, paths.ebay_sandbox_output, paths.ebay_sandbox_pid, "eBay sandbox")
+
+
+def ebay_faults_on(sandbox: SandboxProcess, odds: Mapping[str, float] = EBAY_FAULTS) -> None:
+    """Set the eBay sandbox's fault odds (POST /_sandbox/odds). Raises httpx.HTTPError."""
+    form = {name.replace("-", "_"): str(p) for name, p in odds.items()}
+    answer = httpx.post(f"{sandbox.url}/_sandbox/odds", data=form, timeout=CONTROL_TIMEOUT_SECONDS)
+    answer.raise_for_status()
+
+
+def _start(command: list[str], output: Path, pid_file: Path, what: str) -> SandboxProcess:
+    with output.open("wb") as out:
         process = subprocess.Popen(
-            sandbox_command(paths),
+            command,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=child_env(),
             **detached_flags(),
         )
-    paths.sandbox_pid.write_text(f"{process.pid}\n", encoding="utf-8")
-    sandbox = SandboxProcess(process, "", paths)
+    pid_file.write_text(f"{process.pid}\n", encoding="utf-8")
+    sandbox = SandboxProcess(process, "", pid_file, output)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        url = _listening_url(paths.sandbox_output)
+        url = _listening_url(output)
         if url:
             sandbox.url = url
             return sandbox
@@ -86,9 +140,9 @@ def start_sandbox(paths: DemoPaths) -> SandboxProcess:
             break
         time.sleep(0.05)
     sandbox.stop()
-    output = paths.sandbox_output.read_text(encoding="utf-8", errors="replace").strip()
+    text = output.read_text(encoding="utf-8", errors="replace").strip()
     raise SandboxStartError(
-        f"the sandbox did not start (see {paths.sandbox_output}): {output[-500:] or 'no output'}"
+        f"the {what} did not start (see {output}): {text[-500:] or 'no output'}"
     )
 
 

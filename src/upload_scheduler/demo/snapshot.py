@@ -1,9 +1,11 @@
-"""What the live view shows, read from the database the daemons write: per account the
-items done, failed, still to go, the pace of the last minute and the next slot."""
+"""What the live view shows, read from the database the daemons write: per account (of
+every platform the run lists on) the items done, failed, still to go, the pace of the
+last minute and the next slot."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +31,7 @@ class AccountProgress:
     next_slot: datetime | None
     paused_until: datetime | None
     pause_reason: str | None
+    platform: str = "base"
 
     @property
     def done(self) -> int:
@@ -47,6 +50,16 @@ class Snapshot:
     @property
     def unfinished(self) -> int:
         return sum(a.unfinished for a in self.accounts)
+
+
+def take_snapshots(
+    engine: Engine, accounts: Mapping[str, list[str]], now: datetime, since: datetime
+) -> Snapshot:
+    """One snapshot of every platform's accounts (`accounts`: platform -> account ids)."""
+    rows: list[AccountProgress] = []
+    for platform, account_ids in accounts.items():
+        rows += take_snapshot(engine, platform, account_ids, now, since).accounts
+    return Snapshot(now, rows)
 
 
 def take_snapshot(
@@ -102,6 +115,7 @@ def take_snapshot(
                 next_slot=slots[account],
                 paused_until=paused_until if paused_until and paused_until > now else None,
                 pause_reason=pause.pause_reason if pause is not None else None,
+                platform=platform,
             )
         )
     return Snapshot(now, accounts)

@@ -7,6 +7,9 @@ shorter than the interval without any fault of the pacing. Jitter does not add u
 though: over k consecutive creations the span must still be k intervals, less one
 jitter. Checking every run of up to `SPAN` creations catches a pace a few percent too
 fast, while a single late stamp passes.
+
+BASE's item creation is `POST /1/items/add`; eBay's is the first call of an item,
+`PUT inventory_item/{sku}`, which is what its `min_interval_seconds` spaces.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import Any
 
 ADD_PATH = "/1/items/add"
 REFUSED_TOKEN = "invalid_request"  # starts nothing: the adapter refreshes and resends
+EBAY_ITEM_PATH = "/sell/inventory/v1/inventory_item/"
+EBAY_REFUSED_TOKEN = "1001"  # eBay's invalid access token: refreshed and resent
 JITTER_SECONDS = 0.2
 SPAN = 20
 MAX_REPORTED = 10
@@ -30,14 +35,47 @@ def spacing_problems(
     jitter_seconds: float = JITTER_SECONDS,
     span: int = SPAN,
 ) -> list[str]:
-    """One line per run of creations of one shop that came closer than the interval
+    """One line per run of creations of one BASE shop that came closer than the interval
     allows; at most MAX_REPORTED lines."""
     starts: dict[str, list[datetime]] = defaultdict(list)
     for call in calls:
         if call.get("path") == ADD_PATH and call.get("outcome") != REFUSED_TOKEN:
             starts[str(call.get("shop"))].append(datetime.fromisoformat(call["time"]))
+    return _span_problems(starts, min_interval_seconds, "shop", "items/add", jitter_seconds, span)
+
+
+def ebay_spacing_problems(
+    calls: Iterable[dict[str, Any]],
+    min_interval_seconds: float,
+    *,
+    jitter_seconds: float = JITTER_SECONDS,
+    span: int = SPAN,
+) -> list[str]:
+    """The same check on an eBay sandbox's record: its sellers' PUT inventory_item."""
+    starts: dict[str, list[datetime]] = defaultdict(list)
+    for call in calls:
+        if (
+            call.get("method") == "PUT"
+            and str(call.get("path", "")).startswith(EBAY_ITEM_PATH)
+            and call.get("seller") is not None
+            and call.get("outcome") != EBAY_REFUSED_TOKEN
+        ):
+            starts[str(call["seller"])].append(datetime.fromisoformat(call["time"]))
+    return _span_problems(
+        starts, min_interval_seconds, "seller", "PUT inventory_item", jitter_seconds, span
+    )
+
+
+def _span_problems(
+    starts: dict[str, list[datetime]],
+    min_interval_seconds: float,
+    who: str,
+    what: str,
+    jitter_seconds: float,
+    span: int,
+) -> list[str]:
     problems: list[str] = []
-    for shop, times in sorted(starts.items()):
+    for name, times in sorted(starts.items()):
         times.sort()
         for i, first in enumerate(times):
             for k in range(1, span + 1):
@@ -47,7 +85,7 @@ def spacing_problems(
                 allowed = k * min_interval_seconds - jitter_seconds
                 if took < allowed:
                     problems.append(
-                        f"shop {shop}: {k + 1} items/add from {first.isoformat()} within "
+                        f"{who} {name}: {k + 1} {what} from {first.isoformat()} within "
                         f"{took:.3f} s (at least {k * min_interval_seconds:.3f} s expected)"
                     )
                     break

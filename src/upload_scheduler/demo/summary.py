@@ -1,7 +1,10 @@
 """The run's outcome, from the two sides that must agree: our database (what each queued
 item became) and the sandbox's record (what the platform actually saw). The verdict is
 the sandbox's: no identifier listed twice in a shop, no limit answered or exceeded, item
-creations spaced, and every item the database calls a success really created."""
+creations spaced, and every item the database calls a success really created.
+
+One `Summary` per platform (BASE's here, eBay's in `ebay_summary.py`), gathered in a
+`RunSummary`; the run is clean only when every platform's verdict is."""
 
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from upload_scheduler.platforms.thebase.sandbox import Verdict, check_calls
 from upload_scheduler.store.tables import upload_queue
 
 BLOCKED_MARK = "blocked by rule"
+# Every adapter ends a refusal of its content rules so: BASE's NG words, eBay's English
+# title, https images and category. The item failed at its turn without a call.
+NOTHING_SENT = "; nothing was sent"
 TOKEN_PATH = "/1/oauth/token"
 ADD_PATH = "/1/items/add"
 CREATED = frozenset({"ok", "fault:lost_response"})
@@ -68,8 +74,27 @@ class Checks:
     business_hours: tuple[int, int]
 
 
+@dataclass(frozen=True)
+class PriceCheck:
+    """One eBay listing's price: the yen price, what the formula gives, what the
+    sandbox holds for its published offer (None: no published offer found)."""
+
+    asin: str
+    account_id: str
+    yen: int
+    expected: str  # "15.84"
+    listed: str | None
+    currency: str
+
+    @property
+    def matches(self) -> bool:
+        return self.listed == self.expected
+
+
 @dataclass
 class Summary:
+    """One platform's outcome."""
+
     accounts: list[AccountSummary]
     failed: list[FailedItem]
     blocked: list[FailedItem]
@@ -79,22 +104,21 @@ class Summary:
     api_calls: int
     urgent: UrgentItem | None = None
     import_rejected: list[str] = field(default_factory=list)
+    platform: str = "base"
+    prices: list[PriceCheck] = field(default_factory=list)  # eBay: one per success
+    faults: int = 0  # faults the sandbox injected, when its verdict counts them
+    pricing_rule: str = ""  # eBay: "USD = yen × 1.2 ÷ 150"
 
     @property
     def total(self) -> AccountSummary:
-        sums = Counter[str]()
-        for account in self.accounts:
-            for name, value in asdict(account).items():
-                if name != "account_id":
-                    sums[name] += value
-        return AccountSummary("all", **sums)
+        return _total(self.accounts)
 
     @property
     def verdict_clean(self) -> bool:
         return not self.problems
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "accounts": [asdict(a) for a in self.accounts],
             "total": asdict(self.total),
             "failed": [asdict(f) for f in self.failed],
@@ -105,10 +129,75 @@ class Summary:
             "items_created": self.items_created,
             "api_calls": self.api_calls,
             "import_rejected": self.import_rejected,
-            "urgent": None
-            if self.urgent is None
-            else {**asdict(self.urgent), "queued_at": self.urgent.queued_at.isoformat()},
+            "urgent": _urgent_json(self.urgent),
         }
+        if self.prices:
+            data["prices"] = [{**asdict(p), "matches": p.matches} for p in self.prices]
+        return data
+
+
+@dataclass
+class RunSummary:
+    """Every platform's outcome; clean when each platform's verdict is."""
+
+    platforms: list[Summary]
+    import_rejected: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> AccountSummary:
+        return _total([a for s in self.platforms for a in s.accounts])
+
+    @property
+    def verdict_clean(self) -> bool:
+        return all(s.verdict_clean for s in self.platforms)
+
+    @property
+    def problems(self) -> list[str]:
+        return [p for s in self.platforms for p in s.problems]
+
+    def to_json(self) -> dict[str, Any]:
+        """The one-platform keys of old (over every platform, so a script reading
+        `total` or `verdict` still works), and each platform's own under `platforms`."""
+        first = self.platforms[0] if self.platforms else None
+        return {
+            "accounts": [
+                {**asdict(a), "platform": s.platform} for s in self.platforms for a in s.accounts
+            ],
+            "total": asdict(self.total),
+            "failed": [asdict(f) for s in self.platforms for f in s.failed],
+            "blocked": [asdict(b) for s in self.platforms for b in s.blocked],
+            "token_refreshes": {
+                t.account_id: t.refreshes for s in self.platforms for t in s.tokens
+            },
+            "tokens_refused": {t.account_id: t.refused for s in self.platforms for t in s.tokens},
+            "verdict": {"clean": self.verdict_clean, "problems": self.problems},
+            "items_created": sum(s.items_created for s in self.platforms),
+            "api_calls": sum(s.api_calls for s in self.platforms),
+            "import_rejected": self.import_rejected,
+            "urgent": _urgent_json(first.urgent if first else None),
+            "platforms": {s.platform: s.to_json() for s in self.platforms},
+        }
+
+
+def is_blocked(message: str | None) -> bool:
+    """A failure of the content rules: nothing reached the platform."""
+    text = message or ""
+    return BLOCKED_MARK in text or NOTHING_SENT in text
+
+
+def _total(accounts: list[AccountSummary]) -> AccountSummary:
+    sums = Counter[str]()
+    for account in accounts:
+        for name, value in asdict(account).items():
+            if name != "account_id":
+                sums[name] += value
+    return AccountSummary("all", **sums)
+
+
+def _urgent_json(urgent: UrgentItem | None) -> dict[str, Any] | None:
+    if urgent is None:
+        return None
+    return {**asdict(urgent), "queued_at": urgent.queued_at.isoformat()}
 
 
 def summarize(
@@ -120,14 +209,8 @@ def summarize(
     urgent: tuple[str, datetime] | None,
 ) -> Summary:
     """Read every queue row of the run and set it against the sandbox's `calls`."""
-    with engine.connect() as conn:
-        rows = [
-            dict(r)
-            for r in conn.execute(
-                select(upload_queue).where(upload_queue.c.platform == platform)
-            ).mappings()
-        ]
-    failed = [_failed_item(r) for r in rows if r["status"] == "failed"]
+    rows = queue_rows(engine, platform)
+    failed, blocked = split_failed(rows)
     verdict = _verdict(calls, checks)
     problems = [
         *verdict.problems,
@@ -136,14 +219,39 @@ def summarize(
     ]
     return Summary(
         accounts=[_account(a, rows) for a in account_ids],
-        failed=[f for f in failed if BLOCKED_MARK not in f.reason],
-        blocked=[f for f in failed if BLOCKED_MARK in f.reason],
+        failed=failed,
+        blocked=blocked,
         tokens=[_tokens(a, calls) for a in account_ids],
         problems=problems,
         items_created=verdict.items_created,
         api_calls=verdict.api_calls,
         urgent=None if urgent is None else _urgent(*urgent, rows, calls),
     )
+
+
+def queue_rows(engine: Engine, platform: str) -> list[dict[str, Any]]:
+    """Every queue row of `platform`: the database's side of the summary."""
+    with engine.connect() as conn:
+        return [
+            dict(r)
+            for r in conn.execute(
+                select(upload_queue).where(upload_queue.c.platform == platform)
+            ).mappings()
+        ]
+
+
+def split_failed(rows: list[dict[str, Any]]) -> tuple[list[FailedItem], list[FailedItem]]:
+    """The rows that failed for good, and those the content rules blocked."""
+    failed = [r for r in rows if r["status"] == "failed"]
+    return (
+        [_failed_item(r) for r in failed if not is_blocked(r["error_message"])],
+        [_failed_item(r) for r in failed if is_blocked(r["error_message"])],
+    )
+
+
+def account_summary(account_id: str, rows: list[dict[str, Any]]) -> AccountSummary:
+    """One account's row of the summary table, from its queue rows."""
+    return _account(account_id, rows)
 
 
 def _verdict(calls: list[dict[str, Any]], checks: Checks) -> Verdict:
@@ -161,7 +269,7 @@ def _verdict(calls: list[dict[str, Any]], checks: Checks) -> Verdict:
 def _account(account_id: str, rows: list[dict[str, Any]]) -> AccountSummary:
     mine = [r for r in rows if r["account_id"] == account_id]
     failed = [r for r in mine if r["status"] == "failed"]
-    blocked = sum(1 for r in failed if BLOCKED_MARK in (r["error_message"] or ""))
+    blocked = sum(1 for r in failed if is_blocked(r["error_message"]))
     return AccountSummary(
         account_id=account_id,
         queued=len(mine),

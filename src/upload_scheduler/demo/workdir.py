@@ -53,8 +53,27 @@ class DemoPaths:
         return self.log_dir / "sandbox.pid"
 
     @property
+    def ebay_sandbox_output(self) -> Path:
+        return self.log_dir / "ebay_sandbox.out"
+
+    @property
+    def ebay_sandbox_record(self) -> Path:
+        return self.log_dir / "ebay_sandbox_calls.jsonl"
+
+    @property
+    def ebay_sandbox_pid(self) -> Path:
+        return self.log_dir / "ebay_sandbox.pid"
+
+    @property
+    def ebay_sandbox_state(self) -> Path:
+        """What the eBay sandbox held when the run ended (its offers' prices): the record
+        does not keep prices, and the sandbox is gone once the demo ends."""
+        return self.log_dir / "ebay_sandbox_state.json"
+
+    @property
     def commands_log(self) -> Path:
-        """The output of the commands the demo ran (manager start/stop)."""
+        """The output of the commands the demo ran (token login, account setup, manager
+        start/stop)."""
         return self.log_dir / "demo_commands.log"
 
     @property
