@@ -174,6 +174,11 @@ def test_nothing_to_set_up_for_base(tmp_path: Path) -> None:
     result = cli(tmp_path, "account", "setup", "--platform", "base", "--account", "shop_a")
     assert result.returncode == 0, output(result)
     assert "nothing to set up for base" in result.stdout
+    shown = json.loads(
+        ok(cli(tmp_path, "account", "setup", "--platform", "base", "--account", "shop_a", "--json"))
+    )
+    assert shown["ready"] is True and shown["steps"] == []
+    assert shown["message"] == "nothing to set up for base"
 
 
 # ---------------------------------------------------------------------- the set-up test

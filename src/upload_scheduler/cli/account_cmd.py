@@ -248,7 +248,8 @@ def setup(
         message = f"nothing to set up for {platform}"
         if as_json:
             payload = {"platform": platform, "account": account, "ready": True, "changed": False}
-            typer.echo(json.dumps({**payload, "error": None, "steps": [], "message": message}))
+            payload.update(error=None, steps=[], paused=None, hint=None, message=message)
+            typer.echo(json.dumps(payload))
         else:
             console.print(f"{message}.")
         return
