@@ -272,3 +272,23 @@ def test_a_seller_without_location_pauses_then_setup_and_resume_list_the_items(
 def _offers(sandbox: EbaySandbox, seller: str) -> list[dict[str, Any]]:
     sellers = sandbox.state()["sellers"]
     return list(sellers[seller]["offers"]) if seller in sellers else []
+
+
+def test_an_opt_in_still_processing_says_to_come_back_later(tmp_path: Path) -> None:
+    seller = "seller_late"
+    options = ("--sellers-not-opted-in", seller, "--opt-in-delay", "3600")
+    with ebay_sandbox(tmp_path / "sandbox", *options) as sandbox:
+        workdir = tmp_path / "work"
+        workdir.mkdir()
+        write_ebay_config(workdir, sandbox.url, [seller])
+        _location_section(workdir)
+        login(workdir, sandbox, seller)
+        for _ in range(2):  # the repeated opt-in (409) is fine: still processing
+            result = setup(workdir, seller)
+            assert result.returncode == 1, output(result)
+            processing = "eBay is processing the opt-in (up to 24 h); run this again later"
+            assert processing in result.stdout
+            assert f"ebay/{seller} cannot list yet" in result.stdout
+        shown = json.loads(setup(workdir, seller, "--json").stdout)
+        assert shown["steps"][0]["status"] == "processing"
+        assert [s["status"] for s in shown["steps"][2:]] == ["waiting"] * 3
