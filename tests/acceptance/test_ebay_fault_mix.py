@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.acceptance.demo_helpers import cli, kill_leftovers, ok, output, wait_for
@@ -162,14 +163,16 @@ def test_forty_products_on_two_sellers_under_faults_and_kill_9(run: Run) -> None
     started = time.monotonic()
     ok(cli(run.workdir, "manager", "start", "--detach", "--check-interval", "1"))
     victim = SELLERS[0]
+    pid = wait_for(lambda: run.daemon_pid(victim), RESTART_SECONDS, f"{victim}'s daemon")
+    assert pid is not None
     wait_for(
         lambda: _done(run, victim) >= KILL_AFTER,
         KILL_WAIT_SECONDS,
         f"{KILL_AFTER} of {victim}'s items done" + run.evidence(),
         poll=0.02,
     )
-    pid = run.daemon_pid(victim)
-    assert pid is not None, run.status()
+    # Still the daemon the manager started (none restarted meanwhile): kill it mid-run.
+    assert victim in psutil.Process(pid).cmdline(), run.status()
     os.kill(pid, signal.SIGKILL)
     done_at_kill = _done(run, victim)
     restarted = wait_for(
