@@ -118,7 +118,9 @@ class LimitState:
     day_creations: int = 0
     paused_until: datetime | None = None
     pause_reason: str | None = None
-    not_before: datetime | None = None  # e.g. the first start after a restart
+    # Held in memory by the daemon: the first start after a restart, or a back-off after
+    # the platform refused a call for its rate.
+    not_before: datetime | None = None
     # The application's calls on `application_day` (when its budget is shared).
     application_day: date | None = None
     application_calls: int = 0
@@ -247,7 +249,7 @@ def holds(
     if state.pause_reason and (state.paused_until is None or moment < state.paused_until):
         yield Hold(PAUSED, state.paused_until or FOREVER, f"paused: {state.pause_reason}")
     if state.not_before is not None and moment < state.not_before:
-        yield Hold(RESTART, state.not_before, "restart spacing")
+        yield Hold(RESTART, state.not_before, "restart spacing or back-off")
     opens = next_window_start(moment, settings)
     if opens > moment:
         yield Hold(HOURS, opens, "outside business hours")

@@ -464,6 +464,22 @@ def test_a_throttled_call_below_the_budget_is_retried_later_with_no_attempt_spen
     assert env.received() == {FIRST_DAY: 4}
 
 
+def test_a_throttled_call_holds_the_whole_account_until_the_back_off_ends(env: Env) -> None:
+    """Backing off is the account's, not only the item's: after a 429 the account's next
+    item does not start (and spend a call on the same refusal) before the retry time."""
+    first, second = env.add_items(SHARING[0], 2)
+    asin = env.row(first)["asin"]
+    env.platform.script(asin, Fail(Throttled("429: too many requests", retry_after=40.0)))
+    env.daemon(SHARING[0])
+
+    env.run(lambda: env.done(SHARING[0]) == 2)
+
+    refused_at = env.platform.uploads(asin)[0].at
+    later = [c.at for c in env.platform.uploads() if c.at > refused_at]
+    assert later and min(later) >= refused_at + timedelta(seconds=40)
+    assert env.row(second)["status"] == "success"
+
+
 def test_a_throttled_call_with_our_count_at_the_budget_pauses_every_account_on_it(
     env: Env,
 ) -> None:

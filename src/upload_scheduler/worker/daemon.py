@@ -539,6 +539,11 @@ class UploadDaemon:
                     done.append(result)
                     self.uploaded += 1
                 paused = isinstance(result, Decision) and result.verdict == Verdict.PAUSED
+                if isinstance(result, Decision) and result.hold_account_until is not None:
+                    # Refused for rate: back off with the whole account, not just the item.
+                    held = self.restart_not_before.get(account_id, result.hold_account_until)
+                    self.restart_not_before[account_id] = max(held, result.hold_account_until)
+                    paused = True
                 if done and self.clock.now() >= flush_at:
                     self.uploader.record_uploads(done, account, limits)
                     done = []

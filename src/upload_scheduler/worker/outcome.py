@@ -101,6 +101,9 @@ class Decision:
     platform_item_id: str | None = None  # kept on the row (and the listing)
     images_done: int | None = None
     error_message: str | None = None  # kept on the row, when not the message itself
+    # The platform refused for rate: the account's next start waits until then too, so
+    # its other items do not spend calls on the same refusal.
+    hold_account_until: datetime | None = None
 
     @property
     def row_message(self) -> str:
@@ -152,6 +155,7 @@ def decide(error: PlatformError, attempt: Attempt, now: datetime) -> Decision:
             marker=marker,
             platform_item_id=keep.item_id,
             images_done=keep.images,
+            hold_account_until=now + timedelta(seconds=delay),
         )
     attempts_left = counted and attempt.attempts < attempt.max_attempts
     if in_doubt and not (attempt.acted and attempts_left):
