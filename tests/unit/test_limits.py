@@ -199,7 +199,9 @@ def test_spacing_is_start_to_start_with_a_fractional_interval() -> None:
 def test_restart_spacing_holds_the_first_start_after_a_restart() -> None:
     now = tokyo(2026, 1, 5, 10, 0, 0)
     restarted = state(not_before=now + timedelta(seconds=2))
-    assert_waits(admit(restarted, now, cost=1), now + timedelta(seconds=2), "restart spacing or back-off")
+    assert_waits(
+        admit(restarted, now, cost=1), now + timedelta(seconds=2), "restart spacing or back-off"
+    )
     assert_allowed(admit(restarted, now + timedelta(seconds=2), cost=1), now + timedelta(seconds=2))
 
 
