@@ -130,7 +130,10 @@ class Shared:
 
 @contextmanager
 def _shared(
-    tmp_path: Path, *sandbox_options: str, queued: tuple[int, ...] = (PER_SELLER, PER_SELLER)
+    tmp_path: Path,
+    *sandbox_options: str,
+    queued: tuple[int, ...] = (PER_SELLER, PER_SELLER),
+    database: str = "sqlite:///data/us.db",
 ) -> Iterator[Shared]:
     """Two logged-in sellers on one application with a budget of DAY_CALL_LIMIT calls,
     `queued` items queued to each, against a sandbox started with `sandbox_options`."""
@@ -138,7 +141,7 @@ def _shared(
     workdir.mkdir()
     with ebay_sandbox(tmp_path / "sandbox", *sandbox_options) as sandbox:
         try:
-            write_ebay_config(workdir, sandbox.url, SELLERS, platform=PLATFORM)
+            write_ebay_config(workdir, sandbox.url, SELLERS, platform=PLATFORM, database=database)
             for seller in SELLERS:
                 login(workdir, sandbox, seller)
             prices = {f"B0EBAYB{n:03d}": 2000 + n for n in range(sum(queued))}
@@ -160,9 +163,11 @@ def _shared(
 
 
 @pytest.fixture
-def ours_first(tmp_path: Path) -> Iterator[Shared]:
-    """The sandbox allows more than our budget: ours is spent first."""
-    with _shared(tmp_path, "--app-day-limit", str(DAY_CALL_LIMIT + 10)) as shared:
+def ours_first(tmp_path: Path, database_url: str) -> Iterator[Shared]:
+    """The sandbox allows more than our budget: ours is spent first. On SQLite and on
+    PostgreSQL (where the application's counter row is locked)."""
+    options = ("--app-day-limit", str(DAY_CALL_LIMIT + 10))
+    with _shared(tmp_path, *options, database=database_url) as shared:
         yield shared
 
 
