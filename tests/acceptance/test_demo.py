@@ -209,7 +209,7 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
         assert offers[asin]["status"] == "PUBLISHED"
         assert (offers[asin]["price"], offers[asin]["currency"]) == (dollars(yen[asin]), "USD")
     assert "eBay sandbox verdict: clean" in out and "every price as the formula says" in out
-    assert f"¥{yen['B0DEMO0000']:,}" in out and dollars(yen["B0DEMO0000"]) in out
+    assert f"\uffe5{yen['B0DEMO0000']:,}" in out and dollars(yen["B0DEMO0000"]) in out
 
     # The seller was logged in through `token login --code` and made ready by
     # `account setup`, which created the missing location before the first item.

@@ -402,11 +402,11 @@ def test_two_platforms_print_a_summary_and_a_verdict_each_with_ebays_prices() ->
     assert "Summary: BASE" in text and "Summary: eBay" in text
     assert "Blocked by rules (nothing was sent to eBay): 1" in text
     assert "eBay prices (USD = yen × 1.2 ÷ 150, half up to the cent): 1 of 1" in text
-    assert "¥1,980" in text and "15.84 USD" in text
+    assert "\uffe51,980" in text and "15.84 USD" in text
     assert "Token refreshes on eBay: a1: 2 refresh(es), 1 after eBay refused" in text
     assert "BASE sandbox verdict: clean" in text
     assert (
-        "eBay sandbox verdict: clean — 2 listing(s) published with 7 API call(s), 3 fault" in text
+        "eBay sandbox verdict: clean - 2 listing(s) published with 7 API call(s), 3 fault" in text
     )
 
 
@@ -416,7 +416,7 @@ def test_one_platform_prints_as_the_old_demo() -> None:
     assert "Summary: BASE" not in text
     assert "Blocked by rules (nothing was sent to BASE): 1" in text
     assert "Token refreshes: a1: 2 refresh(es), 1 after BASE refused an expired token." in text
-    assert "Sandbox verdict: clean — 2 item(s) created with 7 API call(s)" in text
+    assert "Sandbox verdict: clean - 2 item(s) created with 7 API call(s)" in text
 
 
 def test_a_platforms_problems_are_printed_under_its_verdict() -> None:

@@ -143,7 +143,7 @@ def price_problems(prices: list[PriceCheck], state: Mapping[str, Any] | None) ->
         elif not check.matches:
             problems.append(
                 f"seller {check.account_id}: {check.asin} listed at {check.listed} "
-                f"{check.currency}, the formula gives {check.expected} (¥{check.yen:,})"
+                f"{check.currency}, the formula gives {check.expected} (\uffe5{check.yen:,})"
             )
     return problems
 

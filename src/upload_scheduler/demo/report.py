@@ -143,7 +143,7 @@ def _prices(console: Console, summary: Summary) -> None:
     shown = [c for c in checks if not c.matches] or _spread(checks, PRICE_EXAMPLES)
     for check in shown[:PRICE_EXAMPLES]:
         listed = "none" if check.listed is None else f"{check.listed} {check.currency}"
-        table.add_row(check.asin, f"¥{check.yen:,}", f"{check.expected}", escape(listed))
+        table.add_row(check.asin, f"\uffe5{check.yen:,}", f"{check.expected}", escape(listed))
     console.print(table)
 
 
@@ -151,7 +151,7 @@ def _base_verdict(console: Console, summary: Summary, which: str) -> None:
     created = f"{summary.items_created} item(s) created with {summary.api_calls} API call(s)"
     if summary.verdict_clean:
         console.print(
-            f"[green]{which}: clean[/] — {created}; no identifier listed twice in a "
+            f"[green]{which}: clean[/] - {created}; no identifier listed twice in a "
             "shop, no limit answered or exceeded, item creations spaced, every success "
             "really on the platform."
         )
@@ -166,7 +166,7 @@ def _ebay_verdict(console: Console, summary: Summary, which: str) -> None:
     )
     if summary.verdict_clean:
         console.print(
-            f"[green]{which}: clean[/] — {listed}; one offer and one listing per SKU, no "
+            f"[green]{which}: clean[/] - {listed}; one offer and one listing per SKU, no "
             "429 answered, inventory items spaced, every inventory item with a published "
             "offer, every success really listed, every price as the formula says."
         )
@@ -175,7 +175,7 @@ def _ebay_verdict(console: Console, summary: Summary, which: str) -> None:
 
 
 def _problems(console: Console, summary: Summary, which: str, what: str) -> None:
-    console.print(f"[red]{which}: {len(summary.problems)} problem(s)[/] — {what}:")
+    console.print(f"[red]{which}: {len(summary.problems)} problem(s)[/] - {what}:")
     for problem in summary.problems[:20]:
         console.print(f"  {problem}", markup=False)
 

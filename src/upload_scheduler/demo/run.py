@@ -310,7 +310,7 @@ class _Run:
         price = list_price(yen, rule)
         self.console.print(
             f"{INDENT}eBay prices: {pricing_rule(rule)}, half up to the cent "
-            f"({first.asin}: ¥{yen:,} → {price.amount} {price.currency})",
+            f"({first.asin}: \uffe5{yen:,} → {price.amount} {price.currency})",
             markup=False,
         )
 
