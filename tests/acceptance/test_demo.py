@@ -229,7 +229,7 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
     assert set(saved["token_refreshes"]) == {"demo_shop_1", "demo_shop_2", SELLER}
     assert "Token refreshes on BASE:" in out and "Token refreshes on eBay:" in out
     config = str(workdir.resolve() / "upload-scheduler.toml")
-    for command in ("check-queue", "logs", "manager status"):
+    for command in ("check-queue", "check-queue --platform ebay", "logs", "manager status"):
         assert f"upload-scheduler --config {config} {command}" in out
     assert str(workdir.resolve() / "data" / "upload_scheduler.db") in out
 

@@ -430,3 +430,10 @@ def test_the_command_log_hides_the_consent_address() -> None:
     args = ("token", "login", "--platform", "ebay", "--code", "http://x/?code=v%5E1")
     assert _hidden(args, ("--code",)) == (*args[:-1], "…")
     assert _hidden(args, ()) == args
+
+
+def test_look_further_names_ebays_queue_when_ebay_runs() -> None:
+    assert report.look_further(("base",)) == list(report.LOOK_FURTHER)
+    both = report.look_further(("base", "ebay"))
+    assert both[:2] == ["check-queue", "check-queue --platform ebay"]
+    assert "check-queue" not in report.look_further(("ebay",))

@@ -95,8 +95,18 @@ def print_locations(console: Console, paths: DemoPaths, platforms: tuple[str, ..
         markup=False,
     )
     console.print("Look further:")
-    for command in LOOK_FURTHER:
+    for command in look_further(platforms):
         console.print(f"  upload-scheduler --config {config} {command}", markup=False)
+
+
+def look_further(platforms: tuple[str, ...]) -> list[str]:
+    """The commands to look further: `check-queue` shows one platform (BASE unless
+    --platform says), so eBay's queue is named."""
+    if EBAY not in platforms:
+        return list(LOOK_FURTHER)
+    queues = ["check-queue"] if len(platforms) > 1 else []
+    queues += ["check-queue --platform ebay", "check-queue --platform ebay --status failed"]
+    return [*queues, "logs --no-follow", "manager status"]
 
 
 # ---------------------------------------------------------------------- one platform

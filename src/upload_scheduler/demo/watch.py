@@ -87,7 +87,7 @@ class Watch:
 
     def _heading(self) -> str:
         options = self.plan.options
-        if not self.plan.multi and self.plan.platforms == (PLATFORM,):
+        if self.plan.platforms == (PLATFORM,):
             return (
                 f"{options.items} items on {options.accounts} shop(s) in the BASE sandbox "
                 f"{self.sandboxes[PLATFORM].url}"
@@ -148,10 +148,15 @@ class Watch:
                 view.event(f"could not end the access tokens early: {exc}", datetime.now(UTC))
                 return
             ended.append(f"{PLATFORM_NAMES[platform]} {count}" if self.plan.multi else str(count))
-        if not self.plan.multi and self.plan.platforms == (PLATFORM,):
+        if self.plan.platforms == (PLATFORM,):
             message = (
                 f"the sandbox ended the shops' access tokens early ({ended[0]}); each daemon "
                 "refreshes its token when BASE refuses it"
+            )
+        elif not self.plan.multi:
+            message = (
+                f"the sandbox ended the sellers' access tokens early ({ended[0]}); each daemon "
+                "refreshes its token when eBay refuses it"
             )
         else:
             message = (
