@@ -74,7 +74,8 @@ def recover(env: EbayEnv, asin: str = ASIN) -> str:
 def test_a_listing_is_put_item_post_offer_publish(tmp_path: Path, database_url: str) -> None:
     with ebay_env(tmp_path, database_url) as env:
         assert isinstance(env.platform, Platform)
-        assert env.platform.calls_for(product()) == 3
+        # The first listing of the adapter's life looks the three policies up as well.
+        assert env.platform.calls_for(product()) == 3 + POLICY_LOOKUPS
         result = env.platform.upload(product(), env.account())
         [offer] = env.offers()
         assert result == UploadResult(
@@ -93,6 +94,7 @@ def test_a_listing_is_put_item_post_offer_publish(tmp_path: Path, database_url: 
         assert item["product"]["imageUrls"] == list(product().images)
 
         # The policies are known now: the next listing is the three calls alone.
+        assert env.platform.calls_for(product("B0EBAY0002")) == 3
         second = env.platform.upload(product("B0EBAY0002"), env.account())
         assert second.calls == 3
 
@@ -232,6 +234,8 @@ def test_validation_errors_are_permanent_with_ebays_id(tmp_path: Path, database_
         with pytest.raises(Permanent) as caught:
             env.platform.upload(product(), env.account())
         assert "eBay refused the publish: 25005 Invalid category ID." in caught.value.message
+        # The failure says what it cost: the lookups, the PUT, the offer and the publish.
+        assert caught.value.calls == POLICY_LOOKUPS + 3 == len(env.calls())
 
 
 def test_the_spent_application_budget_is_throttled(tmp_path: Path, database_url: str) -> None:
@@ -240,6 +244,7 @@ def test_the_spent_application_budget_is_throttled(tmp_path: Path, database_url:
         with pytest.raises(Throttled) as caught:
             env.platform.upload(product(), env.account())
         assert "2001" in caught.value.message and caught.value.retry_after is None
+        assert caught.value.calls == 1  # the refused call counts
         assert env.offers() == [] and env.seller()["inventory_items"] == {}
 
 
@@ -279,10 +284,12 @@ def test_configured_policies_are_used_without_lookups(tmp_path: Path, database_u
         )
         adapter = env.adapter(settings)
         try:
+            assert adapter.calls_for(product()) == 3 + 1
             result = adapter.upload(product(), env.account())
         finally:
             adapter.close()
         assert result.calls == 1 + 3  # the return policy alone is looked up
+        assert adapter.calls_for(product()) == 3
         assert [p for _, p in paths(env)][:1] == ["/sell/account/v1/return_policy"]
 
 
@@ -415,6 +422,7 @@ def test_content_rules_send_nothing(tmp_path: Path, database_url: str) -> None:
             env.platform.upload(product(title_en=""), env.account())
         assert "eBay needs an English title" in caught.value.message
         assert "nothing was sent" in caught.value.message
+        assert caught.value.calls == 0
         assert env.calls("/") == []
 
 

@@ -14,7 +14,8 @@ one of the worker's error classes (`mapping.py`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,17 @@ class EbayPlatform:
         except ValueError:
             self._client.close()
             raise
+        # The policy lookups an account's first listing makes: the most any account needs.
+        self._first_lookups = max(
+            (
+                sum(1 for kind in POLICY_KINDS if not getattr(settings, kind.key))
+                for settings in (
+                    context.settings.account(self.name, account_id)
+                    for account_id in context.settings.account_ids(self.name)
+                )
+            ),
+            default=0,
+        )
 
     # ------------------------------------------------------------------ Platform
 
@@ -108,6 +120,17 @@ class EbayPlatform:
         it, so there is nothing to add."""
         if platform_item_id is not None:
             return UploadResult(platform_item_id=platform_item_id, calls=0)
+        calls = _Calls()
+        with _counting(calls):
+            return self._list(product, account, calls, pace)
+
+    def _list(
+        self,
+        product: Product,
+        account: Account,
+        calls: _Calls,
+        pace: Callable[[], None] | None,
+    ) -> UploadResult:
         settings = self.tokens.account_settings(account.account_id)
         what = f"{self.name} account {account.account_id}, asin {product.asin}"
         try:
@@ -115,7 +138,6 @@ class EbayPlatform:
         except content.ListingRefused as refused:
             raise Permanent(f"{what}: {refused}; nothing was sent") from None
         _log_left_out(what, listing)
-        calls = _Calls()
         policies = self._policies_of(account, settings, calls)
         sku_path = f"{INVENTORY}/inventory_item/{_segment(listing.sku)}"
         self._api(
@@ -171,16 +193,17 @@ class EbayPlatform:
         sku = content.sku_for(asin, settings)
         what = f"{self.name} account {account.account_id}, looking for sku {sku}"
         calls = _Calls()
-        answer = self._api(
-            account,
-            "GET",
-            f"{INVENTORY}/offer",
-            calls,
-            what,
-            refused="the offer lookup",
-            params={"sku": sku, "marketplace_id": settings.marketplace_id},
-            gone_ok=True,
-        )
+        with _counting(calls):
+            answer = self._api(
+                account,
+                "GET",
+                f"{INVENTORY}/offer",
+                calls,
+                what,
+                refused="the offer lookup",
+                params={"sku": sku, "marketplace_id": settings.marketplace_id},
+                gone_ok=True,
+            )
         for offer in answer.get("offers") or ():
             if not isinstance(offer, dict) or not _ours(offer, sku, settings):
                 continue
@@ -199,41 +222,45 @@ class EbayPlatform:
         self.tokens.access_token(account.account_id)
 
     def calls_for(self, product: Product, images_done: int = 0) -> int:
-        """The three calls of a listing, reserved before the first. A first listing of an
-        account also looks its policies up (up to three calls more, once); those, and a
-        retry after a refreshed token, are settled afterwards."""
-        return CALLS_PER_LISTING
+        """The three calls of a listing, reserved before the first, and, until the adapter
+        has found an account's business policies, the lookups of those the configuration
+        leaves empty (up to three, once in the adapter's life: a daemon's adapter serves
+        one account). A retry after a refreshed token is settled afterwards."""
+        return CALLS_PER_LISTING + (0 if self._policies else self._first_lookups)
 
     def delete(self, platform_item_id: str, account: Account, *, asin: str = "") -> DeleteResult:
         """DELETE inventory_item/{sku}: ends the listing and removes the item and its
         offers. An item eBay no longer has (404, 25710) is already gone."""
         sku, what = self._sku_of(asin, account, f"deleting listing {platform_item_id}")
         calls = _Calls()
-        answer = self._api(
-            account,
-            "DELETE",
-            f"{INVENTORY}/inventory_item/{_segment(sku)}",
-            calls,
-            what,
-            refused="the delete",
-            acting=True,
-            effect="the listing may have been ended",
-            gone_ok=True,
-        )
+        with _counting(calls):
+            answer = self._api(
+                account,
+                "DELETE",
+                f"{INVENTORY}/inventory_item/{_segment(sku)}",
+                calls,
+                what,
+                refused="the delete",
+                acting=True,
+                effect="the listing may have been ended",
+                gone_ok=True,
+            )
         return DeleteResult(calls.count, already_gone=answer is _GONE)
 
     def exists(self, platform_item_id: str, account: Account, *, asin: str = "") -> bool:
         """GET inventory_item/{sku}: whether eBay still has the item behind the listing."""
         sku, what = self._sku_of(asin, account, f"checking listing {platform_item_id}")
-        answer = self._api(
-            account,
-            "GET",
-            f"{INVENTORY}/inventory_item/{_segment(sku)}",
-            _Calls(),
-            what,
-            refused="the item lookup",
-            gone_ok=True,
-        )
+        calls = _Calls()
+        with _counting(calls):
+            answer = self._api(
+                account,
+                "GET",
+                f"{INVENTORY}/inventory_item/{_segment(sku)}",
+                calls,
+                what,
+                refused="the item lookup",
+                gone_ok=True,
+            )
         return answer is not _GONE
 
     def close(self) -> None:
@@ -394,6 +421,17 @@ class EbayPlatform:
 
 # The answer of a lookup or delete that eBay says has nothing to act on.
 _GONE: dict[str, Any] = {}
+
+
+@contextmanager
+def _counting(calls: _Calls) -> Iterator[None]:
+    """A failure carries the calls its method made (the refused one included): they count
+    against the budgets as a success's do."""
+    try:
+        yield
+    except PlatformError as err:
+        err.calls = calls.count
+        raise
 
 
 def _segment(value: str) -> str:
