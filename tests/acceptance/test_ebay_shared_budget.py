@@ -322,12 +322,6 @@ def test_a_429_below_our_budget_spends_no_attempt_and_our_count_pauses_both(
     _check_paused(shared, paused.accounts, paused.status, paused.started)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a PlatformError from upload() carries no call count, so the "
-    "uploader settles max(calls, 1) = 1 for an eBay item refused at its POST offer or "
-    "publish, after 2 or 3 calls were made",
-)
 def test_our_count_is_every_call_the_sandbox_saw(sandbox_first: tuple[Shared, Paused]) -> None:
     shared, _ = sandbox_first
     usage = shared.usage()
@@ -340,12 +334,6 @@ def _daemon(shared: Shared, seller: str) -> subprocess.Popen[bytes]:
     return spawn(shared.workdir, f"daemon-{seller}", *command)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: EbayPlatform.calls_for reserves 3 calls, but an account's first "
-    "item of a daemon's life also looks up its 3 business policies (settled afterwards), "
-    "so a seller that starts when one item's room is left spends 6",
-)
 def test_a_seller_starting_late_does_not_pass_the_application_budget(
     late_joiner: Shared,
 ) -> None:

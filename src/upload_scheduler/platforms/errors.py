@@ -10,6 +10,11 @@ from datetime import datetime
 class PlatformError(Exception):
     """Base class. `message` is safe to show and store: it never holds a secret."""
 
+    # The API calls the failing method made, the refused one included, when the adapter
+    # knows them (eBay: a refusal at publish follows two calls that went through); None:
+    # one. They are counted against the budgets like those of a success.
+    calls: int | None = None
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -66,6 +71,8 @@ class Permanent(PlatformError):
 class PartialUpload(PlatformError):
     """The item was created but some images were not added: the item id is kept and
     only the missing images are retried; the item is never created again."""
+
+    calls: int  # always known: the calls of the creation and the images added
 
     def __init__(
         self,

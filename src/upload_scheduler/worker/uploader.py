@@ -75,6 +75,7 @@ class Uploader(JobRunner):
         calls = 0
         created_here = False
         offer_id: str | None = None
+        calls_before_upload: int | None = None
         # Until the lookup has answered, what the earlier call did is unknown: the call
         # marker must stay.
         settled = not needs_lookup(item, product, previous_call)
@@ -128,6 +129,8 @@ class Uploader(JobRunner):
                     )
             if item_id is None or images_done < total:
                 acted = True
+                # From here a failure's calls are the upload's: those it says it made.
+                calls_before_upload = calls
                 result = self.platform.upload(
                     product, target, platform_item_id=item_id, images_done=images_done, pace=pace
                 )
@@ -150,13 +153,17 @@ class Uploader(JobRunner):
                 created=created,
             )
         except PlatformError as exc:
+            # The adapter's own count when it gives one (none for a blocked item, which
+            # sent nothing); else the failing call, at least.
+            known = calls_before_upload is not None and exc.calls is not None
+            made = (calls_before_upload or 0) + (exc.calls or 0) if known else max(calls, 1)
             return self.finish(
                 item,
                 account,
                 limits,
                 exc,
                 learnt(),
-                calls=max(calls, 1),
+                calls=made,
                 reserved=reserved_calls,
                 created=created_here,
             )
