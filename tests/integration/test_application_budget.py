@@ -33,6 +33,7 @@ from upload_scheduler import defaults
 from upload_scheduler.clock import FakeClock
 from upload_scheduler.config import Settings, settings_from_dict
 from upload_scheduler.limits import APPLICATION_BUDGET, APPLICATION_BUDGET_REASON, local_day
+from upload_scheduler.operations.accounts import account_overviews
 from upload_scheduler.operations.explain import explain
 from upload_scheduler.platforms.errors import Throttled
 from upload_scheduler.store import account_state
@@ -291,6 +292,12 @@ def test_two_accounts_on_one_application_never_spend_more_than_its_day_budget(en
         assert all(at <= last_call + timedelta(seconds=INTERVAL) for at in paused_at)
     assert env.usage() == {FIRST_DAY.isoformat(): LIMIT}
     assert env.received() == {FIRST_DAY: LIMIT}
+    # `account list` shows each sharing account the application's spend, not its own.
+    shown = {
+        o.account_id: {u.name: (u.used, u.limit) for u in o.usage}["day_calls"]
+        for o in account_overviews(env.settings, env.engine, env.clock.now(), PLATFORM)
+    }
+    assert shown[SHARING[0]] == shown[SHARING[1]] == (LIMIT, LIMIT)
     for account_id in SHARING:
         reason, until = env.pause(account_id)
         assert reason is not None and reason.startswith(BUDGET_PAUSE), reason

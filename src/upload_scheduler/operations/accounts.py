@@ -10,13 +10,14 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from upload_scheduler.config import Settings
-from upload_scheduler.limits import local_day
+from upload_scheduler.limits import LimitSettings, local_day
 from upload_scheduler.operations.pauses import Pause, read_pause
 from upload_scheduler.store import account_state
 from upload_scheduler.store.tables import QUEUE_STATUSES, account_usage, upload_queue
+from upload_scheduler.store.usage import application_calls
 
 # Platforms whose adapter keeps OAuth tokens in `oauth_tokens`.
-TOKEN_PLATFORMS = frozenset({"base"})
+TOKEN_PLATFORMS = frozenset({"base", "ebay"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ def account_overviews(
             ).first()
             record = account_state.read_account(conn, name, account_id)
             hour_calls = record.calls_this_hour(now) if record is not None else 0
+            day_calls = usage.calls if usage else 0
+            limits = LimitSettings.of(account)
+            if limits.application is not None:
+                # The day budget is the application's: show what all its accounts spent.
+                app_day = limits.application_day(now).isoformat()
+                day_calls = application_calls(conn, name, limits.application, app_day)
             counts = dict.fromkeys(QUEUE_STATUSES, 0)
             counts.update(queue.get((name, account_id), {}))
             counts["total"] = sum(counts.values())
@@ -98,7 +105,7 @@ def account_overviews(
                     pause=read_pause(conn, name, account_id, now),
                     usage=[
                         Usage("hour_calls", hour_calls, account.hour_call_limit),
-                        Usage("day_calls", usage.calls if usage else 0, account.day_call_limit),
+                        Usage("day_calls", day_calls, account.day_call_limit),
                         Usage("creations", usage.creations if usage else 0, account.daily_limit),
                     ],
                     token=None,
@@ -124,8 +131,8 @@ def _queue_counts(conn: Any) -> dict[tuple[str, str], dict[str, int]]:
 
 
 def _token_state(engine: Engine, platform: str, account_id: str, now: datetime) -> TokenState:
-    from upload_scheduler.platforms.thebase.token_health import assess
-    from upload_scheduler.platforms.thebase.token_store import TokenStore
+    from upload_scheduler.platforms.token_health import assess
+    from upload_scheduler.platforms.token_store import TokenStore
 
     record = TokenStore(engine, platform).get(account_id)
     health = assess(record, now)
