@@ -24,7 +24,8 @@ USAGE_ERROR = 2
 IMPORT_HELP = (
     "Import products (upserted by asin) and give each a pending listing on the platform. "
     "Columns: asin, title, price (required); description, stock, images (URLs separated by | "
-    "or a JSON list), brand, category. Bad rows are reported with their line and skipped; "
+    "or a JSON list), brand, category, title_en and description_en (eBay lists in English). "
+    "Bad rows are reported with their line and skipped; "
     "the exit status is 1 when any row was rejected."
 )
 
