@@ -13,9 +13,8 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import unquote, urlencode
 
 from upload_scheduler.clock import Clock
 from upload_scheduler.platforms.ebay.sandbox import faults, inventory, pages, sellers
@@ -39,8 +38,8 @@ from upload_scheduler.platforms.ebay.sandbox.oauth import (
 from upload_scheduler.platforms.ebay.sandbox.record import Recorder, now_iso
 from upload_scheduler.platforms.ebay.sandbox.state import EbaySandboxState
 from upload_scheduler.platforms.ebay.sandbox.verdict import check_calls
+from upload_scheduler.platforms.sandbox_http import DROP, HANG, RESET, SEND, Request
 
-SEND, DROP, RESET, HANG = "send", "drop", "reset", "hang"
 AUTHORIZE_PATH = "/oauth2/authorize"
 ACCEPTED_PATH = "/oauth2/accepted"
 DECLINED_PATH = "/oauth2/declined"
@@ -51,22 +50,6 @@ CONTENT_LANGUAGE = re.compile(r"[a-z]{2}-[A-Z]{2}")
 LIST_LIMIT = 200
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str  # as sent, percent-encoded
-    query: dict[str, str]
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
-    received_at: datetime | None = None  # before any simulated latency
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    def form(self) -> dict[str, str]:
-        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,16 @@ class _Injected:
 
 
 class FaultPlan:
-    def __init__(self, odds: dict[str, float] | None = None, seed: int | None = None) -> None:
-        self._odds: dict[str, float] = {kind: 0.0 for kind in FAULT_KINDS}
+    def __init__(
+        self,
+        odds: dict[str, float] | None = None,
+        seed: int | None = None,
+        kinds: tuple[str, ...] = FAULT_KINDS,
+    ) -> None:
+        """`kinds`: the faults this sandbox knows (another marketplace's sandbox names
+        its own)."""
+        self.kinds = kinds
+        self._odds: dict[str, float] = {kind: 0.0 for kind in kinds}
         self._random = random.Random(seed)
         self._injected: list[_Injected] = []
         self._lock = threading.Lock()
@@ -58,8 +66,8 @@ class FaultPlan:
         """Let `after` matching API requests pass, then make the next `count` fail with
         `kind`. `path` is exact, or a prefix when it ends with `*`; `method` narrows it
         (e.g. POST .../publish)."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+        if kind not in self.kinds:
+            raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(self.kinds)}")
         if count < 1 or after < 0:
             raise ValueError("count must be at least 1 and after not negative")
         with self._lock:
@@ -68,9 +76,9 @@ class FaultPlan:
     def set_odds(self, odds: dict[str, float]) -> None:
         """Change the random odds of the kinds named (the others keep theirs): a test
         lets the network heal, so that what its faults left in doubt can settle."""
-        unknown = sorted(set(odds) - set(FAULT_KINDS))
+        unknown = sorted(set(odds) - set(self.kinds))
         if unknown:
-            raise ValueError(f"unknown fault {unknown[0]!r}; choose from {', '.join(FAULT_KINDS)}")
+            raise ValueError(f"unknown fault {unknown[0]!r}; choose from {', '.join(self.kinds)}")
         with self._lock:
             merged = {kind: odds.get(kind, current) for kind, current in self._odds.items()}
             if any(not 0.0 <= value <= 1.0 for value in merged.values()):
