@@ -41,6 +41,7 @@ ListingCheck = Callable[[Product, AccountSettings | None], Violation | None]
 CHECKS = {
     "base": "upload_scheduler.platforms.thebase.rules_check:listing_check",
     "ebay": "upload_scheduler.platforms.ebay.checks:listing_check",
+    "yahoo": "upload_scheduler.platforms.yahoo.checks:listing_check",
 }
 DEFAULT_CHECK = CHECKS["base"]  # [platforms.X.rules], for any other platform
 
