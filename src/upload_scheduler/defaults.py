@@ -43,7 +43,21 @@ EBAY_DAY_CALL_LIMIT: Final = 2_000_000  # Inventory API, per application (second
 EBAY_RESET_TIMEZONE: Final = "America/Los_Angeles"
 # Where each platform's day budget resets when it is the application's (the shop's own
 # day budgets reset in the account's zone).
-APPLICATION_RESET_TIMEZONES: Final[Mapping[str, str]] = {"ebay": EBAY_RESET_TIMEZONE}
+APPLICATION_RESET_TIMEZONES: Final[Mapping[str, str]] = {
+    "ebay": EBAY_RESET_TIMEZONE,
+    "yahoo": "Asia/Tokyo",
+}
+
+# Yahoo!ショッピング (PLATFORMS.md): about one request per second per API URL, 50,000 a day
+# per application ID shared by every store on it; images uploaded as files of at most 2 MB.
+YAHOO_API_URL: Final = "https://circus.shopping.yahooapis.jp"
+YAHOO_AUTH_URL: Final = "https://auth.login.yahoo.co.jp"
+YAHOO_DAY_CALL_LIMIT: Final = 50_000
+YAHOO_URL_INTERVAL_SECONDS: Final = 1.0
+# Keys a platform's accounts cannot do without, in [platforms.X] or [account_overrides.ID].
+PLATFORM_REQUIRED_KEYS: Final[Mapping[str, tuple[str, ...]]] = {"yahoo": ("seller_id",)}
+# How much of an image the lister downloads before giving up on it (a setting).
+IMAGE_DOWNLOAD_MAX_BYTES: Final = 20 * 1024 * 1024
 
 # A platform's own defaults for [platforms.X] keys, where they differ from the defaults
 # above (which are BASE's): put under the file's keys by config.values.
@@ -55,6 +69,15 @@ PLATFORM_DEFAULTS: Final[Mapping[str, Mapping[str, object]]] = {
         "min_interval_seconds": 1.0,  # the old system paced eBay at 1 s per item
         "hour_call_limit": EBAY_DAY_CALL_LIMIT,  # eBay has no hourly budget
         "day_call_limit": EBAY_DAY_CALL_LIMIT,
+        "day_call_limit_scope": "application",
+    },
+    "yahoo": {
+        "api_base_url": YAHOO_API_URL,
+        "auth_base_url": YAHOO_AUTH_URL,
+        "min_interval_seconds": 1.0,
+        "url_interval_seconds": YAHOO_URL_INTERVAL_SECONDS,
+        "hour_call_limit": YAHOO_DAY_CALL_LIMIT,  # Yahoo! has no hourly budget
+        "day_call_limit": YAHOO_DAY_CALL_LIMIT,
         "day_call_limit_scope": "application",
     },
 }

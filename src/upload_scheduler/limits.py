@@ -54,6 +54,9 @@ class AccountLimits(Protocol):
     def timezone(self) -> str: ...
 
     @property
+    def url_interval_seconds(self) -> float: ...
+
+    @property
     def platform(self) -> str: ...
 
     @property
@@ -72,6 +75,8 @@ class LimitSettings:
     # Set when day_call_limit is the application's, shared by every account using it.
     application: str | None = None
     application_timezone: str = "UTC"  # where the application's day ends
+    # At most one request per this many seconds to each API URL (Yahoo!); 0: no such limit.
+    url_interval_seconds: float = 0.0
 
     @property
     def zone(self) -> ZoneInfo:
@@ -101,6 +106,7 @@ class LimitSettings:
             application_timezone=defaults.APPLICATION_RESET_TIMEZONES.get(
                 account.platform, account.timezone
             ),
+            url_interval_seconds=account.url_interval_seconds,
         )
 
 
@@ -274,6 +280,21 @@ def holds(
     creations = state.day_creations if same_day else 0
     if creates and creations >= settings.daily_limit:
         yield Hold(DAILY_QUOTA, next_local_midnight(moment, settings.zone), "daily creation limit")
+
+
+# Added to a per-URL spacing: the platform counts arrivals, and the time from our clock
+# reading to the request's arrival varies by a few milliseconds.
+REQUEST_SPACING_MARGIN = timedelta(milliseconds=20)
+
+
+def request_ready_at(last_sent: datetime | None, interval_seconds: float) -> datetime | None:
+    """The earliest moment the next request to one endpoint may be sent, `interval_seconds`
+    (and the margin) after the last one; None when any moment will do. The spacing beside
+    the start-to-start one: a platform that limits each API URL (Yahoo!: about one request
+    a second per URL and store) sees every request, images included, spaced."""
+    if last_sent is None or interval_seconds <= 0:
+        return None
+    return last_sent + timedelta(seconds=interval_seconds) + REQUEST_SPACING_MARGIN
 
 
 def application_spent(settings: LimitSettings, calls: int) -> bool:

@@ -159,3 +159,24 @@ def account_problems(accounts: Mapping[str, list[str]]) -> tuple[list[str], dict
                 )
             seen.setdefault(account_id, platform)
     return problems, seen
+
+
+def required_key_problems(
+    accounts: Mapping[str, list[str]],
+    platforms: Mapping[str, Any],
+    overrides: Mapping[str, Mapping[str, object]],
+) -> list[str]:
+    """Accounts without a key their platform needs (`defaults.PLATFORM_REQUIRED_KEYS`:
+    a Yahoo! store's seller_id), set neither for the platform nor for the account."""
+    problems: list[str] = []
+    for platform, keys in defaults.PLATFORM_REQUIRED_KEYS.items():
+        section = platforms.get(platform)
+        for account_id in accounts.get(platform, []):
+            own = overrides.get(account_id, {})
+            for key in keys:
+                if not str(own.get(key) or getattr(section, key, "") or "").strip():
+                    problems.append(
+                        f"[account_overrides.{account_id}] {key}: required for a {platform} "
+                        f'account (set {key} = "..." there, or in [platforms.{platform}])'
+                    )
+    return problems

@@ -18,6 +18,7 @@ from upload_scheduler.config.files import (
     find_config,
     platform_problems,
     read_config,
+    required_key_problems,
     resolve_database_url,
 )
 from upload_scheduler.config.files import check_zone as _check_zone
@@ -76,6 +77,7 @@ def _check_semantics(file: FileValues, platforms: PlatformCatalog | None) -> lis
         problems += platform_problems(file.accounts, file.platforms, platforms)
     account_issues, seen = account_problems(file.accounts)
     problems += account_issues
+    problems += required_key_problems(file.accounts, file.platforms, file.account_overrides)
     for account_id, overrides in file.account_overrides.items():
         section = f"[account_overrides.{account_id}]"
         if account_id not in seen:

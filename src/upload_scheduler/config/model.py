@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import MISSING, fields, is_dataclass
 from functools import cache
-from typing import Any, ClassVar, Self, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, ClassVar, Self, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -83,6 +84,8 @@ def _annotation(hint: Any) -> Any:
     origin = get_origin(hint)
     if origin in (dict, list):
         return origin[tuple(_annotation(arg) for arg in get_args(hint))]
+    if origin in (Union, UnionType):
+        return Union[tuple(_annotation(arg) for arg in get_args(hint))]  # noqa: UP007
     return hint
 
 

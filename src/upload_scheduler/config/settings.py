@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from upload_scheduler import defaults
 from upload_scheduler.config.files import resolve_database_url
 from upload_scheduler.config.values import (
+    CategoryValues,
     FileValues,
     LocationValues,
     PlatformValues,
@@ -56,9 +57,15 @@ class AccountSettings:
     condition: str
     sku_prefix: str
     title_overflow: Literal["cut", "reject"]
+    seller_id: str
+    path: str
+    product_category: str
+    item_code_prefix: str
+    url_interval_seconds: float
+    image_max_bytes: int
     # Effective: the currency is never empty (the platform's own when the file names none).
     pricing: PricingValues
-    categories: dict[str, str] = field(default_factory=dict, hash=False)
+    categories: dict[str, str | CategoryValues] = field(default_factory=dict, hash=False)
     location: LocationValues = field(default_factory=LocationValues)
     overridden: tuple[str, ...] = ()
 

@@ -21,7 +21,8 @@ import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from upload_scheduler import defaults
 
@@ -122,6 +123,16 @@ class LocationValues:
 
 
 @dataclass(frozen=True)
+class CategoryValues:
+    """A `[platforms.X.categories]` entry written as a table: Yahoo!'s store path and
+    category id for a product category (eBay's entries are plain category ids)."""
+
+    path: str = ""
+    product_category: str = ""
+    category_id: str = ""
+
+
+@dataclass(frozen=True)
 class PlatformValues:
     """`[platforms.X]`: one marketplace's endpoint, limits and OAuth application. A
     platform's own defaults (eBay's hosts and budgets) are `defaults.PLATFORM_DEFAULTS`,
@@ -154,10 +165,20 @@ class PlatformValues:
     condition: str = defaults.EBAY_CONDITION
     sku_prefix: str = ""  # the SKU is sku_prefix + ASIN
     title_overflow: Literal["cut", "reject"] = "cut"  # a title longer than eBay allows
+    # Yahoo!: the store account (required per account), the store path and category for a
+    # product whose category `categories` does not map, the item_code's prefix, the
+    # spacing of requests to one API URL, and how much of an image is downloaded.
+    seller_id: str = ""
+    path: str = ""
+    product_category: str = ""
+    item_code_prefix: str = ""
+    url_interval_seconds: float = field(default=0.0, metadata=_DELAY)
+    image_max_bytes: int = field(default=defaults.IMAGE_DOWNLOAD_MAX_BYTES, metadata=_COUNT)
     rules: RulesValues = field(default_factory=RulesValues)
     # Overridden per account key by key: `pricing.markup = 1.1` in [account_overrides.ID].
     pricing: PricingValues = field(default_factory=PricingValues)
-    categories: dict[str, str] = field(default_factory=dict)  # product category -> id
+    # product category -> eBay's category id, or a table (Yahoo!'s path and product_category)
+    categories: dict[str, str | CategoryValues] = field(default_factory=dict)
     location: LocationValues = field(default_factory=LocationValues)
 
 
@@ -309,6 +330,8 @@ def _value(hint: Any, limits: Mapping[str, float], value: Any, *, check: bool) -
     if is_dataclass(hint):
         return _section(hint, value, check=check)  # type: ignore[arg-type]
     origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, UnionType):
+        return _union(args, value, check=check)
     if origin is dict:
         if check and (type(value) is not dict or any(type(k) is not str for k in value)):
             raise _Unusual
@@ -328,5 +351,20 @@ def _value(hint: Any, limits: Mapping[str, float], value: Any, *, check: bool) -
     else:
         ok = hint in (int, str, bool) and type(value) is hint
     if not ok or not all(_COMPARE[name](value, limit) for name, limit in limits.items()):
+        raise _Unusual
+    return value
+
+
+def _union(choices: tuple[Any, ...], value: Any, *, check: bool) -> Any:
+    """A value of `str | Section`: a table is the section, anything else the first plain
+    type that takes it (pydantic's strict "smart" union does the same)."""
+    for choice in choices:
+        if is_dataclass(choice) != (type(value) is dict):
+            continue
+        try:
+            return _value(choice, {}, value, check=check)
+        except _Unusual:
+            continue
+    if check:
         raise _Unusual
     return value

@@ -56,6 +56,12 @@ class Throttled(PlatformError):
         self.retry_after = retry_after
 
 
+class ApplicationLimited(PlatformError):
+    """The platform says the application's (client id's) day budget is spent (Yahoo!'s
+    403 "Your Request was Forbidden"); nothing was done. The worker pauses every account on
+    the application until the platform's day ends; no attempt is spent."""
+
+
 class QuotaExhausted(PlatformError):
     """The daily creation limit is reached: the item stays pending until `until`."""
 

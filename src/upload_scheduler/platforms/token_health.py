@@ -15,11 +15,13 @@ from upload_scheduler.platforms.token_store import TokenRecord
 
 OK, WARNING, LOGIN_REQUIRED = "ok", "warning", "login_required"
 # Platforms whose token answer does not say when the refresh token ends.
-REFRESH_TOKEN_LIFETIMES = {"base": timedelta(days=30)}  # BASE: "about 30 days"
+# BASE: "about 30 days"; Yahoo!: four weeks from the login, never extended by a refresh
+# (its token answer does not say; `platforms.yahoo.oauth` stores the end at the login).
+REFRESH_TOKEN_LIFETIMES = {"base": timedelta(days=30), "yahoo": timedelta(days=28)}
 # How long before the refresh token's end `token status` asks for a login.
-REFRESH_TOKEN_WARNINGS = {"base": timedelta(days=5)}
+REFRESH_TOKEN_WARNINGS = {"base": timedelta(days=5), "yahoo": timedelta(days=3)}
 DEFAULT_REFRESH_TOKEN_WARNING = timedelta(days=14)
-_NAMES = {"base": "BASE", "ebay": "eBay"}
+_NAMES = {"base": "BASE", "ebay": "eBay", "yahoo": "Yahoo!"}
 
 
 @dataclass(frozen=True)

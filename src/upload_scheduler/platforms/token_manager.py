@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -92,8 +93,12 @@ class TokenManager:
         grants: Grants,
         *,
         platform: str,
+        login_hint: Callable[[str, str], str] | None = None,
     ) -> None:
+        """`login_hint(account_id, reason)`: the platform's own words for "log in again"
+        (Yahoo!'s four-week login); by default the reason and the command."""
         self.settings = settings
+        self._hint = login_hint
         self.clock = clock
         self.grants = grants
         self.platform = platform
@@ -211,6 +216,12 @@ class TokenManager:
                 now = self.clock.now()
                 if record.login_required:
                     raise AuthExpired(self._login_hint(account_id, record.login_required))
+                end = record.refresh_expires_at  # as the platform said, or Yahoo!'s 4 weeks
+                if end is not None and now >= end:
+                    # Sending an ended refresh token only earns a refusal: a login is due.
+                    reason = f"the login ended on {end.date().isoformat()}"
+                    self.store.mark_login_required(account_id, reason, now)
+                    raise AuthExpired(self._login_hint(account_id, reason))
                 if self._usable_as_is(record, now, rejected):
                     return record
                 if not record.refresh_token:
@@ -283,6 +294,8 @@ class TokenManager:
         return stored
 
     def _login_hint(self, account_id: str, reason: str) -> str:
+        if self._hint is not None:
+            return self._hint(account_id, reason)
         return (
             f"{self.platform} account {account_id}: {reason}; log in again with "
             f"`upload-scheduler token login --platform {self.platform} --account {account_id}`"

@@ -34,6 +34,8 @@ class TokenRecord:
     # The refresh token's end when the platform said it (eBay's refresh_token_expires_in);
     # None: the platform's usual lifetime from refresh_token_obtained_at (`token_health`).
     refresh_expires_at: datetime | None = None
+    # The last "login ends in N days" notice sent for this login (the daemon's).
+    login_warned_days: int | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> TokenRecord:
@@ -93,6 +95,7 @@ class TokenStore:
             "refresh_token_obtained_at": now if grant.refresh_token else None,
             "refresh_expires_at": _refresh_end(grant, now),
             "login_required": None,
+            "login_warned_days": None,
             "refresh_locked_until": None,
             "refresh_lock_owner": None,
             "updated_at": now,
@@ -233,6 +236,13 @@ class TokenStore:
                     version=oauth_tokens.c.version + 1,
                     updated_at=now,
                 )
+            )
+
+    def mark_login_warned(self, account_id: str, days: int) -> None:
+        """Note the "login ends in `days` days" notice as sent (a new login clears it)."""
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                update(oauth_tokens).where(self._key(account_id)).values(login_warned_days=days)
             )
 
     def clear_auth_pause(self, account_id: str, now: datetime) -> bool:

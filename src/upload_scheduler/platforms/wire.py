@@ -8,6 +8,7 @@ themselves and never put them into a message.
 
 from __future__ import annotations
 
+import base64
 import os
 import ssl
 import threading
@@ -98,6 +99,33 @@ def http_client(
         follow_redirects=False,
         headers={"Accept": "application/json"},
     )
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header; an HTTP date (or nonsense) gives None, and the
+    worker then backs off by its own rule."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 86_400 else None
+
+
+def basic_token_request(
+    http: httpx.Client, url: str, *, client_id: str, client_secret: str, form: dict[str, str]
+) -> dict[str, Any]:
+    """POST to an OAuth token endpoint with `Authorization: Basic` (client id and secret,
+    never in the form): the JSON answer, `ApiError` for OAuth's error answers, `WireError`
+    for none. eBay's and Yahoo!'s token endpoints both take it so."""
+    pair = f"{client_id}:{client_secret}".encode()
+    headers = {"Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"}
+    try:
+        response = http.post(url, data=form, headers=headers)
+    except httpx.RequestError as exc:
+        raise wire_error(exc) from None
+    return oauth_body(response)
 
 
 def oauth_body(response: httpx.Response) -> dict[str, Any]:

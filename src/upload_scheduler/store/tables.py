@@ -166,6 +166,33 @@ application_usage = Table(
 )
 
 
+# When each (platform, account, endpoint) last received a request: a per-URL limit
+# (Yahoo!: about one request a second per API URL and store) kept across restarts.
+request_spacing = Table(
+    "request_spacing",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("endpoint", String(255), primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
+)
+
+
+# The calls of a listing the platform accepted, where the platform cannot be asked
+# (Yahoo!: which images were uploaded, whether the publish was taken): after a lost answer
+# or a crash only what is missing is sent again. `item_key` is the platform's key (the
+# item_code); `step` e.g. "image:3", "submitted".
+listing_steps = Table(
+    "listing_steps",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("item_key", String(255), primary_key=True),
+    Column("step", String(64), primary_key=True),
+    Column("done_at", UTCDateTime, nullable=False),
+)
+
+
 # One row per (platform, account): what pacing must remember across restarts, the
 # pause an operator or a rate limit set, and the lease that keeps one worker per account
 # (across processes and hosts).
@@ -207,6 +234,8 @@ oauth_tokens = Table(
     Column("refresh_expires_at", UTCDateTime, nullable=True),
     # Set when the platform refused the refresh token: only a new login helps.
     Column("login_required", Text, nullable=True),
+    # The last "login ends in N days" notice sent for this login (Yahoo!'s four weeks).
+    Column("login_warned_days", Integer, nullable=True),
     Column("refresh_locked_until", UTCDateTime, nullable=True),
     Column("refresh_lock_owner", String(255), nullable=True),
     Column("version", Integer, nullable=False, server_default="0"),

@@ -16,7 +16,12 @@ from upload_scheduler.limits import (
     application_reset,
     application_spent,
 )
-from upload_scheduler.platforms.errors import PlatformError, RateLimited, Throttled
+from upload_scheduler.platforms.errors import (
+    ApplicationLimited,
+    PlatformError,
+    RateLimited,
+    Throttled,
+)
 from upload_scheduler.platforms.interface import Platform
 from upload_scheduler.queue import transitions
 from upload_scheduler.queue.records import QueueItem
@@ -210,6 +215,12 @@ class JobRunner:
         The count is the calls actually made: `unsettled` (made minus reserved, about to
         be settled) is added to what is stored, which still holds this job's whole
         reservation. Read without a lock: the account rows are locked first."""
+        if isinstance(error, ApplicationLimited):
+            # The platform's own word: the day is over whatever our count says.
+            reset = application_reset(limits, now)
+            text = f"{application_budget_text(limits)}; {error.message}"
+            sharing = self.application_accounts.get(limits.application or "", [])
+            return RateLimited(text, reset), sorted({*sharing, account.account_id})
         if not isinstance(error, Throttled) or limits.application is None:
             return error, []
         day = limits.application_day(now).isoformat()

@@ -14,9 +14,7 @@ one of the worker's error classes (`mapping.py`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +23,7 @@ import httpx
 
 from upload_scheduler import defaults
 from upload_scheduler.config import AccountSettings
+from upload_scheduler.platforms.call_count import CallCount, counting
 from upload_scheduler.platforms.ebay import listing as content
 from upload_scheduler.platforms.ebay.client import EbayClient, EbayError
 from upload_scheduler.platforms.ebay.mapping import (
@@ -56,13 +55,6 @@ IMAGES_COMPLETE = max(defaults.MAX_IMAGES, content.IMAGES_MAX)
 PUBLISHED = "PUBLISHED"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Calls:
-    """API calls made by one adapter method; they count against the budgets."""
-
-    count: int = 0
 
 
 class EbayPlatform:
@@ -120,15 +112,15 @@ class EbayPlatform:
         it, so there is nothing to add."""
         if platform_item_id is not None:
             return UploadResult(platform_item_id=platform_item_id, calls=0)
-        calls = _Calls()
-        with _counting(calls):
+        calls = CallCount()
+        with counting(calls):
             return self._list(product, account, calls, pace)
 
     def _list(
         self,
         product: Product,
         account: Account,
-        calls: _Calls,
+        calls: CallCount,
         pace: Callable[[], None] | None,
     ) -> UploadResult:
         settings = self.tokens.account_settings(account.account_id)
@@ -192,8 +184,8 @@ class EbayPlatform:
         settings = self.tokens.account_settings(account.account_id)
         sku = content.sku_for(asin, settings)
         what = f"{self.name} account {account.account_id}, looking for sku {sku}"
-        calls = _Calls()
-        with _counting(calls):
+        calls = CallCount()
+        with counting(calls):
             answer = self._api(
                 account,
                 "GET",
@@ -232,8 +224,8 @@ class EbayPlatform:
         """DELETE inventory_item/{sku}: ends the listing and removes the item and its
         offers. An item eBay no longer has (404, 25710) is already gone."""
         sku, what = self._sku_of(asin, account, f"deleting listing {platform_item_id}")
-        calls = _Calls()
-        with _counting(calls):
+        calls = CallCount()
+        with counting(calls):
             answer = self._api(
                 account,
                 "DELETE",
@@ -250,8 +242,8 @@ class EbayPlatform:
     def exists(self, platform_item_id: str, account: Account, *, asin: str = "") -> bool:
         """GET inventory_item/{sku}: whether eBay still has the item behind the listing."""
         sku, what = self._sku_of(asin, account, f"checking listing {platform_item_id}")
-        calls = _Calls()
-        with _counting(calls):
+        calls = CallCount()
+        with counting(calls):
             answer = self._api(
                 account,
                 "GET",
@@ -273,7 +265,7 @@ class EbayPlatform:
         account: Account,
         listing: content.Listing,
         policies: Policies,
-        calls: _Calls,
+        calls: CallCount,
         what: str,
     ) -> str:
         """POST offer; eBay's 25002 "Offer entity already exists" names the offer an
@@ -304,7 +296,9 @@ class EbayPlatform:
             )
         return offer_id
 
-    def _policies_of(self, account: Account, settings: AccountSettings, calls: _Calls) -> Policies:
+    def _policies_of(
+        self, account: Account, settings: AccountSettings, calls: CallCount
+    ) -> Policies:
         """The configured policy ids; an empty one is the seller's only policy of that
         kind for the marketplace (looked up once per account for the adapter's life)."""
         cached = self._policies.get(account.account_id)
@@ -353,7 +347,7 @@ class EbayPlatform:
         account: Account,
         method: str,
         path: str,
-        calls: _Calls,
+        calls: CallCount,
         what: str,
         *,
         refused: str,
@@ -421,17 +415,6 @@ class EbayPlatform:
 
 # The answer of a lookup or delete that eBay says has nothing to act on.
 _GONE: dict[str, Any] = {}
-
-
-@contextmanager
-def _counting(calls: _Calls) -> Iterator[None]:
-    """A failure carries the calls its method made (the refused one included): they count
-    against the budgets as a success's do."""
-    try:
-        yield
-    except PlatformError as err:
-        err.calls = calls.count
-        raise
 
 
 def _segment(value: str) -> str:

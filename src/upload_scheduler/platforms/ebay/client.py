@@ -8,7 +8,6 @@ client secret go into headers built here and are never formatted into a message 
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 from dataclasses import dataclass
@@ -19,8 +18,9 @@ import httpx
 from upload_scheduler.platforms.wire import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
+    basic_token_request,
     http_client,
-    oauth_body,
+    retry_after_seconds,
     wire_error,
 )
 
@@ -122,16 +122,10 @@ class EbayClient:
     def token(
         self, url: str, *, client_id: str, client_secret: str, form: dict[str, str]
     ) -> dict[str, Any]:
-        """POST to the OAuth token endpoint with `Authorization: Basic` (client id and
-        secret); `wire.ApiError` for OAuth's error answers."""
-        pair = f"{client_id}:{client_secret}".encode()
-        headers = {"Authorization": f"Basic {base64.b64encode(pair).decode('ascii')}"}
-        try:
-            response = self._http.post(url, data=form, headers=headers)
-        except httpx.RequestError as exc:
-            raise wire_error(exc) from None
-        log.debug("POST %s -> HTTP %s", response.request.url.path, response.status_code)
-        return oauth_body(response)
+        """POST to the OAuth token endpoint (`wire.basic_token_request`)."""
+        return basic_token_request(
+            self._http, url, client_id=client_id, client_secret=client_secret, form=form
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -153,7 +147,7 @@ def read_answer(response: httpx.Response) -> dict[str, Any]:
         platform_body=entries is not None,
         path=response.request.url.path,
         reason=response.reason_phrase,
-        retry_after=_retry_after(response.headers.get("Retry-After")),
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
     )
 
 
@@ -177,15 +171,3 @@ def _entries(body: Any) -> tuple[ErrorEntry, ...] | None:
         message = str(raw.get("message") or raw.get("longMessage") or "").strip()
         entries.append(ErrorEntry(error_id, message, parameters))
     return tuple(entries)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header; an HTTP date (or nonsense) gives None, and the
-    worker then backs off by its own rule."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return seconds if 0 <= seconds < 86_400 else None

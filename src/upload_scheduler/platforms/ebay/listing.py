@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from upload_scheduler.config import AccountSettings
+from upload_scheduler.config.values import CategoryValues
 from upload_scheduler.platforms.ebay.description import clean_html, limit_html
 from upload_scheduler.platforms.ebay.policies import Policies
 from upload_scheduler.platforms.interface import Product
@@ -136,6 +137,8 @@ def category_for(product: Product, account: AccountSettings) -> str:
     """eBay's category: the product's category mapped by [platforms.ebay.categories],
     else the account's category_id."""
     mapped = account.categories.get(product.category) if product.category else None
+    if isinstance(mapped, CategoryValues):  # written as a table: its category_id
+        mapped = mapped.category_id
     category_id = (mapped or account.category_id).strip()
     if category_id:
         return category_id
