@@ -368,8 +368,8 @@ def test_images_main_first_at_most_21() -> None:
 
 def test_images_that_cannot_be_downloaded_are_left_out() -> None:
     urls = ("ftp://x/1.jpg", " ", "http://127.0.0.1:8000/a.png", "data:image/png;base64,AA")
-    item = build_item(product(images=urls), account())
-    assert (item.images, item.images_not_http) == (("http://127.0.0.1:8000/a.png",), 2)
+    item = build_item(product(images=(*urls, "http://[::1/a.jpg")), account())
+    assert (item.images, item.images_not_http) == (("http://127.0.0.1:8000/a.png",), 3)
     assert build_item(product(images=()), account()).images == ()
 
 

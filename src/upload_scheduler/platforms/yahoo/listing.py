@@ -396,5 +396,8 @@ def price_for(product: Product, account: AccountSettings) -> int:
 
 def is_http(url: str) -> bool:
     """An http or https URL with a host: what the lister can download."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
