@@ -1,6 +1,7 @@
 """`upload-scheduler sandbox serve`: a local marketplace-compatible server for rehearsals,
-the demo and the tests: BASE by default, eBay with `--platform ebay`. Point the
-platform's `api_base_url` (and, for eBay, `auth_base_url`) at the URL it prints."""
+the demo and the tests: BASE by default, eBay with `--platform ebay`, Yahoo!ショッピング
+with `--platform yahoo`. Point the platform's `api_base_url` (and, for eBay and Yahoo!,
+`auth_base_url`) at the URL it prints."""
 
 from __future__ import annotations
 
@@ -12,17 +13,25 @@ import typer
 from upload_scheduler import defaults
 from upload_scheduler.cli.context import fail
 
-PLATFORMS = ("base", "ebay")
+PLATFORMS = ("base", "ebay", "yahoo")
 USAGE_ERROR = 2
 BASE_PANEL = "BASE only (--platform base)"
 EBAY_PANEL = "eBay only (--platform ebay)"
+APP_PANEL = "eBay and Yahoo! (--platform ebay or yahoo)"
+YAHOO_PANEL = "Yahoo! only (--platform yahoo)"
+SANDBOX_NAMES = {
+    "base": "the BASE sandbox",
+    "ebay": "the eBay sandbox",
+    "yahoo": "the Yahoo! sandbox",
+}
 EBAY_TOKEN_LIFETIME = 7200
 BASE_TOKEN_LIFETIME = 3600
+YAHOO_TOKEN_LIFETIME = 3600
 
 
 def register(app: typer.Typer) -> None:
     sandbox = typer.Typer(
-        help="A local BASE- or eBay-compatible server (no config file needed).",
+        help="A local BASE-, eBay- or Yahoo!-compatible server (no config file needed).",
         no_args_is_help=True,
     )
     sandbox.command("serve")(serve)
@@ -33,7 +42,9 @@ def serve(
     platform: Annotated[
         str,
         typer.Option(
-            "--platform", help="Which marketplace to imitate: base or ebay.", metavar="NAME"
+            "--platform",
+            help="Which marketplace to imitate: base, ebay or yahoo.",
+            metavar="NAME",
         ),
     ] = "base",
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
@@ -44,7 +55,7 @@ def serve(
             "--token-lifetime",
             min=1,
             help=f"Seconds an access token lives (default {BASE_TOKEN_LIFETIME} for BASE, "
-            f"{EBAY_TOKEN_LIFETIME} for eBay).",
+            f"{EBAY_TOKEN_LIFETIME} for eBay, {YAHOO_TOKEN_LIFETIME} for Yahoo!).",
             show_default=False,
         ),
     ] = None,
@@ -81,7 +92,7 @@ def serve(
             "--client-secret",
             help="The secret every client_id must send to the token endpoint "
             "(default sandbox-secret).",
-            rich_help_panel=EBAY_PANEL,
+            rich_help_panel=APP_PANEL,
         ),
     ] = None,
     app_day_limit: Annotated[
@@ -89,9 +100,11 @@ def serve(
         typer.Option(
             "--app-day-limit",
             min=0,
-            help="Inventory and Account API calls per application (client_id) and day, "
-            f"shared by its sellers; then 429/2001 (default {defaults.EBAY_DAY_CALL_LIMIT}).",
-            rich_help_panel=EBAY_PANEL,
+            help="API calls per application (client_id) and day, shared by its sellers or "
+            "stores; then eBay answers 429/2001 (default "
+            f"{defaults.EBAY_DAY_CALL_LIMIT}: Inventory and Account API calls), Yahoo! 403 "
+            f"Forbidden (default {defaults.YAHOO_DAY_CALL_LIMIT}, days end in Japan).",
+            rich_help_panel=APP_PANEL,
         ),
     ] = None,
     account_day_limit: Annotated[
@@ -187,19 +200,97 @@ def serve(
             rich_help_panel=EBAY_PANEL,
         ),
     ] = False,
+    refresh_lifetime: Annotated[
+        int | None,
+        typer.Option(
+            "--refresh-lifetime",
+            min=1,
+            help="Seconds a refresh token lives, counted from the login and never extended "
+            "by refreshing; then invalid_grant (default 2419200, four weeks).",
+            rich_help_panel=YAHOO_PANEL,
+        ),
+    ] = None,
+    url_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--url-interval",
+            min=0.0,
+            help="Seconds between two requests to one API for one store (seller_id), "
+            "measured between arrivals with 5 ms tolerance; sooner: 429 (default "
+            f"{defaults.YAHOO_URL_INTERVAL_SECONDS}).",
+            rich_help_panel=YAHOO_PANEL,
+        ),
+    ] = None,
+    image_hour_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--image-hour-limit",
+            min=0,
+            help="uploadItemImage calls per store and hour; then 503 (default 10000).",
+            rich_help_panel=YAHOO_PANEL,
+        ),
+    ] = None,
+    image_max_bytes: Annotated[
+        int | None,
+        typer.Option(
+            "--image-max-bytes",
+            min=1,
+            help="Largest image uploadItemImage takes; larger: 400 ed-00006 (default 2000000).",
+            rich_help_panel=YAHOO_PANEL,
+        ),
+    ] = None,
+    publish_delay: Annotated[
+        float | None,
+        typer.Option(
+            "--publish-delay",
+            min=0.0,
+            help="Seconds from submitItem or reservePublish until the snapshot taken then "
+            "is published (default 0.5).",
+            rich_help_panel=YAHOO_PANEL,
+        ),
+    ] = None,
+    foreign_stores: Annotated[
+        str | None,
+        typer.Option(
+            "--foreign-stores",
+            help="Comma-separated stores (seller_id) no login may act for: 403 px-04003 "
+            "(every other store is the token's).",
+            metavar="NAMES",
+            rich_help_panel=YAHOO_PANEL,
+        ),
+    ] = None,
+    p_unavailable: Annotated[
+        float | None,
+        typer.Option(
+            "--p-unavailable",
+            "--p-error503",
+            min=0.0,
+            max=1.0,
+            help="Probability of an HTTP 503 (no action) (default 0).",
+            rich_help_panel=YAHOO_PANEL,
+        ),
+    ] = None,
     latency: Annotated[
         float, typer.Option("--latency", min=0.0, help="Seconds added to every API request.")
     ] = 0.0,
     p_server_error: Annotated[
         float,
         typer.Option(
-            "--p-server-error", min=0.0, max=1.0, help="Probability of an HTTP 500 (no action)."
+            "--p-server-error",
+            "--p-error500",
+            min=0.0,
+            max=1.0,
+            help="Probability of an HTTP 500 (no action).",
         ),
     ] = 0.0,
     p_timeout: Annotated[
         float,
         typer.Option(
-            "--p-timeout", min=0.0, max=1.0, help="Probability of no answer at all (no action)."
+            "--p-timeout",
+            "--p-hang",
+            min=0.0,
+            max=1.0,
+            help="Probability of no answer at all (no action).",
         ),
     ] = 0.0,
     p_reset: Annotated[
@@ -212,6 +303,7 @@ def serve(
         float,
         typer.Option(
             "--p-lost-response",
+            "--p-lost",
             min=0.0,
             max=1.0,
             help="Probability that a request is carried out and its answer lost.",
@@ -221,7 +313,9 @@ def serve(
         float,
         typer.Option("--timeout-hang", min=0.0, help="Seconds a timeout fault keeps silent."),
     ] = 35.0,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for the random faults.")] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "--fault-seed", help="Seed for the random faults.")
+    ] = None,
     record: Annotated[
         Path | None,
         typer.Option("--record", help="Append every request to this JSONL file.", metavar="FILE"),
@@ -231,7 +325,8 @@ def serve(
         typer.Option(
             "--timezone",
             help=f"Where the day limits' day ends (default {defaults.TIMEZONE} for BASE, "
-            f"{defaults.EBAY_RESET_TIMEZONE} for eBay).",
+            f"{defaults.EBAY_RESET_TIMEZONE} for eBay, "
+            f"{defaults.APPLICATION_RESET_TIMEZONES['yahoo']} for Yahoo!).",
             show_default=False,
         ),
     ] = None,
@@ -241,15 +336,17 @@ def serve(
     BASE (default): BASE's OAuth and items API. eBay (--platform ebay): the consent page
     (GET /oauth2/authorize; the sandbox-only `seller` parameter agrees at once), the
     token endpoint, the Account API's set-up calls and the Inventory API, on one URL.
+    Yahoo! (--platform yahoo): YConnect v2 (GET /yconnect/v2/authorization; the
+    sandbox-only `user` parameter agrees at once), the store API under
+    /ShoppingWebService/V1/ and an image origin under /images/, on one URL.
     """
     base_only = {
         "--hour-limit": hour_limit,
         "--day-limit": day_limit,
         "--daily-item-limit": daily_item_limit,
     }
+    app_options = {"--client-secret": client_secret, "--app-day-limit": app_day_limit}
     ebay_only = {
-        "--client-secret": client_secret,
-        "--app-day-limit": app_day_limit,
         "--account-day-limit": account_day_limit,
         "--sellers-without-location": sellers_without_location,
         "--sellers-not-opted-in": sellers_not_opted_in,
@@ -261,17 +358,23 @@ def serve(
         "--p-concurrency": p_concurrency,
         "--token-faults": token_faults or None,
     }
+    yahoo_only = {
+        "--refresh-lifetime": refresh_lifetime,
+        "--url-interval": url_interval,
+        "--image-hour-limit": image_hour_limit,
+        "--image-max-bytes": image_max_bytes,
+        "--publish-delay": publish_delay,
+        "--foreign-stores": foreign_stores,
+        "--p-unavailable": p_unavailable,
+    }
     if platform not in PLATFORMS:
         fail(f"--platform must be one of {', '.join(PLATFORMS)}, not {platform!r}", USAGE_ERROR)
-    foreign = ebay_only if platform == "base" else base_only
-    given = [name for name, value in foreign.items() if value is not None]
-    if given:
-        other = "eBay" if platform == "base" else "BASE"
-        fail(
-            f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for the {other} sandbox, "
-            f"not --platform {platform}",
-            USAGE_ERROR,
-        )
+    accepted: dict[str, dict[str, Any]] = {
+        "base": base_only,
+        "ebay": {**app_options, **ebay_only},
+        "yahoo": {**app_options, **yahoo_only},
+    }
+    _refuse_foreign_options(platform, accepted)
     shared: dict[str, Any] = {
         "latency": latency,
         "p_server_error": p_server_error,
@@ -283,7 +386,10 @@ def serve(
         "record_path": record,
     }
     if platform == "ebay":
-        _serve_ebay(host, port, token_lifetime, timezone, shared, ebay_only)
+        _serve_ebay(host, port, token_lifetime, timezone, shared, {**app_options, **ebay_only})
+        return
+    if platform == "yahoo":
+        _serve_yahoo(host, port, token_lifetime, timezone, shared, {**app_options, **yahoo_only})
         return
     from upload_scheduler.platforms.thebase.sandbox import SandboxOptions, SandboxServer
     from upload_scheduler.platforms.thebase.sandbox import serve as run
@@ -339,6 +445,59 @@ def _serve_ebay(
     try:
         options = EbaySandboxOptions(**shared, **{k: v for k, v in values.items() if v is not None})
         server = EbaySandboxServer(options, host=host, port=port)
+    except (ValueError, OSError) as exc:
+        fail(f"cannot start the sandbox: {exc}")
+    run(server)
+
+
+def _refuse_foreign_options(platform: str, accepted: dict[str, dict[str, Any]]) -> None:
+    """A usage error naming the options given that `platform`'s sandbox does not take,
+    and the sandboxes that do."""
+    given = [
+        name
+        for other in PLATFORMS
+        for name, value in accepted[other].items()
+        if value is not None and name not in accepted[platform]
+    ]
+    if not given:
+        return
+    messages = []
+    for name in dict.fromkeys(given):
+        owners = [SANDBOX_NAMES[p] for p in PLATFORMS if name in accepted[p]]
+        messages.append(f"{name} is for {' and '.join(owners)}")
+    fail(f"{'; '.join(messages)}, not --platform {platform}", USAGE_ERROR)
+
+
+def _serve_yahoo(
+    host: str,
+    port: int,
+    token_lifetime: int | None,
+    timezone: str | None,
+    shared: dict[str, Any],
+    given: dict[str, Any],
+) -> None:
+    from upload_scheduler.platforms.yahoo.sandbox import YahooSandboxOptions, YahooSandboxServer
+    from upload_scheduler.platforms.yahoo.sandbox import serve as run
+    from upload_scheduler.platforms.yahoo.sandbox.options import store_names
+
+    values = {
+        "client_secret": given["--client-secret"],
+        "app_day_limit": given["--app-day-limit"],
+        "refresh_lifetime": given["--refresh-lifetime"],
+        "url_interval": given["--url-interval"],
+        "image_hour_limit": given["--image-hour-limit"],
+        "image_max_bytes": given["--image-max-bytes"],
+        "publish_delay": given["--publish-delay"],
+        "p_unavailable": given["--p-unavailable"],
+        "token_lifetime": token_lifetime,
+        "timezone": timezone,
+        "foreign_stores": store_names(given["--foreign-stores"]),
+    }
+    try:
+        options = YahooSandboxOptions(
+            **shared, **{k: v for k, v in values.items() if v is not None}
+        )
+        server = YahooSandboxServer(options, host=host, port=port)
     except (ValueError, OSError) as exc:
         fail(f"cannot start the sandbox: {exc}")
     run(server)
