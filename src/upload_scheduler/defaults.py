@@ -54,6 +54,8 @@ YAHOO_API_URL: Final = "https://circus.shopping.yahooapis.jp"
 YAHOO_AUTH_URL: Final = "https://auth.login.yahoo.co.jp"
 YAHOO_DAY_CALL_LIMIT: Final = 50_000
 YAHOO_URL_INTERVAL_SECONDS: Final = 1.0
+# Platforms whose adapters keep OAuth tokens (`oauth_tokens`), which `token login` serves.
+TOKEN_PLATFORMS: Final = ("base", "ebay", "yahoo")
 # Keys a platform's accounts cannot do without, in [platforms.X] or [account_overrides.ID].
 PLATFORM_REQUIRED_KEYS: Final[Mapping[str, tuple[str, ...]]] = {"yahoo": ("seller_id",)}
 # How much of an image the lister downloads before giving up on it (a setting).

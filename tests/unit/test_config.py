@@ -224,11 +224,14 @@ def test_override_can_make_an_empty_window(tmp_path: Path) -> None:
 
 
 def test_platform_without_adapter_is_named(tmp_path: Path) -> None:
-    found = problems(tmp_path, '[accounts]\nmercari = ["m1"]\n[platforms.yahoo]\nclient_id = "x"\n')
+    found = problems(
+        tmp_path, '[accounts]\nmercari = ["m1"]\n[platforms.rakuten]\nclient_id = "x"\n'
+    )
     installed = ", ".join(sorted(registry.installed_platforms()))
     assert found == [
         f"[accounts]: no adapter is installed for platform 'mercari' (installed: {installed})",
-        f"[platforms.yahoo]: no adapter is installed for platform 'yahoo' (installed: {installed})",
+        f"[platforms.rakuten]: no adapter is installed for platform 'rakuten' "
+        f"(installed: {installed})",
     ]
 
 

@@ -1,10 +1,11 @@
 """`upload-scheduler token login|status|refresh` (seed check_token_status.py and
-refresh_tokens.py), for BASE and eBay. Tokens live in the database only; output shows
+refresh_tokens.py), for BASE, eBay and Yahoo!. Tokens live in the database only; output shows
 their last 4 characters at most.
 
 BASE redirects the browser to `redirect_uri`, which a loopback listener here can receive;
 eBay sends it to the RuName's page on eBay's side, so the user pastes the address the
-browser ended on (or the bare code), or gives it with `--code`."""
+browser ended on (or the bare code), or gives it with `--code`. Yahoo! redirects like
+BASE; its login ends four weeks after it is made, which `token status` counts down."""
 
 from __future__ import annotations
 
@@ -28,10 +29,13 @@ if TYPE_CHECKING:
     from upload_scheduler.platforms.token_manager import TokenManager
 
 PlatformOpt = Annotated[
-    str, typer.Option("--platform", help="Platform name: base or ebay (those with OAuth tokens).")
+    str,
+    typer.Option(
+        "--platform", help="Platform name: base, ebay or yahoo (those with OAuth tokens)."
+    ),
 ]
-OAUTH_PLATFORMS = ("base", "ebay")
-_NAMES = {"base": "BASE", "ebay": "eBay"}
+OAUTH_PLATFORMS = defaults.TOKEN_PLATFORMS
+_NAMES = {"base": "BASE", "ebay": "eBay", "yahoo": "Yahoo!"}
 LOGIN_TIMEOUT = 300.0
 
 
@@ -57,8 +61,18 @@ def _manager(context: AppContext, platform: str) -> Iterator[TokenManager]:
         finally:
             ebay_client.close()
         return
+    if platform == "yahoo":
+        from upload_scheduler.platforms.yahoo.client import YahooClient
+        from upload_scheduler.platforms.yahoo.tokens import token_manager as yahoo_tokens
+
+        yahoo_client = YahooClient()
+        try:
+            yield yahoo_tokens(context.settings, context.engine, SystemClock(), yahoo_client)
+        finally:
+            yahoo_client.close()
+        return
     if platform != "base":
-        fail(f"token management is for platforms {' and '.join(OAUTH_PLATFORMS)}; got {platform!r}")
+        fail(f"token management is for platforms {', '.join(OAUTH_PLATFORMS)}; got {platform!r}")
     from upload_scheduler.platforms.thebase.client import BaseClient
     from upload_scheduler.platforms.thebase.tokens import TokenManager
 
@@ -134,13 +148,7 @@ def login(
             code = _ebay_consent(settings, account, no_browser)
         else:
             state = oauth.new_state()
-            url = oauth.authorize_url(
-                settings.api_base_url,
-                settings.client_id,
-                settings.redirect_uri,
-                state,
-                shop=account,
-            )
+            url = _authorize_url(platform, settings, state, account)
             address = _listen_address(listen, settings.redirect_uri)
             if address is None:
                 code = _paste_code(url, state)
@@ -178,16 +186,30 @@ def login(
     )
 
 
+def _authorize_url(platform: str, settings: AccountSettings, state: str, account: str) -> str:
+    """Where the browser goes to log in (BASE's or Yahoo!'s page, which redirect back)."""
+    if platform == "yahoo":
+        from upload_scheduler.platforms.yahoo import oauth as yahoo_oauth
+
+        return yahoo_oauth.authorize_url(settings, state, user=account)
+    from upload_scheduler.platforms.thebase import oauth
+
+    return oauth.authorize_url(
+        settings.api_base_url, settings.client_id, settings.redirect_uri, state, shop=account
+    )
+
+
 def status(
     ctx: typer.Context,
     platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Each account's tokens: valid until, the refresh token's age and end, and what needs
-    a login. Exits 1 when any account needs a login."""
+    """Each account's tokens: valid until, the refresh token's age and end (for Yahoo!, the
+    day the four-week login ends and the days left), and what needs a login. Exits 1 when
+    any account needs a login."""
     from upload_scheduler.clock import SystemClock
-    from upload_scheduler.platforms.token_health import assess
+    from upload_scheduler.platforms.token_health import assess, days_left
     from upload_scheduler.platforms.token_store import TokenStore, tail
 
     context = app_context(ctx)
@@ -218,6 +240,11 @@ def status(
                 "refresh_token_expires_at": (
                     health.refresh_expires_at.isoformat() if health.refresh_expires_at else None
                 ),
+                # The day the login ends (the refresh token's end) and the whole days left.
+                "login_ends_at": (
+                    health.refresh_expires_at.isoformat() if health.refresh_expires_at else None
+                ),
+                "login_days_left": days_left(health.refresh_expires_at, now),
             }
         )
     needs_login = [r["account_id"] for r in rows if r["status"] == "login_required"]
@@ -245,7 +272,8 @@ def status(
                 "-"
                 if row["refresh_token_age_days"] is None
                 else f"{row['refresh_token_age_days']} d",
-                local_time(refresh_end, zone),
+                local_time(refresh_end, zone)
+                + ("" if row["login_days_left"] is None else f" ({row['login_days_left']} d left)"),
                 row["message"],
             )
         console.print(table)

@@ -17,6 +17,8 @@ class NotifyKind(StrEnum):
     # The database file was deleted or replaced under a running daemon, which stopped.
     DATABASE_LOST = "database_lost"
     DAILY_SUMMARY = "daily_summary"
+    # A login ends soon (Yahoo!'s four weeks: 3 days and 1 day before), or has ended.
+    LOGIN_ENDING = "login_ending"
 
     @property
     def label(self) -> str:

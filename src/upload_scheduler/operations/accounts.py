@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from upload_scheduler import defaults
 from upload_scheduler.config import Settings
 from upload_scheduler.limits import LimitSettings, local_day
 from upload_scheduler.operations.pauses import Pause, read_pause
@@ -16,8 +17,7 @@ from upload_scheduler.store import account_state
 from upload_scheduler.store.tables import QUEUE_STATUSES, account_usage, upload_queue
 from upload_scheduler.store.usage import application_calls
 
-# Platforms whose adapter keeps OAuth tokens in `oauth_tokens`.
-TOKEN_PLATFORMS = frozenset({"base", "ebay"})
+TOKEN_PLATFORMS = frozenset(defaults.TOKEN_PLATFORMS)
 
 
 @dataclass(frozen=True)

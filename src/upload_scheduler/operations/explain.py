@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
-from upload_scheduler import limits
+from upload_scheduler import defaults, limits
 from upload_scheduler.config import Settings
 from upload_scheduler.limits import FOREVER, LimitSettings, holds
 from upload_scheduler.queue.records import QueueItem
@@ -24,7 +24,7 @@ from upload_scheduler.store.states import JobKind, PauseKind, QueueStatus
 from upload_scheduler.store.tables import products, upload_queue
 
 # Platforms whose adapter keeps OAuth tokens in `oauth_tokens` (as `account list`).
-TOKEN_PLATFORMS = frozenset({"base"})
+TOKEN_PLATFORMS = frozenset(defaults.TOKEN_PLATFORMS)
 
 _LIMIT_TEXT = {
     limits.RESTART: "waiting for the restart spacing",

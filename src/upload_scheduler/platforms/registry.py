@@ -23,6 +23,7 @@ BUILT_IN = {
     "base": "upload_scheduler.platforms.thebase:create_platform",
     "ebay": "upload_scheduler.platforms.ebay:create_platform",
     "fake": "upload_scheduler.platforms.fake:create_platform",
+    "yahoo": "upload_scheduler.platforms.yahoo:create_platform",
 }
 
 

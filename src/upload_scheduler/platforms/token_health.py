@@ -49,6 +49,13 @@ def refresh_end(record: TokenRecord) -> datetime | None:
     return record.refresh_token_obtained_at + lifetime
 
 
+def days_left(end: datetime | None, now: datetime) -> int | None:
+    """Whole days until `end` (0 once it has passed); None when the end is unknown."""
+    if end is None:
+        return None
+    return max(0, (end - now) // timedelta(days=1))
+
+
 def assess(record: TokenRecord | None, now: datetime) -> TokenHealth:
     """Whether the account can work now, and whether it needs a login now or soon."""
     if record is None:

@@ -205,7 +205,7 @@ class TokenManager:
     def _record(self, account_id: str) -> TokenRecord:
         record = self.store.get(account_id)
         if record is None:
-            raise AuthExpired(self._login_hint(account_id, "no tokens are stored"))
+            raise AuthExpired(self.login_message(account_id, "no tokens are stored"))
         return record
 
     def _refresh(self, account_id: str, *, rejected: str | None) -> TokenRecord:
@@ -215,19 +215,19 @@ class TokenManager:
                 record = self._record(account_id)
                 now = self.clock.now()
                 if record.login_required:
-                    raise AuthExpired(self._login_hint(account_id, record.login_required))
+                    raise AuthExpired(self.login_message(account_id, record.login_required))
                 end = record.refresh_expires_at  # as the platform said, or Yahoo!'s 4 weeks
                 if end is not None and now >= end:
                     # Sending an ended refresh token only earns a refusal: a login is due.
                     reason = f"the login ended on {end.date().isoformat()}"
                     self.store.mark_login_required(account_id, reason, now)
-                    raise AuthExpired(self._login_hint(account_id, reason))
+                    raise AuthExpired(self.login_message(account_id, reason))
                 if self._usable_as_is(record, now, rejected):
                     return record
                 if not record.refresh_token:
                     reason = "no refresh token is stored"
                     self.store.mark_login_required(account_id, reason, now)
-                    raise AuthExpired(self._login_hint(account_id, reason))
+                    raise AuthExpired(self.login_message(account_id, reason))
                 until = now + timedelta(seconds=REFRESH_CLAIM_SECONDS)
                 claimed = self.store.claim_refresh(record, owner=self.owner, until=until, now=now)
                 if claimed is not None:
@@ -265,7 +265,7 @@ class TokenManager:
             if err.code in REFUSED_GRANT or err.status == 401:
                 reason = f"the refresh token was refused ({err.code}: {err.description})"
                 self.store.release_claim(claimed, owner=self.owner, now=now, login_required=reason)
-                raise AuthExpired(self._login_hint(account_id, reason)) from None
+                raise AuthExpired(self.login_message(account_id, reason)) from None
             self.store.release_claim(claimed, owner=self.owner, now=now)
             raise Transient(
                 f"{self.platform} account {account_id}: token refresh failed "
@@ -293,7 +293,7 @@ class TokenManager:
         )
         return stored
 
-    def _login_hint(self, account_id: str, reason: str) -> str:
+    def login_message(self, account_id: str, reason: str) -> str:
         if self._hint is not None:
             return self._hint(account_id, reason)
         return (

@@ -38,6 +38,7 @@ from upload_scheduler.platforms.interface import (
     Product,
 )
 from upload_scheduler.platforms.registry import platform_factory
+from upload_scheduler.platforms.token_manager import TokenManager
 from upload_scheduler.queue import transitions
 from upload_scheduler.queue.order import due_key
 from upload_scheduler.queue.records import QueueItem
@@ -49,6 +50,7 @@ from upload_scheduler.store.identity import Identity
 from upload_scheduler.store.states import JobKind, QueueStatus
 from upload_scheduler.worker.deleter import Deleter, delete_cost
 from upload_scheduler.worker.job_runner import JobRunner, budget_pause_reason
+from upload_scheduler.worker.login_watch import LoginWatch
 from upload_scheduler.worker.notifying import Notifier, notifier_for
 from upload_scheduler.worker.outcome import Decision, Verdict
 from upload_scheduler.worker.uploader import Uploaded, Uploader, needs_lookup
@@ -202,6 +204,13 @@ class UploadDaemon:
         )
         self.deleter = Deleter(engine, self.adapter, self.identity.owner, self.clock, self.notifier)
         self.application_accounts = _application_accounts(settings, platform)
+        # A login with a known end is watched: notices before it, a pause after it.
+        tokens = getattr(self.adapter, "tokens", None)
+        self.login_watch = (
+            LoginWatch(engine, tokens, self.account_ids, self.notifier)
+            if isinstance(tokens, TokenManager)
+            else None
+        )
         for runner in (self.uploader, self.deleter):
             runner.application_accounts = self.application_accounts
         self.listener: DueListener | None = None
@@ -707,6 +716,8 @@ class UploadDaemon:
             for account_id in self.account_ids:
                 account_state.expired_pause(conn, self.platform_name, account_id, now)
             self._recover_in(conn, now)
+        if self.login_watch is not None:
+            self.login_watch.check(now)
 
     def recover(self) -> int:
         """Return items another (dead) worker left `uploading` to the queue. Their

@@ -1,13 +1,18 @@
-"""Yahoo!ショッピング's store API (PLATFORMS.md, Yahoo! section): the adapter, its
-YConnect login, and a local sandbox (issue 17)."""
+"""The Yahoo!ショッピング adapter (the store API: editItem, uploadItemImage, setStock,
+submitItem), its YConnect login (four weeks, never extended), content rules and images,
+and a Yahoo!-compatible sandbox server (`sandbox/`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from upload_scheduler.platforms.interface import PlatformContext
+    from upload_scheduler.platforms.yahoo.adapter import YahooPlatform
 
 
-def create_platform(context: Any) -> Any:
-    """The adapter factory registered as `yahoo` (imported only when a worker needs it)."""
+def create_platform(context: PlatformContext) -> YahooPlatform:
+    """The entry point `upload_scheduler.platforms: yahoo`."""
     from upload_scheduler.platforms.yahoo.adapter import YahooPlatform
 
     return YahooPlatform(context)
