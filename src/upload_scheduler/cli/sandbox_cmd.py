@@ -5,6 +5,7 @@ with `--platform yahoo`. Point the platform's `api_base_url` (and, for eBay and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -389,7 +390,10 @@ def serve(
         _serve_ebay(host, port, token_lifetime, timezone, shared, {**app_options, **ebay_only})
         return
     if platform == "yahoo":
-        _serve_yahoo(host, port, token_lifetime, timezone, shared, {**app_options, **yahoo_only})
+        given = {"--token-lifetime": token_lifetime, "--timezone": timezone}
+        given.update(app_options, **yahoo_only)
+        fields = {flag.removeprefix("--").replace("-", "_"): v for flag, v in given.items()}
+        _serve_yahoo(host, port, {**shared, **fields})
         return
     from upload_scheduler.platforms.thebase.sandbox import SandboxOptions, SandboxServer
     from upload_scheduler.platforms.thebase.sandbox import serve as run
@@ -442,12 +446,7 @@ def _serve_ebay(
         "timezone": timezone,
         **{field: seller_names(given[flag]) for field, flag in names.items()},
     }
-    try:
-        options = EbaySandboxOptions(**shared, **{k: v for k, v in values.items() if v is not None})
-        server = EbaySandboxServer(options, host=host, port=port)
-    except (ValueError, OSError) as exc:
-        fail(f"cannot start the sandbox: {exc}")
-    run(server)
+    _start(EbaySandboxOptions, EbaySandboxServer, run, host, port, {**shared, **values})
 
 
 def _refuse_foreign_options(platform: str, accepted: dict[str, dict[str, Any]]) -> None:
@@ -468,36 +467,29 @@ def _refuse_foreign_options(platform: str, accepted: dict[str, dict[str, Any]]) 
     fail(f"{'; '.join(messages)}, not --platform {platform}", USAGE_ERROR)
 
 
-def _serve_yahoo(
-    host: str,
-    port: int,
-    token_lifetime: int | None,
-    timezone: str | None,
-    shared: dict[str, Any],
-    given: dict[str, Any],
-) -> None:
+def _serve_yahoo(host: str, port: int, values: dict[str, Any]) -> None:
+    """`values`: the options' fields, each named as its flag (None: the default)."""
     from upload_scheduler.platforms.yahoo.sandbox import YahooSandboxOptions, YahooSandboxServer
     from upload_scheduler.platforms.yahoo.sandbox import serve as run
     from upload_scheduler.platforms.yahoo.sandbox.options import store_names
 
-    values = {
-        "client_secret": given["--client-secret"],
-        "app_day_limit": given["--app-day-limit"],
-        "refresh_lifetime": given["--refresh-lifetime"],
-        "url_interval": given["--url-interval"],
-        "image_hour_limit": given["--image-hour-limit"],
-        "image_max_bytes": given["--image-max-bytes"],
-        "publish_delay": given["--publish-delay"],
-        "p_unavailable": given["--p-unavailable"],
-        "token_lifetime": token_lifetime,
-        "timezone": timezone,
-        "foreign_stores": store_names(given["--foreign-stores"]),
-    }
+    if values["foreign_stores"] is not None:
+        values["foreign_stores"] = store_names(values["foreign_stores"])
+    _start(YahooSandboxOptions, YahooSandboxServer, run, host, port, values)
+
+
+def _start(
+    options_class: Callable[..., Any],
+    server_class: Callable[..., Any],
+    run: Callable[[Any], None],
+    host: str,
+    port: int,
+    values: dict[str, Any],
+) -> None:
+    """Build a sandbox's options from the values given (None: its default) and serve."""
     try:
-        options = YahooSandboxOptions(
-            **shared, **{k: v for k, v in values.items() if v is not None}
-        )
-        server = YahooSandboxServer(options, host=host, port=port)
+        options = options_class(**{k: v for k, v in values.items() if v is not None})
+        server = server_class(options, host=host, port=port)
     except (ValueError, OSError) as exc:
         fail(f"cannot start the sandbox: {exc}")
     run(server)

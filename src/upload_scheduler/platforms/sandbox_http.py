@@ -286,6 +286,17 @@ def serve(server: SandboxHttpServer, lines: list[str], out: TextIO = sys.stdout)
     print("Sandbox stopped.", file=out, flush=True)
 
 
+def run_main(make_server: Callable[[], SandboxHttpServer], run: Callable[[Any], None]) -> int:
+    """A sandbox module's `main`: 1 when the server cannot bind, else serve until stopped."""
+    try:
+        server = make_server()
+    except OSError as exc:
+        print(f"error: cannot start the sandbox: {exc}", file=sys.stderr)
+        return 1
+    run(server)
+    return 0
+
+
 def _install_handlers(on_signal: Callable[[], None]) -> dict[int, Any]:
     def handler(signum: int, frame: FrameType | None) -> None:
         on_signal()

@@ -8,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from upload_scheduler.platforms.sandbox_http import run_main
 from upload_scheduler.platforms.yahoo.sandbox.options import YahooSandboxOptions, store_names
 from upload_scheduler.platforms.yahoo.sandbox.server import YahooSandboxServer, serve
 
@@ -39,51 +40,39 @@ def parse(argv: list[str] | None = None) -> tuple[YahooSandboxOptions, str, int]
     add("--image-hour-limit", type=int, default=d.image_hour_limit, help="per store, then 503")
     add("--image-max-bytes", type=int, default=d.image_max_bytes, help="larger: ed-00006")
     add("--publish-delay", type=float, default=d.publish_delay, help="seconds to publish")
-    add("--foreign-stores", default="", metavar="NAMES", help="seller_ids refused (px-04003)")
+    add(
+        "--foreign-stores",
+        type=store_names,
+        default=frozenset(),
+        metavar="NAMES",
+        help="seller_ids refused (px-04003)",
+    )
     add("--latency", type=float, default=0.0, help="seconds added to every API request")
     for name, (alias, text) in FAULT_OPTIONS.items():
         names = [name] if alias is None else [name, alias]
         add(*names, type=float, default=0.0, help=f"probability of {text}")
     add("--timeout-hang", type=float, default=d.timeout_hang, help="seconds")
     add("--seed", "--fault-seed", type=int, default=None, help="seed for the random faults")
-    add("--record", type=Path, default=None, metavar="FILE", help="JSONL of every request")
-    args = parser.parse_args(argv)
+    add(
+        "--record",
+        dest="record_path",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="JSONL of every request",
+    )
+    values = vars(parser.parse_args(argv))  # every dest but host and port is a field
+    host, port = values.pop("host"), values.pop("port")
     try:
-        options = YahooSandboxOptions(
-            client_secret=args.client_secret,
-            token_lifetime=args.token_lifetime,
-            refresh_lifetime=args.refresh_lifetime,
-            url_interval=args.url_interval,
-            app_day_limit=args.app_day_limit,
-            timezone=args.timezone,
-            image_hour_limit=args.image_hour_limit,
-            image_max_bytes=args.image_max_bytes,
-            publish_delay=args.publish_delay,
-            foreign_stores=store_names(args.foreign_stores),
-            latency=args.latency,
-            p_server_error=args.p_server_error,
-            p_unavailable=args.p_unavailable,
-            p_timeout=args.p_timeout,
-            p_reset=args.p_reset,
-            p_lost_response=args.p_lost_response,
-            timeout_hang=args.timeout_hang,
-            seed=args.seed,
-            record_path=args.record,
-        )
+        options = YahooSandboxOptions(**values)
     except ValueError as exc:
         parser.error(str(exc))
-    return options, args.host, args.port
+    return options, host, port
 
 
 def main(argv: list[str] | None = None) -> int:
     options, host, port = parse(argv)
-    try:
-        server = YahooSandboxServer(options, host=host, port=port)
-    except OSError as exc:
-        print(f"error: cannot start the sandbox: {exc}", file=sys.stderr)
-        return 1
-    serve(server)
-    return 0
+    return run_main(lambda: YahooSandboxServer(options, host=host, port=port), serve)
 
 
 if __name__ == "__main__":

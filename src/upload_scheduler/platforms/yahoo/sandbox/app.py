@@ -26,6 +26,7 @@ from upload_scheduler.platforms.yahoo.sandbox.verdict import check_calls
 
 AUTHORIZE_PATH = pages.AUTHORIZE_PATH
 TOKEN_PATH = "/yconnect/v2/token"
+AUTHORIZE_REQUIRED = ("response_type", "client_id", "redirect_uri")
 API_ROOT = "/ShoppingWebService/V1/"
 CONTROL_ROOT = "/_sandbox/"
 log = logging.getLogger(__name__)
@@ -40,12 +41,8 @@ class YahooSandboxApp:
         clock: Clock,
         origin: images.ImageOrigin,
     ) -> None:
-        self.state = state
-        self.options = state.options
-        self.faults = fault_plan
-        self.recorder = recorder
-        self.clock = clock
-        self.origin = origin
+        self.state, self.options, self.clock = state, state.options, clock
+        self.faults, self.recorder, self.origin = fault_plan, recorder, origin
 
     def is_api(self, path: str) -> bool:
         """Requests that get the simulated latency: the store API."""
@@ -71,12 +68,8 @@ class YahooSandboxApp:
         with self.state.lock:
             try:
                 reply = self._route(request, entry)
-            except YahooError as err:
-                reply = err.reply()
-                entry["outcome"] = err.outcome
-            except OAuthError as err:
-                reply = Reply.json(err.status, err.body())
-                entry["outcome"] = err.error
+            except (YahooError, OAuthError) as err:
+                reply, entry["outcome"] = _refusal(err)
             except Exception:  # a sandbox bug must not pass for one of Yahoo!'s answers
                 log.exception("yahoo sandbox: %s %s failed", request.method, request.path)
                 reply = Reply.json(500, {"sandbox_error": "the sandbox failed; see its log"})
@@ -106,11 +99,12 @@ class YahooSandboxApp:
         """YConnect's consent. With the sandbox-only `user` the user agrees at once
         (`deny=1`: declines) and the browser goes to redirect_uri with the code."""
         params = {**request.query, **request.form()}
-        client_id, redirect_uri = params.get("client_id", ""), params.get("redirect_uri", "")
-        entry["client_id"] = client_id or None
-        if not client_id or not redirect_uri:
-            raise OAuthError(400, "invalid_request", "client_id and redirect_uri are required")
-        if params.get("response_type") != "code":
+        entry["client_id"] = params.get("client_id") or None
+        missing = [name for name in AUTHORIZE_REQUIRED if not params.get(name)]
+        if missing:
+            raise OAuthError(400, "invalid_request", f"{', '.join(missing)} missing")
+        client_id, redirect_uri = params["client_id"], params["redirect_uri"]
+        if params["response_type"] != "code":
             raise OAuthError(400, "unsupported_response_type", "response_type must be code")
         if "openid" not in params.get("scope", "").split():
             raise OAuthError(400, "invalid_scope", "scope must include openid")
@@ -125,12 +119,14 @@ class YahooSandboxApp:
         return _redirect(redirect_uri, {"code": code, "state": state})
 
     def _token(self, request: Request, entry: dict[str, Any]) -> Reply:
-        if request.method != "POST":
-            raise OAuthError(405, "invalid_request", "the token endpoint takes POST")
-        client_id = client_of(request.header("authorization"), self.options.client_secret)
-        entry["client_id"] = client_id
+        """YConnect's token endpoint: HTTP Basic client authentication, then a grant."""
         form = request.form()
         entry["grant_type"] = form.get("grant_type")
+        if request.method != "POST":
+            raise OAuthError(405, "invalid_request", "the token endpoint takes POST")
+        entry["client_id"] = client_id = client_of(
+            request.header("authorization"), self.options.client_secret
+        )
         fault = self.faults.draw(request.method, request.path, random_faults=False)
         if fault in faults.NOTHING_DONE:
             return _fault_reply(fault, entry)
@@ -250,6 +246,13 @@ class YahooSandboxApp:
             count=int(params.get("count", "1")),
             after=int(params.get("after", "0")),
         )
+
+
+def _refusal(err: YahooError | OAuthError) -> tuple[Reply, str]:
+    """A refusal's answer (XML for the store API, JSON for OAuth) and its outcome."""
+    if isinstance(err, YahooError):
+        return err.reply(), err.outcome
+    return Reply.json(err.status, err.body()), err.error
 
 
 def _fault_reply(fault: str, entry: dict[str, Any]) -> Reply:

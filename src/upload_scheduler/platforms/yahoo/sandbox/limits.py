@@ -10,10 +10,10 @@ its last accepted request always passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from upload_scheduler.platforms.ebay.sandbox.errors import EbayError
+from upload_scheduler.platforms.ebay.sandbox.quota import ApplicationQuota
 from upload_scheduler.platforms.yahoo.sandbox.answers import day_budget_spent, too_many_requests
 
 
@@ -37,49 +37,23 @@ class UrlPacer:
         self.last[(api, seller_id)] = arrived if before is None else max(arrived, before)
 
 
-@dataclass
-class Usage:
-    day: str = ""
-    calls: int = 0  # requests let through today
-    refused: int = 0  # 403s answered today
-
-
 class AppQuota:
+    """The eBay sandbox's application day budget (the same bookkeeping), refusing with
+    Yahoo!'s 403 instead of eBay's 429."""
+
     def __init__(self, day_limit: int, zone: str) -> None:
-        self.day_limit = day_limit
-        self.zone = ZoneInfo(zone)
-        self.usage: dict[str, Usage] = {}
+        self._quota = ApplicationQuota(day_limit, day_limit, zone)
 
     def count(self, client_id: str, now: datetime) -> None:
         """One request of `client_id`, or 403 Forbidden when its day is spent."""
-        usage = self.today(client_id, now)
-        if usage.calls >= self.day_limit:
-            usage.refused += 1
-            raise day_budget_spent()
-        usage.calls += 1
+        try:
+            self._quota.count(client_id, now, account=False)
+        except EbayError:
+            raise day_budget_spent() from None
 
     def spend(self, client_id: str, now: datetime) -> int:
         """Use up the rest of the application's day (other stores on it); how much."""
-        usage = self.today(client_id, now)
-        spent = max(0, self.day_limit - usage.calls)
-        usage.calls += spent
-        return spent
-
-    def today(self, client_id: str, now: datetime) -> Usage:
-        day = now.astimezone(self.zone).date().isoformat()
-        usage = self.usage.setdefault(client_id, Usage(day))
-        if usage.day != day:
-            usage.day, usage.calls, usage.refused = day, 0, 0
-        return usage
+        return self._quota.spend(client_id, now)
 
     def to_json(self, now: datetime) -> dict[str, dict[str, object]]:
-        return {
-            client_id: {
-                "day": usage.day,
-                "calls": usage.calls,
-                "refused": usage.refused,
-                "day_limit": self.day_limit,
-            }
-            for client_id in sorted(self.usage)
-            for usage in [self.today(client_id, now)]
-        }
+        return self._quota.snapshot(now)

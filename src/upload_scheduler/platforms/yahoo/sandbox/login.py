@@ -8,7 +8,6 @@ from here.
 
 from __future__ import annotations
 
-import base64
 import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -70,13 +69,10 @@ def user_tokens(
 ) -> dict[str, Any]:
     """The token endpoint's answer to the login (access, refresh and id token)."""
     code = login_code(sandbox_url, client_id, user, redirect_uri=redirect_uri)
-    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
-    with httpx.Client(timeout=10) as client:
-        answer = client.post(
-            f"{sandbox_url}{TOKEN_PATH}",
-            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
-            headers={"Authorization": f"Basic {basic}"},
-        )
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    answer = httpx.post(
+        f"{sandbox_url}{TOKEN_PATH}", data=form, auth=(client_id, client_secret), timeout=10
+    )
     if answer.status_code != 200:
         raise ValueError(f"the sandbox refused the code (HTTP {answer.status_code})")
     tokens: dict[str, Any] = answer.json()

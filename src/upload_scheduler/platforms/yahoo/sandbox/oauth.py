@@ -84,9 +84,7 @@ class Grants:
     def _exchange_code(
         self, client_id: str, form: dict[str, str]
     ) -> tuple[Login, dict[str, object]]:
-        code = form.get("code", "")
-        if not code:
-            raise OAuthError(400, "invalid_request", "code is required")
+        code = _required(form, "code")
         grant = self._codes.pop(code, None)  # a code is good for one exchange
         now = self.clock.now()
         if grant is None or grant.login.client_id != client_id or grant.expires_at <= now:
@@ -106,9 +104,7 @@ class Grants:
     def _refresh_access(
         self, client_id: str, form: dict[str, str]
     ) -> tuple[Login, dict[str, object]]:
-        token = form.get("refresh_token", "")
-        if not token:
-            raise OAuthError(400, "invalid_request", "refresh_token is required")
+        token = _required(form, "refresh_token")
         login = self._refresh.get(token)
         if login is None or login.client_id != client_id:
             raise OAuthError(400, "invalid_grant", "the refresh token is invalid")
@@ -185,6 +181,13 @@ class Grants:
             }
             for g in unique
         ]
+
+
+def _required(form: dict[str, str], name: str) -> str:
+    value = form.get(name, "")
+    if not value:
+        raise OAuthError(400, "invalid_request", f"{name} is required")
+    return value
 
 
 def _b64(data: bytes) -> str:

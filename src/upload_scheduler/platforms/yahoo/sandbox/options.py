@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from upload_scheduler import defaults
 from upload_scheduler.platforms.ebay.sandbox.options import seller_names as store_names
@@ -73,9 +73,5 @@ class YahooSandboxOptions:
         negative = [name for name in _NOT_NEGATIVE if getattr(self, name) < 0]
         if negative:
             raise ValueError(f"{', '.join(negative)} must not be negative")
-        if not self.client_secret:
-            raise ValueError("client_secret must not be empty")
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        if not self.client_secret or self.timezone not in available_timezones():
+            raise ValueError(f"need a client_secret and a known time zone ({self.timezone!r})")

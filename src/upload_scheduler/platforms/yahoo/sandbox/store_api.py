@@ -49,6 +49,7 @@ def upload_item_image(call: Call) -> Reply:
     )
     call.entry.update(file_name=upload.file_name, item_code=upload.item_code)
     if not call.store.count_upload(call.now, call.options.image_hour_limit):
+        call.entry["refused"] = "image_hour_limit"
         raise answers.unavailable("too many images this hour", "image_hour_limit")
     image = ImageFile(upload.file_name, len(upload.data), upload.format, call.now)
     call.store.add_image(image, upload.item_code)
