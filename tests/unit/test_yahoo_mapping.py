@@ -291,13 +291,15 @@ def test_a_bare_error_body_is_read_and_mapped() -> None:
 
 def test_a_non_xml_body_is_not_yahoos() -> None:
     err = refused(response(502, "Bad Gateway from the proxy"))
-    assert (err.status, err.code, err.message) == (502, "", "Bad Gateway")
+    # The start of a plain-text answer is its message (Yahoo!'s day-budget refusal may be
+    # text): a proxy's words are told apart from Yahoo!'s own.
+    assert (err.status, err.code, err.message) == (502, "", "Bad Gateway from the proxy")
     assert not err.platform_body
     assert isinstance(mapped(err), Transient)
 
     success = refused(response(200, '{"ok": true}'))
     assert success.status == 200 and not success.platform_body
-    assert success.message == "the answer was not XML"
+    assert success.message == "the answer was not Yahoo!'s XML"
 
 
 def test_a_404_that_is_not_xml_pauses_for_the_url_naming_the_path_only() -> None:
@@ -330,7 +332,7 @@ DOCTYPE_BODY = (
 def test_a_document_with_a_doctype_is_refused_unread(body: str) -> None:
     assert parse_xml(body.encode()) is None
     err = refused(response(200, body))
-    assert not err.platform_body and err.message == "the answer was not XML"
+    assert not err.platform_body and err.message == "the answer was not Yahoo!'s XML"
     assert "expanded" not in str(err)
 
 

@@ -21,6 +21,7 @@ from upload_scheduler.config.files import (
     find_config,
     platform_problems,
     read_config,
+    required_key_problems,
 )
 from upload_scheduler.config.settings import Settings
 from upload_scheduler.config.values import (
@@ -57,6 +58,8 @@ def _plainly_fine(file: FileValues, platforms: PlatformCatalog | None) -> bool:
     if platforms is not None and platform_problems(file.accounts, file.platforms, platforms):
         return False
     account_issues, seen = account_problems(file.accounts)
+    if required_key_problems(file.accounts, file.platforms, file.account_overrides):
+        return False
     return not account_issues and all(
         account_id in seen and _overrides_fine(overrides, file.daemon)
         for account_id, overrides in file.account_overrides.items()

@@ -118,7 +118,9 @@ def _describe(exc: ValidationError, model: type[BaseModel], section: str = "") -
     table the validated values came from, when `model` is not the whole file."""
     messages: list[str] = []
     for err in exc.errors():
-        loc = [str(p) for p in err["loc"]]
+        if err["type"] == "string_type" and isinstance(err.get("input"), dict):
+            continue  # a table where `str | table` is allowed: the table's own errors say it
+        loc = [str(p) for p in err["loc"] if not _union_member(str(p))]
         key = _location(loc)
         private = any(word in key for word in ("secret", "token", "webhook"))
         if section:
@@ -132,6 +134,12 @@ def _describe(exc: ValidationError, model: type[BaseModel], section: str = "") -
             shown = "" if private or isinstance(got, dict | list) else f" (got {got!r})"
             messages.append(f"{key}: {err['msg'].lower()}{shown}")
     return messages
+
+
+def _union_member(part: str) -> bool:
+    """A step pydantic adds to an error's location inside a `str | table` value (the
+    member it tried: "str", "function-after[…, CategoryConfig]"), which the file has not."""
+    return part == "str" or part.startswith("function-after[")
 
 
 def _location(loc: list[str]) -> str:

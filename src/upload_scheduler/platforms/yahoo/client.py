@@ -29,6 +29,8 @@ from upload_scheduler.platforms.wire import (
 log = logging.getLogger(__name__)
 
 API_PATH = "/ShoppingWebService/V1/"
+# The root elements of Yahoo!'s answers; other XML (an HTML page) is not Yahoo! speaking.
+YAHOO_ROOTS = frozenset({"ResultSet", "Error", "Result"})
 # `error="…"` of a Bearer challenge (RFC 6750).
 _CHALLENGE_ERROR = re.compile(r'error="([^"]*)"')
 
@@ -147,14 +149,18 @@ def read_answer(response: httpx.Response) -> Answer:
     """The XML of a 2xx answer whose Status is not NG; YahooError otherwise."""
     status = response.status_code
     root = parse_xml(response.content)
+    if root is not None and _local(root.tag) not in YAHOO_ROOTS:
+        root = None  # well-formed, but not Yahoo!'s (an HTML page at a wrong URL)
     path = response.request.url.path
     if 200 <= status < 300 and root is not None and _status(root) != "NG":
         return Answer(root)
     if 200 <= status < 300 and root is None and not response.content.strip():
         return Answer(None)  # an empty success
     code, message = ("", "") if root is None else _error(root)
-    if root is None and 200 <= status < 300:
-        message = "the answer was not XML"
+    if root is None:
+        message = (
+            "the answer was not Yahoo!'s XML" if 200 <= status < 300 else _plain_text(response)
+        )
     raise YahooError(
         status,
         code,
@@ -168,14 +174,22 @@ def read_answer(response: httpx.Response) -> Answer:
 
 def parse_xml(content: bytes) -> ElementTree.Element | None:
     """The document's root, or None for anything that is not plain XML. A document with
-    a DOCTYPE is refused unread: Yahoo! sends none, and entities are an attack surface."""
+    a DOCTYPE anywhere is refused unread: Yahoo! sends none, and entities are an attack
+    surface."""
     text = content.lstrip()
-    if not text.startswith(b"<") or b"<!DOCTYPE" in text[:2048].upper():
+    if not text.startswith(b"<") or b"<!DOCTYPE" in text.upper():
         return None
     try:
         return ElementTree.fromstring(text)
     except ElementTree.ParseError:
         return None
+
+
+def _plain_text(response: httpx.Response) -> str:
+    """The start of an answer that is not XML (Yahoo!'s day-budget refusal may come as
+    text), or its HTTP reason."""
+    text = " ".join(response.text[:200].split()) if response.content else ""
+    return text if text and not text.startswith("<") else response.reason_phrase
 
 
 def _local(tag: str) -> str:

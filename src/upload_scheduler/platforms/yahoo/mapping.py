@@ -43,7 +43,7 @@ class Meaning(Enum):
 # The not-found code of getItem, deleteItem and setStock (client code; PLATFORMS.md).
 NOT_FOUND = "it-00999"
 WRONG_STORE_CODE = "px-04003"
-FORBIDDEN = "forbidden"  # the day-budget refusal's words, which carry no code
+FORBIDDEN = "your request was forbidden"  # the day-budget refusal's words, no code
 
 
 def meaning(err: YahooError) -> Meaning:
