@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from upload_scheduler.platforms.wire import ApiError
+
+if TYPE_CHECKING:
+    from upload_scheduler.config import AccountSettings
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,60 @@ def check_api_url(url: str, key: str = "api_base_url") -> str | None:
         f"{key} {url!r} is not HTTPS: tokens would travel in clear text "
         "(plain http is accepted only for a sandbox on this machine)"
     )
+
+
+class TokenClient(Protocol):
+    """A client that POSTs to a token endpoint with HTTP Basic client authentication."""
+
+    def token(
+        self, url: str, *, client_id: str, client_secret: str, form: dict[str, str]
+    ) -> dict[str, Any]: ...
+
+
+class BasicAuthGrants:
+    """A token endpoint taking the client id and secret as HTTP Basic (eBay, Yahoo!): the
+    authorization-code and refresh-token grants for the shared token manager. A platform
+    says where its endpoint is (`token_url`) and what else a refresh sends."""
+
+    refresh_extra: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, client: TokenClient) -> None:
+        self.client = client
+
+    def token_url(self, account: AccountSettings) -> str:
+        raise NotImplementedError
+
+    def check(self, account: AccountSettings) -> str | None:
+        problem = check_api_url(account.api_base_url)
+        if problem is None and account.auth_base_url:
+            problem = check_api_url(account.auth_base_url, "auth_base_url")
+        return problem
+
+    def exchange_code(self, account: AccountSettings, client_secret: str, code: str) -> TokenGrant:
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": account.redirect_uri,
+        }
+        return self._grant(account, client_secret, form)
+
+    def refresh(
+        self, account: AccountSettings, client_secret: str, refresh_token: str
+    ) -> TokenGrant:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            **self.refresh_extra,
+        }
+        return self._grant(account, client_secret, form)
+
+    def _grant(
+        self, account: AccountSettings, client_secret: str, form: dict[str, str]
+    ) -> TokenGrant:
+        body = self.client.token(
+            self.token_url(account),
+            client_id=account.client_id,
+            client_secret=client_secret,
+            form=form,
+        )
+        return TokenGrant.from_json(body)

@@ -9,11 +9,12 @@ returns a new access token only: the stored refresh token and its end stay
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
 from urllib.parse import urlencode
 
 from upload_scheduler.config import AccountSettings
-from upload_scheduler.platforms.ebay.client import EbayClient
-from upload_scheduler.platforms.oauth import TokenGrant, check_api_url, is_loopback_url
+from upload_scheduler.platforms.oauth import BasicAuthGrants, is_loopback_url
 
 AUTHORIZE_PATH = "/oauth2/authorize"
 TOKEN_PATH = "/identity/v1/oauth2/token"
@@ -56,41 +57,11 @@ def login_problem(account: AccountSettings) -> str | None:
     return None
 
 
-class EbayGrants:
-    """eBay's token endpoint for the shared token manager."""
+class EbayGrants(BasicAuthGrants):
+    """eBay's token endpoint (on the API's host) for the shared token manager; a refresh
+    names the scopes again."""
 
-    def __init__(self, client: EbayClient) -> None:
-        self.client = client
+    refresh_extra: ClassVar[Mapping[str, str]] = {"scope": " ".join(SCOPES)}
 
-    def check(self, account: AccountSettings) -> str | None:
-        problem = check_api_url(account.api_base_url)
-        if problem is None and account.auth_base_url:
-            problem = check_api_url(account.auth_base_url, "auth_base_url")
-        return problem
-
-    def exchange_code(self, account: AccountSettings, client_secret: str, code: str) -> TokenGrant:
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": account.redirect_uri,
-        }
-        return self._grant(account, client_secret, form)
-
-    def refresh(
-        self, account: AccountSettings, client_secret: str, refresh_token: str
-    ) -> TokenGrant:
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "scope": " ".join(SCOPES),
-        }
-        return self._grant(account, client_secret, form)
-
-    def _grant(
-        self, account: AccountSettings, client_secret: str, form: dict[str, str]
-    ) -> TokenGrant:
-        url = f"{account.api_base_url.rstrip('/')}{TOKEN_PATH}"
-        body = self.client.token(
-            url, client_id=account.client_id, client_secret=client_secret, form=form
-        )
-        return TokenGrant.from_json(body)
+    def token_url(self, account: AccountSettings) -> str:
+        return f"{account.api_base_url.rstrip('/')}{TOKEN_PATH}"

@@ -211,18 +211,7 @@ class YahooPlatform:
         code = content.item_code_for(asin, settings)
         what = f"{self.name} account {account.account_id}, looking for item_code {code}"
         calls = CallCount()
-        with counting(calls):
-            answer = self._call(
-                account,
-                settings,
-                "getItem",
-                calls,
-                what,
-                refused="the item lookup",
-                params={"seller_id": settings.seller_id, "item_code": code},
-                gone_ok=True,
-            )
-        if answer is None or not _has_item(answer):
+        if not self._has_item(account, settings, code, calls, what):
             self.steps.forget(account.account_id, code)
             log.info("%s: not on Yahoo!", what)
             return None
@@ -281,19 +270,7 @@ class YahooPlatform:
         settings = self._settings(account)
         code = platform_item_id or content.item_code_for(asin, settings)
         what = f"{self.name} account {account.account_id}, checking item_code {code}"
-        calls = CallCount()
-        with counting(calls):
-            answer = self._call(
-                account,
-                settings,
-                "getItem",
-                calls,
-                what,
-                refused="the item lookup",
-                params={"seller_id": settings.seller_id, "item_code": code},
-                gone_ok=True,
-            )
-        return answer is not None and _has_item(answer)
+        return self._has_item(account, settings, code, CallCount(), what)
 
     def close(self) -> None:
         self._client.close()
@@ -309,6 +286,24 @@ class YahooPlatform:
                 f"[account_overrides.{account.account_id}]"
             )
         return settings
+
+    def _has_item(
+        self, account: Account, settings: AccountSettings, code: str, calls: CallCount, what: str
+    ) -> bool:
+        """getItem: whether the store has the item (Yahoo!'s not-found answer, or an empty
+        result, says it has not)."""
+        with counting(calls):
+            answer = self._call(
+                account,
+                settings,
+                "getItem",
+                calls,
+                what,
+                refused="the item lookup",
+                params={"seller_id": settings.seller_id, "item_code": code},
+                gone_ok=True,
+            )
+        return answer is not None and _holds_item(answer)
 
     def _upload_image(
         self,
@@ -404,7 +399,7 @@ class YahooPlatform:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _has_item(answer: Answer) -> bool:
+def _holds_item(answer: Answer) -> bool:
     """Whether a getItem answer holds an item (an empty ResultSet means none)."""
     returned = answer.total_returned()
     if returned is not None:
