@@ -23,7 +23,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 from PIL import Image, ImageOps
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # Yahoo!'s limit for one image
+# Yahoo!'s limit for one image is "2 MB"; read as 2,000,000 bytes, the stricter reading,
+# so an image is never refused for the other one.
+MAX_UPLOAD_BYTES = 2_000_000
 MAX_REDIRECTS = 5
 JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: a camera's JPEG with extra frames after it
 QUALITIES = (90, 80, 70, 60)  # tried in turn before the image is scaled down
