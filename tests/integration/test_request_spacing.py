@@ -20,7 +20,7 @@ from upload_scheduler.limits import REQUEST_SPACING_MARGIN
 from upload_scheduler.platforms.request_spacing import RequestSpacing
 from upload_scheduler.store.database import open_database
 from upload_scheduler.store.listing_steps import ListingSteps
-from upload_scheduler.store.request_spacing import last_requests
+from upload_scheduler.store.request_spacing import last_requests, save_requests
 from upload_scheduler.store.tables import listing_steps
 
 PLATFORM = "yahoo"
@@ -215,6 +215,14 @@ def test_a_later_request_replaces_the_stored_time(engine: Engine, clock: FakeClo
     restarted = RequestSpacing(engine, clock, PLATFORM)
     restarted.before("store_a", EDIT, 1.0)
     assert clock.now() == START + timedelta(seconds=60) + ONE_SECOND
+
+
+def test_an_earlier_time_never_replaces_a_later_one(engine: Engine) -> None:
+    """Another process's older stamp, or a clock stepped back, must not shorten the wait."""
+    later = START + timedelta(seconds=30)
+    save_requests(engine, PLATFORM, "store_a", {EDIT: later})
+    save_requests(engine, PLATFORM, "store_a", {EDIT: START})
+    assert last_requests(engine, PLATFORM, "store_a") == {EDIT: later}
 
 
 def test_platforms_do_not_share_stamps(engine: Engine, clock: FakeClock) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, select
 
 from upload_scheduler.store.engine import write_transaction
 from upload_scheduler.store.tables import request_spacing
@@ -40,6 +40,15 @@ def save_requests(
                         request_spacing.c.account_id,
                         request_spacing.c.endpoint,
                     ],
-                    set_={"sent_at": insert.excluded.sent_at},
+                    # Never back in time (a clock stepped back): the later of the two.
+                    set_={
+                        "sent_at": case(
+                            (
+                                insert.excluded.sent_at > request_spacing.c.sent_at,
+                                insert.excluded.sent_at,
+                            ),
+                            else_=request_spacing.c.sent_at,
+                        )
+                    },
                 )
             )
