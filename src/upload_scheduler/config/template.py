@@ -58,6 +58,17 @@ redirect_uri = "{d.REDIRECT_URI}"
 # exchange_rate = {d.EXCHANGE_RATE:g}                       # yen per unit of the currency
 # markup = {d.MARKUP:g}                              # a factor: 1.2 is 20 % more
 
+# Yahoo!ショッピング (README, "Yahoo!ショッピング"): add yahoo = ["yahoo_account_1"] under
+# [accounts]; the login lasts four weeks (`upload-scheduler token status --platform yahoo`).
+# [platforms.yahoo]
+# client_id = ""
+# client_secret_env = "YAHOO_CLIENT_SECRET"
+# redirect_uri = "{d.REDIRECT_URI}"
+# path = ""                               # store category path, e.g. "ホビー:フィギュア"
+# product_category = ""                   # Yahoo!'s category id
+# [account_overrides.yahoo_account_1]
+# seller_id = "mystore"                   # the store account: required per Yahoo! account
+
 [notify]
 chatwork_token_env = ""          # or chatwork_token = "..."
 chatwork_room_id = ""
