@@ -1,9 +1,10 @@
 """`upload-scheduler demo`, run as a newcomer runs it: the real command in a subprocess,
-with its own sandbox processes (BASE and eBay), manager and daemons. Each platform's
-summary must match the database, each sandbox's record must be clean (eBay: every item
-published once, at the formula's dollar price, after `account setup` created the
-seller's location), and nothing may be left running. `--platforms base` is the BASE demo
-of old."""
+with its own sandbox processes (BASE, eBay and Yahoo!), manager and daemons. Each
+platform's summary must match the database, each sandbox's record must be clean (eBay:
+every item published once, at the formula's dollar price, after `account setup` created
+the seller's location; Yahoo!: every item once in the store, published with its main
+image, its images downloaded from the sandbox's origin), and nothing may be left running.
+`--platforms base` is the BASE demo of old."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ from upload_scheduler.inventory.reader import detect_encoding
 from upload_scheduler.platforms.ebay.sandbox import check_calls as ebay_check_calls
 from upload_scheduler.platforms.ebay.sandbox import load_calls as ebay_load_calls
 from upload_scheduler.platforms.thebase.sandbox import check_calls, load_calls
+from upload_scheduler.platforms.yahoo.sandbox import check_calls as yahoo_check_calls
+from upload_scheduler.platforms.yahoo.sandbox import load_calls as yahoo_load_calls
 
 pytestmark = [
     pytest.mark.acceptance,
@@ -43,6 +46,7 @@ pytestmark = [
 DEMO_TIMEOUT = 240
 COLUMNS = ("queued", "success", "failed", "blocked by rules", "retried", "unfinished")
 SELLER = "demo_seller_1"
+STORE, SELLER_ID = "demo_store_1", "demo-store"  # the Yahoo! account and its store
 # The demo's pricing (its config says so; the test works the formula out on its own).
 EXCHANGE_RATE = Decimal(150)
 MARKUP = Decimal("1.2")
@@ -111,6 +115,11 @@ def database_rows(workdir: Path, platform: str | None = None) -> list[dict[str, 
     return [r for r in rows if platform is None or r["platform"] == platform]
 
 
+def succeeded(workdir: Path, platform: str) -> set[str]:
+    """The ASINs the database calls a success on `platform`."""
+    return {r["asin"] for r in database_rows(workdir, platform) if r["status"] == "success"}
+
+
 def yen_prices(workdir: Path) -> dict[str, int]:
     path = workdir / "data" / "upload_scheduler.db"
     with closing(sqlite3.connect(path, timeout=10)) as db:
@@ -148,7 +157,7 @@ def workdir(tmp_path: Path) -> Any:
         kill_leftovers(folder)
 
 
-def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_sandboxes(
+def test_demo_on_base_ebay_and_yahoo_20_items_in_1_minute_exits_0_and_matches_the_sandboxes(
     workdir: Path,
 ) -> None:
     result = run_demo(workdir, "--items", "20", "--minutes", "1")
@@ -158,7 +167,8 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
 
     # Each platform's summary printed is the database's.
     saved = json.loads((workdir / "demo-summary.json").read_text(encoding="utf-8"))
-    for platform, title in (("base", "Summary: BASE"), ("ebay", "Summary: eBay")):
+    titles = {"base": "Summary: BASE", "ebay": "Summary: eBay", "yahoo": "Summary: Yahoo!"}
+    for platform, title in titles.items():
         rows = database_rows(workdir, platform)
         expected = expected_summary(rows)
         assert printed_summary(out, title) == expected, out
@@ -171,8 +181,9 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
         assert len(urgent) == 1 and urgent[0]["status"] in ("success", "failed")
         assert saved["platforms"][platform]["total"]["queued"] == 22
         assert saved["platforms"][platform]["verdict"]["clean"] is True
-    assert saved["total"]["queued"] == 44 and saved["verdict"]["clean"] is True
+    assert saved["total"]["queued"] == 66 and saved["verdict"]["clean"] is True
     assert {r["account_id"] for r in database_rows(workdir, "ebay")} == {SELLER}
+    assert {r["account_id"] for r in database_rows(workdir, "yahoo")} == {STORE}
 
     # BASE's sandbox agrees: each success created once, in its shop; no limits hit.
     base_rows = database_rows(workdir, "base")
@@ -195,7 +206,7 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
     ebay_verdict = ebay_check_calls(ebay_calls, expect_all_listed=True)
     assert ebay_verdict.ok, ebay_verdict.problems
     listed = ebay_verdict.sellers[SELLER]
-    published = {r["asin"] for r in ebay_rows if r["status"] == "success"}
+    published = succeeded(workdir, "ebay")
     assert len(published) >= 18
     assert set(listed.listings_created) == published
     assert all(sum(listed.listings_created[a].values()) == 1 for a in published)
@@ -210,6 +221,19 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
         assert (offers[asin]["price"], offers[asin]["currency"]) == (dollars(yen[asin]), "USD")
     assert "eBay sandbox verdict: clean" in out and "every price as the formula says" in out
     assert f"\uffe5{yen['B0DEMO0000']:,}" in out and dollars(yen["B0DEMO0000"]) in out
+
+    # Yahoo!'s sandbox agrees: every success once in the store, published with its main
+    # image (downloaded from the sandbox's origin), nothing pending, no 429 or 403.
+    record = yahoo_load_calls(workdir / "logs" / "yahoo_sandbox_calls.jsonl")
+    yahoo_verdict = yahoo_check_calls(record, expect_all_published=True)
+    assert yahoo_verdict.ok, yahoo_verdict.problems
+    in_store, listed_there = yahoo_verdict.stores[SELLER_ID], succeeded(workdir, "yahoo")
+    assert len(listed_there) >= 18 and set(in_store) == listed_there
+    assert all(in_store[a].published and in_store[a].main_image for a in listed_there)
+    assert all(a.startswith("B0YAHO") for a in listed_there)  # Yahoo!'s copy of the catalogue
+    assert "Yahoo! sandbox verdict: clean" in out and "every item once in its store" in out
+    assert f"token login --platform yahoo --account {STORE}" in out
+    assert f"Logged in yahoo/{STORE}" in out
 
     # The seller was logged in through `token login --code` and made ready by
     # `account setup`, which created the missing location before the first item.
@@ -226,10 +250,12 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
     # the files are and how to look further.
     assert "3 rows rejected" in out
     assert all(n >= 1 for n in saved["token_refreshes"].values()), saved["token_refreshes"]
-    assert set(saved["token_refreshes"]) == {"demo_shop_1", "demo_shop_2", SELLER}
+    assert set(saved["token_refreshes"]) == {"demo_shop_1", "demo_shop_2", SELLER, STORE}
     assert "Token refreshes on BASE:" in out and "Token refreshes on eBay:" in out
+    assert "Token refreshes on Yahoo!:" in out
     config = str(workdir.resolve() / "upload-scheduler.toml")
-    for command in ("check-queue", "check-queue --platform ebay", "logs", "manager status"):
+    queues = ("check-queue", "check-queue --platform ebay", "check-queue --platform yahoo")
+    for command in (*queues, "logs", "manager status"):
         assert f"upload-scheduler --config {config} {command}" in out
     assert str(workdir.resolve() / "data" / "upload_scheduler.db") in out
 
@@ -238,7 +264,7 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
     commands_log = (workdir / "logs" / "demo_commands.log").read_text(encoding="utf-8")
     config_text = (workdir / "upload-scheduler.toml").read_text(encoding="utf-8")
     secrets = {line.split('"')[1] for line in config_text.splitlines() if "client_secret" in line}
-    assert len(secrets) == 2
+    assert len(secrets) == 3
     for secret in secrets | stored_tokens(workdir):
         assert secret not in out + result.stderr and secret not in commands_log
     assert "code=" not in commands_log
@@ -247,12 +273,14 @@ def test_demo_on_base_and_ebay_20_items_in_1_minute_exits_0_and_matches_both_san
     raw = (workdir / "products.csv").read_bytes()
     assert detect_encoding(raw) == "cp932" and b"\r\n" in raw
     assert raw.split(b"\r\n")[0].endswith(b"title_en,description_en")
+    assert detect_encoding((workdir / "products_yahoo.csv").read_bytes()) == "cp932"
 
     # Nothing is left running, and the work folder is usable.
     assert processes_of(workdir) == []
     assert cli(workdir, "manager", "status").returncode == 3
     assert cli(workdir, "check-queue").returncode == 0
     assert cli(workdir, "check-queue", "--platform", "ebay").returncode == 0
+    assert cli(workdir, "check-queue", "--platform", "yahoo").returncode == 0
 
     # A second run into the same folder refuses, naming --fresh.
     again = run_demo(workdir, timeout=60)
@@ -267,7 +295,7 @@ def test_platforms_base_is_the_old_demo(workdir: Path) -> None:
     steps = re.findall(r"^\[(\d+)/(\d+)\]", out, re.MULTILINE)
     assert steps == [(str(n), "6") for n in range(1, 7)], out
     assert "Sandbox listening on" in out and "Sandbox verdict: clean" in out
-    assert "eBay" not in out and "account setup" not in out
+    assert "eBay" not in out and "account setup" not in out and "Yahoo" not in out
     rows = database_rows(workdir)
     assert {r["platform"] for r in rows} == {"base"}
     assert printed_summary(out) == expected_summary(rows)
@@ -312,9 +340,11 @@ def test_ctrl_c_stops_everything_and_keeps_the_work_folder_usable(workdir: Path)
             process.wait(timeout=10)
     assert "Stopped by Ctrl+C" in text()
     assert processes_of(workdir) == []
-    # Both sandboxes are gone, their records and the eBay sandbox's last state kept.
+    # The sandboxes are gone, their records and the eBay sandbox's last state kept.
     log_dir = workdir / "logs"
-    assert not (log_dir / "sandbox.pid").exists() and not (log_dir / "ebay_sandbox.pid").exists()
+    for name in ("sandbox", "ebay_sandbox", "yahoo_sandbox"):
+        assert not (log_dir / f"{name}.pid").exists()
+    assert (log_dir / "yahoo_sandbox_calls.jsonl").exists()
     assert (log_dir / "ebay_sandbox_calls.jsonl").exists()
     assert (log_dir / "ebay_sandbox_state.json").exists()
     shown = cli(workdir, "check-queue")
@@ -334,6 +364,6 @@ def test_options_that_cannot_work_and_foreign_folders_are_refused(tmp_path: Path
     too_many = run_demo(tmp_path / "new", "--items", "1500", "--minutes", "1", timeout=60)
     assert too_many.returncode == 2 and "do not fit" in too_many.stderr, output(too_many)
     assert not (tmp_path / "new").exists()
-    unknown = run_demo(tmp_path / "new", "--platforms", "base,yahoo", timeout=60)
+    unknown = run_demo(tmp_path / "new", "--platforms", "base,amazon", timeout=60)
     assert unknown.returncode == 2 and "--platforms" in unknown.stderr, output(unknown)
     assert not (tmp_path / "new").exists()

@@ -1,4 +1,5 @@
-"""The demo's pure parts for BASE and eBay together: `--platforms`, the plan, the sample
+"""The demo's pure parts for BASE and eBay together (Yahoo!'s in test_demo_yahoo.py):
+`--platforms`, the plan, the sample
 catalogue's English rows (every valid one lists on eBay, the blocked ones do not), the
 config the demo writes, and the per-platform summary (eBay's prices against the formula,
 missing listings, tokens, the combined JSON and what is printed)."""
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +48,8 @@ from upload_scheduler.demo.sample import (
     ng_words,
     remove_phrases,
     write_csv,
+    yahoo_categories,
+    yahoo_category,
 )
 from upload_scheduler.demo.spacing import ebay_spacing_problems
 from upload_scheduler.demo.summary import (
@@ -62,7 +66,11 @@ from upload_scheduler.platforms.ebay.listing import TITLE_MAX, ListingRefused, b
 from upload_scheduler.platforms.interface import Product
 from upload_scheduler.pricing import PricingSettings, list_price
 
-URLS = {"base": "http://127.0.0.1:8001", "ebay": "http://127.0.0.1:8002"}
+URLS = {
+    "base": "http://127.0.0.1:8001",
+    "ebay": "http://127.0.0.1:8002",
+    "yahoo": "http://127.0.0.1:8003",
+}
 PRICING = PricingSettings("USD", EBAY_EXCHANGE_RATE, EBAY_MARKUP)
 T0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
 
@@ -77,21 +85,22 @@ T0 = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
         (" Base ", ("base",)),
         ("ebay", ("ebay",)),
         ("base,base", ("base",)),
+        ("yahoo,ebay,base", ("base", "ebay", "yahoo")),
     ],
 )
 def test_platforms_are_parsed_into_the_demos_order(text: str, expected: tuple[str, ...]) -> None:
     assert parse_platforms(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", ",", "yahoo", "base,amazon"])
+@pytest.mark.parametrize("text", ["", ",", "amazon", "base,amazon"])
 def test_unknown_or_no_platforms_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="--platforms"):
         parse_platforms(text)
 
 
-def test_the_default_plan_lists_on_both_with_ebay_paced_about_a_second() -> None:
+def test_the_default_plan_lists_on_all_three_with_ebay_paced_about_a_second() -> None:
     plan = make_plan(DemoOptions())
-    assert plan.platforms == ("base", "ebay") and plan.multi
+    assert plan.platforms == ("base", "ebay", "yahoo") and plan.multi
     assert plan.account_ids == ["demo_shop_1", "demo_shop_2"]
     assert plan.ebay_account_ids == ["demo_seller_1"]
     # 62 items for one seller in 2 minutes: slots 1.9 s apart, the interval half that.
@@ -194,15 +203,18 @@ def _product(row: ProductRow) -> Product:
 # ---------------------------------------------------------------------- the config
 
 
-def _settings(tmp_path: Path, platforms: tuple[str, ...]) -> Any:
+def _settings(tmp_path: Path, platforms: tuple[str, ...], urls: Mapping[str, str] = URLS) -> Any:
+    """The config the demo writes for `platforms`, loaded as the daemons load it."""
     plan = make_plan(DemoOptions(platforms=platforms))
     text = render_config(
         plan,
-        {p: URLS[p] for p in platforms},
+        {p: urls[p] for p in platforms},
         ng_words(),
         remove_phrases(),
         ebay_categories=ebay_categories(),
         ebay_category_id=ebay_category_id(),
+        yahoo_categories=yahoo_categories(),
+        yahoo_category=yahoo_category(),
     )
     path = tmp_path / "upload-scheduler.toml"
     path.write_text(text, encoding="utf-8")
@@ -230,11 +242,13 @@ def test_the_two_platform_config_loads_with_ebays_sandbox_pricing_and_location(
     assert shop.api_base_url == URLS["base"] and shop.max_attempts == 3
 
 
-def test_the_base_config_has_no_ebay_part(tmp_path: Path) -> None:
+def test_the_base_config_has_no_ebay_or_yahoo_part(tmp_path: Path) -> None:
     settings = _settings(tmp_path, ("base",))
-    assert settings.account_ids("ebay") == []
+    assert settings.account_ids("ebay") == [] and settings.account_ids("yahoo") == []
     text = (tmp_path / "upload-scheduler.toml").read_text(encoding="utf-8")
     assert "[platforms.ebay" not in text and "ebay" not in text.split("[daemon]")[0]
+    assert "yahoo" not in text and "account_overrides" not in text
+    assert "built-in BASE sandbox," in text
 
 
 def test_the_ebay_only_config_has_no_base_part(tmp_path: Path) -> None:

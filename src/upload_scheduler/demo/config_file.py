@@ -1,6 +1,6 @@
 """The demo's `upload-scheduler.toml`: real settings, with time compressed so the run
 fits in minutes and works at any hour of the day. BASE's part is the old demo's,
-unchanged; eBay's is added when the run lists there too."""
+unchanged; eBay's and Yahoo!'s are added when the run lists there too."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ import json
 from collections.abc import Mapping
 
 from upload_scheduler import defaults as d
-from upload_scheduler.demo.options import EBAY, PLATFORM, DemoPlan
+from upload_scheduler.demo.options import (
+    EBAY,
+    PLATFORM,
+    YAHOO,
+    YAHOO_STORES,
+    DemoPlan,
+    platform_names,
+)
 
 CLIENT_ID = "upload-scheduler-demo"
 # The sandbox accepts any client pair; a real shop's secret belongs in an environment
@@ -32,6 +39,20 @@ EBAY_MARKUP = 1.2
 EBAY_MAX_ATTEMPTS = 5
 EBAY_LOCATION = {"country": "JP", "postal_code": "100-0001"}
 
+# Yahoo!: an application's Client ID and the sandbox's secret for every one (it is
+# started with --client-secret), and the redirect_uri the consent page sends the
+# browser to (nothing listens there: the demo reads the address off the redirect).
+YAHOO_CLIENT_ID = "dj00-upload-scheduler-demo"
+YAHOO_CLIENT_SECRET = "demo-yahoo-sandbox-secret"
+YAHOO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+# The sandbox refuses a second request to an API URL of a store within 0.2 s (429); the
+# daemon waits twice that, a margin for a busy machine's scheduling, as a real store
+# would keep one over Yahoo!'s second.
+YAHOO_URL_INTERVAL_SECONDS = 0.4
+# A Yahoo! item is four calls or more (editItem, each image, setStock, submitItem),
+# each of which the faults can hit, and the verdict expects every item published.
+YAHOO_MAX_ATTEMPTS = 7
+
 
 def render_config(
     plan: DemoPlan,
@@ -41,6 +62,8 @@ def render_config(
     *,
     ebay_categories: Mapping[str, str] | None = None,
     ebay_category_id: str = "",
+    yahoo_categories: Mapping[str, Mapping[str, str]] | None = None,
+    yahoo_category: Mapping[str, str] | None = None,
 ) -> str:
     """The whole file; `sandbox_urls` holds the URL of each platform's sandbox."""
     urls = dict(sandbox_urls)
@@ -64,6 +87,10 @@ business_hours_end = 24
         text += _base(plan, urls[PLATFORM], ng_words, phrases)
     if EBAY in plan.platforms:
         text += _ebay(plan, urls[EBAY], ebay_categories or {}, ebay_category_id)
+    if YAHOO in plan.platforms:
+        text += _yahoo(plan, urls[YAHOO], yahoo_categories or {}, yahoo_category or {})
+        text += _rules("yahoo", ng_words, phrases)
+        text += _stores()
     return (
         text
         + f"""
@@ -74,11 +101,7 @@ lease_ttl_seconds = {LEASE_TTL_SECONDS:g}
 
 
 def _sandboxes(plan: DemoPlan) -> str:
-    if plan.platforms == (PLATFORM,):
-        return "BASE sandbox"
-    if plan.platforms == (EBAY,):
-        return "eBay sandbox"
-    return "BASE and eBay sandboxes"
+    return f"{platform_names(plan.platforms)} sandbox{'es' if plan.multi else ''}"
 
 
 def _base(plan: DemoPlan, url: str, ng_words: list[str], phrases: list[str]) -> str:
@@ -93,8 +116,13 @@ max_attempts = {d.MAX_ATTEMPTS}
 retry_delay_seconds = {RETRY_DELAY_SECONDS:g}
 client_id = {json.dumps(CLIENT_ID)}
 client_secret = {json.dumps(CLIENT_SECRET)}
+""" + _rules(PLATFORM, ng_words, phrases)
 
-[platforms.base.rules]
+
+def _rules(platform: str, ng_words: list[str], phrases: list[str]) -> str:
+    """The content rules: the same NG words and phrases on BASE and Yahoo!."""
+    return f"""
+[platforms.{platform}.rules]
 ng_words = {json.dumps(ng_words, ensure_ascii=False)}
 remove_phrases = {json.dumps(phrases, ensure_ascii=False)}
 """
@@ -129,3 +157,43 @@ markup = {EBAY_MARKUP:g}
 
 [platforms.ebay.location]    # what `account setup` creates when the seller has none
 {location}"""
+
+
+def _yahoo(
+    plan: DemoPlan, url: str, categories: Mapping[str, Mapping[str, str]], other: Mapping[str, str]
+) -> str:
+    mapped = "".join(f"{_key(name)} = {_inline(values)}\n" for name, values in categories.items())
+    return f"""
+[platforms.yahoo]
+api_base_url = {json.dumps(url)}     # the Yahoo! sandbox this run started:
+auth_base_url = {json.dumps(url)}    # its consent page too
+client_id = {json.dumps(YAHOO_CLIENT_ID)}
+client_secret = {json.dumps(YAHOO_CLIENT_SECRET)}
+redirect_uri = {json.dumps(YAHOO_REDIRECT_URI)}
+min_interval_seconds = {plan.yahoo_min_interval_seconds:g}
+url_interval_seconds = {YAHOO_URL_INTERVAL_SECONDS:g}    # per API URL and store
+daily_limit = {d.DAILY_LIMIT}
+max_attempts = {YAHOO_MAX_ATTEMPTS}
+retry_delay_seconds = {RETRY_DELAY_SECONDS:g}
+path = {_key(other.get("path", ""))}    # for the categories not mapped below
+product_category = {json.dumps(other.get("product_category", ""))}
+
+[platforms.yahoo.categories]
+{mapped}"""
+
+
+def _stores() -> str:
+    """Each Yahoo! account's store: seller_id is required per account."""
+    return "".join(
+        f"\n[account_overrides.{account}]\nseller_id = {json.dumps(seller)}\n"
+        for account, seller in YAHOO_STORES.items()
+    )
+
+
+def _key(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _inline(values: Mapping[str, str]) -> str:
+    """A TOML inline table: { path = "…", product_category = "…" }."""
+    return "{ " + ", ".join(f"{k} = {_key(v)}" for k, v in values.items()) + " }"

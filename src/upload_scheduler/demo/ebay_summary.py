@@ -23,9 +23,10 @@ from upload_scheduler.demo.summary import (
     Summary,
     TokenActivity,
     UrgentItem,
-    account_summary,
     queue_rows,
-    split_failed,
+    rows_summary,
+    token_activity,
+    urgent_item,
 )
 from upload_scheduler.platforms.ebay.sandbox import check_calls
 from upload_scheduler.pricing import PricingSettings, list_price
@@ -33,7 +34,6 @@ from upload_scheduler.store.tables import products
 
 PLATFORM = "ebay"
 TOKEN_PATH = "/identity/v1/oauth2/token"
-REFRESH_GRANT = "refresh_token"
 REFUSED_TOKEN = "1001"
 LISTED = "listing_created"
 PUBLISHED = "PUBLISHED"
@@ -52,7 +52,6 @@ def summarize_ebay(
     """`calls`: the eBay sandbox's record; `state`: its GET /_sandbox/state at the end
     (None when it could not be read: the prices are then a problem, not a pass)."""
     rows = queue_rows(engine, PLATFORM)
-    failed, blocked = split_failed(rows)
     verdict = check_calls(
         calls,
         min_interval_seconds=min_interval_seconds,
@@ -67,16 +66,15 @@ def summarize_ebay(
         *missing_listings(rows, calls),
         *price_problems(prices, state),
     ]
-    return Summary(
-        accounts=[account_summary(a, rows) for a in account_ids],
-        failed=failed,
-        blocked=blocked,
+    return rows_summary(
+        PLATFORM,
+        rows,
+        account_ids,
         tokens=[ebay_tokens(a, calls, len(account_ids)) for a in account_ids],
         problems=problems,
         items_created=sum(1 for c in calls if c.get("effect") == LISTED),
         api_calls=verdict.api_calls,
         urgent=None if urgent is None else ebay_urgent(*urgent, rows, calls),
-        platform=PLATFORM,
         prices=prices,
         faults=sum(verdict.faults.values()),
         pricing_rule=pricing_rule(pricing),
@@ -163,36 +161,21 @@ def missing_listings(rows: list[dict[str, Any]], calls: list[dict[str, Any]]) ->
 def ebay_tokens(account_id: str, calls: list[dict[str, Any]], sellers: int) -> TokenActivity:
     """Refreshes are the seller's own token requests. eBay's refusal of an expired token
     (1001) names no seller, so refusals are counted only when the run has one seller."""
-    refreshes = sum(
-        1
-        for c in calls
-        if c.get("path") == TOKEN_PATH
-        and c.get("grant_type") == REFRESH_GRANT
-        and c.get("seller") == account_id
-        and c.get("status") == 200
-    )
-    refused = 0
-    if sellers == 1:
-        refused = sum(
-            1
-            for c in calls
-            if str(c.get("path", "")).startswith("/sell/") and c.get("outcome") == REFUSED_TOKEN
-        )
-    return TokenActivity(account_id, refreshes, refused)
+    refused = _refused_token if sellers == 1 else None
+    return token_activity(account_id, calls, token_path=TOKEN_PATH, who="seller", refused=refused)
+
+
+def _refused_token(call: dict[str, Any]) -> bool:
+    return str(call.get("path", "")).startswith("/sell/") and call.get("outcome") == REFUSED_TOKEN
 
 
 def ebay_urgent(
     asin: str, queued_at: datetime, rows: list[dict[str, Any]], calls: list[dict[str, Any]]
 ) -> UrgentItem:
     """When the urgent item's listing was published, counted from when it was queued."""
-    account = next((r["account_id"] for r in rows if r["asin"] == asin), None)
-    times = [
-        datetime.fromisoformat(c["time"])
-        for c in calls
-        if c.get("effect") == LISTED and c.get("sku") == asin
-    ]
-    after = (min(times) - queued_at).total_seconds() if times else None
-    return UrgentItem(asin, queued_at, account, after)
+    return urgent_item(
+        asin, queued_at, rows, calls, lambda c: c.get("effect") == LISTED and c.get("sku") == asin
+    )
 
 
 def _yen_prices(engine: Engine, asins: set[str]) -> dict[str, int]:

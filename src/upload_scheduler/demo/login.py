@@ -1,10 +1,11 @@
-"""The eBay seller's consent without a browser: the demo opens the consent page that
-`token login --platform ebay` prints, as the seller named by the sandbox-only `seller`
-parameter, and reads where the sandbox sends the browser (its accept page, with the
-code). That address is what a seller pastes into `token login --code`.
+"""A seller's consent without a browser, on eBay's or Yahoo!'s sandbox: the demo opens
+the consent page that `token login --platform P` prints, with the sandbox-only parameter
+naming who agrees at once (eBay's `seller`, Yahoo!'s `user`), and reads where the sandbox
+sends the browser (eBay's accept page, Yahoo!'s redirect_uri, with the code). That
+address is what a seller pastes into `token login --code`.
 
 Only the local sandbox agrees at once; the URL is checked to be a loopback one, so the
-demo never opens a real eBay consent page.
+demo never opens a real consent page.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import httpx
 
 from upload_scheduler.config import Settings
+from upload_scheduler.demo.options import YAHOO
 
 TIMEOUT_SECONDS = 10.0
 
@@ -24,19 +26,23 @@ class ConsentError(RuntimeError):
     """The sandbox handed out no code; the message says what it answered."""
 
 
-def consent_url(settings: Settings, account_id: str) -> str:
-    """The consent page `token login` would print for `account_id`, with `seller`."""
-    from upload_scheduler.platforms.ebay.oauth import authorize_url
+def consent_url(settings: Settings, platform: str, account_id: str) -> str:
+    """The consent page `token login` would print for `account_id`, as that account."""
+    account = settings.account(platform, account_id)
+    state = secrets.token_urlsafe(16)
+    if platform == YAHOO:
+        from upload_scheduler.platforms.yahoo.oauth import authorize_url
 
-    account = settings.account("ebay", account_id)
-    url = authorize_url(account, secrets.token_urlsafe(16))
-    return f"{url}&{urlencode({'seller': account_id})}"
+        return authorize_url(account, state, user=account_id)
+    from upload_scheduler.platforms.ebay.oauth import authorize_url as ebay_authorize_url
+
+    return f"{ebay_authorize_url(account, state)}&{urlencode({'seller': account_id})}"
 
 
-def consent_redirect(settings: Settings, account_id: str) -> str:
-    """The address the consent page sends the seller's browser to: the accept page,
-    `...?code=...&state=...`. Raises ConsentError."""
-    url = consent_url(settings, account_id)
+def consent_redirect(settings: Settings, platform: str, account_id: str) -> str:
+    """The address the consent page sends the seller's browser to, `...?code=...&state=...`.
+    Raises ConsentError."""
+    url = consent_url(settings, platform, account_id)
     if not is_loopback(url):
         raise ConsentError(f"{urlsplit(url).hostname} is not a local sandbox")
     try:

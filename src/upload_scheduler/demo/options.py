@@ -9,9 +9,10 @@ from pathlib import Path
 
 PLATFORM = "base"  # the built-in BASE sandbox: the demo's first platform
 EBAY = "ebay"
-PLATFORMS = (PLATFORM, EBAY)  # what `--platforms` may name, in the order they run
-DEFAULT_PLATFORMS = "base,ebay"
-PLATFORM_NAMES = {PLATFORM: "BASE", EBAY: "eBay"}  # as a person writes them
+YAHOO = "yahoo"
+PLATFORMS = (PLATFORM, EBAY, YAHOO)  # what `--platforms` may name, in the order they run
+DEFAULT_PLATFORMS = ",".join(PLATFORMS)
+PLATFORM_NAMES = {PLATFORM: "BASE", EBAY: "eBay", YAHOO: "Yahoo!"}  # as a person writes them
 DEFAULT_ITEMS = 60
 DEFAULT_ACCOUNTS = 2
 DEFAULT_MINUTES = 2.0
@@ -20,6 +21,8 @@ MAX_ITEMS = 2000
 MAX_ACCOUNTS = 10
 MAX_MINUTES = 60.0
 EBAY_ACCOUNTS = ("demo_seller_1",)  # one eBay seller, as the issue's demo has
+# One Yahoo! store: the account, and the store it acts for ([account_overrides] seller_id).
+YAHOO_STORES = {"demo_store_1": "demo-store"}
 
 # Item creations of one shop start at least this far apart (BASE's advice is 2 s; the
 # demo compresses time) unless the items need them closer.
@@ -29,6 +32,9 @@ SLOT_HEADROOM = 2.0
 SMALLEST_INTERVAL = 0.2
 # An eBay item is three calls (inventory item, offer, publish): never paced closer.
 EBAY_SMALLEST_INTERVAL = 0.5
+# A Yahoo! item is editItem, one upload per image (each waiting for the per-URL
+# interval after the last), setStock and submitItem: never paced closer either.
+YAHOO_SMALLEST_INTERVAL = 0.5
 # The whole run is bounded: the window plus this much for stragglers and retries.
 GRACE_SECONDS = 120.0
 EXTRA_ROWS = 2  # the blocked items, queued with the others
@@ -51,6 +57,7 @@ class DemoPlan:
     options: DemoOptions
     min_interval_seconds: float  # BASE's
     ebay_min_interval_seconds: float = PREFERRED_INTERVAL
+    yahoo_min_interval_seconds: float = PREFERRED_INTERVAL
 
     @property
     def platforms(self) -> tuple[str, ...]:
@@ -65,11 +72,20 @@ class DemoPlan:
     def ebay_account_ids(self) -> list[str]:
         return list(EBAY_ACCOUNTS)
 
+    @property
+    def yahoo_account_ids(self) -> list[str]:
+        return list(YAHOO_STORES)
+
     def accounts_of(self, platform: str) -> list[str]:
-        return self.ebay_account_ids if platform == EBAY else self.account_ids
+        return {EBAY: self.ebay_account_ids, YAHOO: self.yahoo_account_ids}.get(
+            platform, self.account_ids
+        )
 
     def interval_of(self, platform: str) -> float:
-        return self.ebay_min_interval_seconds if platform == EBAY else self.min_interval_seconds
+        return {
+            EBAY: self.ebay_min_interval_seconds,
+            YAHOO: self.yahoo_min_interval_seconds,
+        }.get(platform, self.min_interval_seconds)
 
     @property
     def multi(self) -> bool:
@@ -91,8 +107,20 @@ class DemoPlan:
         return self.options.items - 1 + EXTRA_ROWS
 
 
+def spoken(names: list[str]) -> str:
+    """["BASE", "eBay", "Yahoo!"] -> "BASE, eBay and Yahoo!", as a sentence lists them."""
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def platform_names(platforms: tuple[str, ...]) -> str:
+    """The run's marketplaces as a person writes them: "BASE and eBay"."""
+    return spoken([PLATFORM_NAMES[p] for p in platforms])
+
+
 def parse_platforms(text: str) -> tuple[str, ...]:
-    """`--platforms base,ebay` -> ("base", "ebay"), in the demo's own order. Raises
+    """`--platforms yahoo,base` -> ("base", "yahoo"), in the demo's own order. Raises
     ValueError naming what is wrong."""
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in PLATFORMS]
@@ -112,12 +140,16 @@ def make_plan(options: DemoOptions) -> DemoPlan:
     if not options.platforms or any(p not in PLATFORMS for p in options.platforms):
         raise ValueError(f"--platforms takes a comma list of {', '.join(PLATFORMS)}")
     interval = _interval(options, options.accounts, SMALLEST_INTERVAL, "account(s)")
-    ebay_interval = PREFERRED_INTERVAL
+    ebay_interval = yahoo_interval = PREFERRED_INTERVAL
     if EBAY in options.platforms:
         ebay_interval = _interval(
             options, len(EBAY_ACCOUNTS), EBAY_SMALLEST_INTERVAL, "eBay seller"
         )
-    return DemoPlan(options, interval, ebay_interval)
+    if YAHOO in options.platforms:
+        yahoo_interval = _interval(
+            options, len(YAHOO_STORES), YAHOO_SMALLEST_INTERVAL, "Yahoo! store"
+        )
+    return DemoPlan(options, interval, ebay_interval, yahoo_interval)
 
 
 def _interval(options: DemoOptions, accounts: int, smallest: float, what: str) -> float:

@@ -1,6 +1,6 @@
 """The end of the demo, for a person: what happened to every item on each platform, the
-token refreshes, each sandbox's verdict (and eBay's prices against the formula), where
-the files are, and the commands to look further.
+token refreshes, each sandbox's verdict (eBay's prices against the formula, Yahoo!'s
+items in the store), where the files are, and the commands to look further.
 
 With one platform the output is the BASE demo's of old, word for word; with several,
 each table and verdict names its platform."""
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from upload_scheduler.demo.options import EBAY, PLATFORM_NAMES
+from upload_scheduler.demo.options import EBAY, PLATFORM, PLATFORM_NAMES, YAHOO
 from upload_scheduler.demo.summary import (
     AccountSummary,
     FailedItem,
@@ -73,20 +73,17 @@ def print_verdict(console: Console, run: RunSummary) -> None:
     multi = len(run.platforms) > 1
     for summary in run.platforms:
         which = f"{_name(summary)} sandbox verdict" if multi else "Sandbox verdict"
-        if summary.platform == EBAY:
-            _ebay_verdict(console, summary, which)
-        else:
-            _base_verdict(console, summary, which)
+        _verdict(console, summary, which)
 
 
 def print_locations(console: Console, paths: DemoPaths, platforms: tuple[str, ...] = ()) -> None:
     config = _quoted(str(paths.config))
-    records = paths.sandbox_record.name
-    if EBAY in platforms:
-        names = [paths.ebay_sandbox_record.name]
-        if len(platforms) > 1:
-            names.insert(0, paths.sandbox_record.name)
-        records = ", ".join(names)
+    files = {
+        PLATFORM: paths.sandbox_record,
+        EBAY: paths.ebay_sandbox_record,
+        YAHOO: paths.yahoo_sandbox_record,
+    }
+    records = ", ".join(files[p].name for p in platforms or (PLATFORM,))
     sandboxes = "the sandboxes' records" if len(platforms) > 1 else "the sandbox's record"
     console.print(f"Database: {paths.database}", markup=False)
     console.print(
@@ -101,11 +98,13 @@ def print_locations(console: Console, paths: DemoPaths, platforms: tuple[str, ..
 
 def look_further(platforms: tuple[str, ...]) -> list[str]:
     """The commands to look further: `check-queue` shows one platform (BASE unless
-    --platform says), so eBay's queue is named."""
-    if EBAY not in platforms:
+    --platform says), so the others' queues are named."""
+    if platforms in ((), (PLATFORM,)):
         return list(LOOK_FURTHER)
-    queues = ["check-queue"] if len(platforms) > 1 else []
-    queues += ["check-queue --platform ebay", "check-queue --platform ebay --status failed"]
+    queues = ["check-queue"] if PLATFORM in platforms else []
+    queues += [f"check-queue --platform {p}" for p in platforms if p != PLATFORM]
+    # The demo's order puts BASE first, so the last platform is another's.
+    queues.append(f"check-queue --platform {platforms[-1]} --status failed")
     return [*queues, "logs --no-follow", "manager status"]
 
 
@@ -157,35 +156,35 @@ def _prices(console: Console, summary: Summary) -> None:
     console.print(table)
 
 
-def _base_verdict(console: Console, summary: Summary, which: str) -> None:
-    created = f"{summary.items_created} item(s) created with {summary.api_calls} API call(s)"
+# What each platform's figures count, and what a clean verdict vouches for.
+COUNTED = {
+    PLATFORM: "item(s) created",
+    EBAY: "listing(s) published",
+    YAHOO: "item(s) published",
+}
+VOUCHED = {
+    PLATFORM: "no identifier listed twice in a shop, no limit answered or exceeded, item "
+    "creations spaced, every success really on the platform.",
+    EBAY: "one offer and one listing per SKU, no 429 answered, inventory items spaced, "
+    "every inventory item with a published offer, every success really listed, every "
+    "price as the formula says.",
+    YAHOO: "every item once in its store, published with its main image, nothing left "
+    "pending, no request refused for frequency or the day's budget, editItem spaced, "
+    "every success really in the store.",
+}
+
+
+def _verdict(console: Console, summary: Summary, which: str) -> None:
+    """Clean, with what that vouches for; or each problem. BASE's sandbox injects its
+    faults without counting them."""
+    platform = summary.platform if summary.platform in COUNTED else PLATFORM
+    figures = f"{summary.items_created} {COUNTED[platform]} with {summary.api_calls} API call(s)"
+    if platform != PLATFORM:
+        figures += f", {summary.faults} fault(s) injected"
     if summary.verdict_clean:
-        console.print(
-            f"[green]{which}: clean[/] - {created}; no identifier listed twice in a "
-            "shop, no limit answered or exceeded, item creations spaced, every success "
-            "really on the platform."
-        )
+        console.print(f"[green]{which}: clean[/] - {figures}; {VOUCHED[platform]}")
         return
-    _problems(console, summary, which, created)
-
-
-def _ebay_verdict(console: Console, summary: Summary, which: str) -> None:
-    listed = (
-        f"{summary.items_created} listing(s) published with {summary.api_calls} API "
-        f"call(s), {summary.faults} fault(s) injected"
-    )
-    if summary.verdict_clean:
-        console.print(
-            f"[green]{which}: clean[/] - {listed}; one offer and one listing per SKU, no "
-            "429 answered, inventory items spaced, every inventory item with a published "
-            "offer, every success really listed, every price as the formula says."
-        )
-        return
-    _problems(console, summary, which, listed)
-
-
-def _problems(console: Console, summary: Summary, which: str, what: str) -> None:
-    console.print(f"[red]{which}: {len(summary.problems)} problem(s)[/] - {what}:")
+    console.print(f"[red]{which}: {len(summary.problems)} problem(s)[/] - {figures}:")
     for problem in summary.problems[:20]:
         console.print(f"  {problem}", markup=False)
 

@@ -2,14 +2,16 @@
 error, Ctrl+C, a timeout), the manager and the sandboxes are stopped before it returns,
 and the work folder stays usable for `check-queue` and `logs`.
 
-By default it lists on BASE and eBay at once (two BASE shops and one eBay seller, one
-manager); `--platforms base` is the BASE demo of old, step for step."""
+By default it lists on BASE, eBay and Yahoo! at once (two BASE shops, one eBay seller
+and one Yahoo! store, one manager); `--platforms base` is the BASE demo of old, step for
+step."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,23 +20,34 @@ from sqlalchemy import Engine
 
 from upload_scheduler.config import ConfigError, Settings, load_settings
 from upload_scheduler.demo import commands, report
-from upload_scheduler.demo.config_file import EBAY_CLIENT_SECRET, render_config
+from upload_scheduler.demo.config_file import (
+    EBAY_CLIENT_SECRET,
+    YAHOO_CLIENT_SECRET,
+    render_config,
+)
 from upload_scheduler.demo.options import (
     EBAY,
     PLATFORM,
     PLATFORM_NAMES,
+    YAHOO,
+    YAHOO_STORES,
     DemoOptions,
     DemoPlan,
     make_plan,
+    platform_names,
 )
 from upload_scheduler.demo.procs import stop_pid
 from upload_scheduler.demo.sample import (
+    YAHOO_PREFIX,
     SampleFile,
     build_sample,
     ebay_categories,
     ebay_category_id,
     ng_words,
     remove_phrases,
+    yahoo_categories,
+    yahoo_category,
+    yahoo_images,
 )
 from upload_scheduler.demo.sample import write_csv as write_sample_csv
 from upload_scheduler.demo.sandbox_process import (
@@ -43,11 +56,15 @@ from upload_scheduler.demo.sandbox_process import (
     FAULTS,
     LATENCY_SECONDS,
     TOKEN_LIFETIME_SECONDS,
+    YAHOO_FAULTS,
+    YAHOO_PUBLISH_DELAY_SECONDS,
+    YAHOO_URL_INTERVAL_SECONDS,
     SandboxProcess,
     SandboxStartError,
-    ebay_faults_on,
+    faults_on,
     start_ebay_sandbox,
     start_sandbox,
+    start_yahoo_sandbox,
 )
 from upload_scheduler.demo.signals import StopFlag, stop_requests
 from upload_scheduler.demo.summary import Checks, RunSummary, Summary, summarize
@@ -60,6 +77,9 @@ ERROR = "error"
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130  # as a shell reports a Ctrl+C
 INDENT = "      "
+# The sandboxes that start quiet (logins and set-up are shown, not tested) and the
+# faults they get once the daemons are about to start.
+LATER_FAULTS = {EBAY: EBAY_FAULTS, YAHOO: YAHOO_FAULTS}
 
 
 class DemoError(Exception):
@@ -77,6 +97,7 @@ class _Run:
     console: Console
     stop: StopFlag
     sample: SampleFile | None = None
+    yahoo_sample: SampleFile | None = None  # Yahoo!'s copy, once its sandbox runs
     sandboxes: dict[str, SandboxProcess] = field(default_factory=dict)
     settings: Settings | None = None
     engine: Engine | None = None
@@ -113,6 +134,7 @@ class _Run:
         if EBAY in self.plan.platforms:
             self._account_setup()
             self._check_stop()
+        self._faults_on()
         self._import_and_queue()
         self._check_stop()
         self._start_manager()
@@ -134,16 +156,49 @@ class _Run:
             self.sandboxes[EBAY] = self._started(
                 lambda: start_ebay_sandbox(self.paths, EBAY_CLIENT_SECRET, sellers)
             )
-            faults = sum(EBAY_FAULTS.values())
             lines.append(
-                f"eBay sandbox listening on {self.sandboxes[EBAY].url} (latency "
-                f"{LATENCY_SECONDS * 1000:.0f} ms, {faults:.0%} transient faults once the "
-                f"daemons start, access tokens live {TOKEN_LIFETIME_SECONDS} s; "
-                f"{', '.join(sellers)} starts without a merchant location)"
+                f"{self._quiet_sandbox(EBAY)}; {', '.join(sellers)} starts without a "
+                "merchant location)"
             )
+        if YAHOO in self.plan.platforms:
+            self._check_stop()
+            self.sandboxes[YAHOO] = self._started(
+                lambda: start_yahoo_sandbox(self.paths, YAHOO_CLIENT_SECRET)
+            )
+            lines += self._yahoo_catalogue()
         self._step(lines[0])
         for line in lines[1:]:
             self.console.print(f"{INDENT}{line}", markup=False)
+
+    def _quiet_sandbox(self, platform: str) -> str:
+        """The line of a sandbox whose faults start with the daemons, its parenthesis open."""
+        faults = sum(LATER_FAULTS[platform].values())
+        return (
+            f"{PLATFORM_NAMES[platform]} sandbox listening on {self.sandboxes[platform].url} "
+            f"(latency {LATENCY_SECONDS * 1000:.0f} ms, {faults:.0%} transient faults once "
+            f"the daemons start, access tokens live {TOKEN_LIFETIME_SECONDS} s"
+        )
+
+    def _yahoo_catalogue(self) -> list[str]:
+        """Yahoo!'s copy of the catalogue, its images on the Yahoo! sandbox's origin:
+        Yahoo! downloads each image, eBay takes https ones only, and a product has one
+        set of images for every platform."""
+        url = self.sandboxes[YAHOO].url
+        self.yahoo_sample = build_sample(
+            self.plan.options.items,
+            english=False,
+            asin_prefix=YAHOO_PREFIX,
+            image_url=yahoo_images(url),
+        )
+        write_sample_csv(self.yahoo_sample, self.paths.yahoo_products_csv)
+        return [
+            f"{self._quiet_sandbox(YAHOO)}, one request per API URL and store each "
+            f"{YAHOO_URL_INTERVAL_SECONDS:g} s, published {YAHOO_PUBLISH_DELAY_SECONDS:g} s "
+            "after submitItem)",
+            f"{self.paths.yahoo_products_csv.name}: Yahoo!'s copy of the catalogue "
+            f"({len(self.yahoo_sample.rows)} rows, ASINs {YAHOO_PREFIX}...), its images "
+            f"on that sandbox's image origin ({url}/images/...), which the lister downloads",
+        ]
 
     def _started(self, start: Any) -> SandboxProcess:
         try:
@@ -160,6 +215,8 @@ class _Run:
             remove_phrases(),
             ebay_categories=ebay_categories(),
             ebay_category_id=ebay_category_id(),
+            yahoo_categories=yahoo_categories(),
+            yahoo_category=yahoo_category(),
         )
         write_private(self.paths.config, text)
         try:
@@ -179,8 +236,9 @@ class _Run:
                 f"{'on BASE ' if self.plan.multi else ''}through OAuth "
                 "(authorize, code, token; tokens stored in the database)"
             )
-        if EBAY in self.plan.platforms:
-            lines += self._ebay_login()
+        for platform in (EBAY, YAHOO):
+            if platform in self.plan.platforms:
+                lines += self._consent_login(platform)
         self._step(lines[0])
         for line in lines[1:]:
             self.console.print(f"{INDENT}{line}", markup=False)
@@ -195,27 +253,28 @@ class _Run:
             except Exception as exc:
                 raise DemoError(f"logging {account_id} in to the sandbox failed: {exc}") from None
 
-    def _ebay_login(self) -> list[str]:
-        """Each seller through the real `token login --platform ebay --code`, with the
-        address the sandbox's consent page sent the browser to."""
-        from upload_scheduler.demo.ebay_login import ConsentError, consent_redirect
+    def _consent_login(self, platform: str) -> list[str]:
+        """Each eBay seller or Yahoo! store through the real `token login --platform P
+        --code`, with the address the sandbox's consent page sent the browser to."""
+        from upload_scheduler.demo.login import ConsentError, consent_redirect
 
         assert self.settings is not None
+        name = PLATFORM_NAMES[platform]
         lines = []
-        for account_id in self.plan.ebay_account_ids:
+        for account_id in self.plan.accounts_of(platform):
             try:
-                redirect = consent_redirect(self.settings, account_id)
+                redirect = consent_redirect(self.settings, platform, account_id)
             except ConsentError as exc:
-                raise DemoError(f"{account_id}'s consent on the eBay sandbox: {exc}") from None
-            done = commands.token_login(self.paths, EBAY, account_id, redirect)
-            command = f"token login --platform ebay --account {account_id} --code <address>"
+                raise DemoError(f"{account_id}'s consent on the {name} sandbox: {exc}") from None
+            done = commands.token_login(self.paths, platform, account_id, redirect)
+            command = f"token login --platform {platform} --account {account_id} --code <address>"
             if not done.ok:
                 raise DemoError(
                     f"`{command}` failed (exit {done.returncode}); see "
                     f"{self.paths.commands_log}:\n{done.output.strip()[-1500:]}"
                 )
             lines.append(
-                f"Logged in {account_id} on eBay: consent page, then `{command}` with the "
+                f"Logged in {account_id} on {name}: consent page, then `{command}` with the "
                 "address the browser ended on:"
             )
             lines += [f"  {line}" for line in _last_lines(done.output, 1)]
@@ -223,7 +282,7 @@ class _Run:
 
     def _account_setup(self) -> None:
         """`account setup` makes each eBay seller ready: the sandbox started it without a
-        merchant location, which the command creates. Then the sandbox's faults start."""
+        merchant location, which the command creates."""
         results = []
         for account_id in self.plan.ebay_account_ids:
             done = commands.account_setup(self.paths, EBAY, account_id)
@@ -242,10 +301,17 @@ class _Run:
                 self.console.print(f"{INDENT}{text}", markup=False)
             for line in done.output.strip().splitlines():
                 self.console.print(f"{INDENT}  {line}", markup=False)
-        try:
-            ebay_faults_on(self.sandboxes[EBAY])
-        except httpx.HTTPError as exc:
-            raise DemoError(f"could not turn on the eBay sandbox's faults: {exc}") from None
+
+    def _faults_on(self) -> None:
+        """The quiet sandboxes' faults start now, before the daemons do."""
+        for platform, odds in LATER_FAULTS.items():
+            if platform not in self.sandboxes:
+                continue
+            try:
+                faults_on(self.sandboxes[platform], odds)
+            except httpx.HTTPError as exc:
+                name = PLATFORM_NAMES[platform]
+                raise DemoError(f"could not turn on the {name} sandbox's faults: {exc}") from None
 
     def _import_and_queue(self) -> None:
         from upload_scheduler.inventory.importer import import_products
@@ -253,24 +319,31 @@ class _Run:
         from upload_scheduler.queue.manager import UploadQueueManager
 
         assert self.settings is not None and self.engine is not None
-        codec = open_source(self.paths.products_csv).encoding
-        imported = None
+        files: dict[Path, list[str]] = {}  # each file and the platforms it is imported for
         for platform in self.plan.platforms:
-            done = import_products(
-                self.engine, self.paths.products_csv, platform, now=datetime.now(UTC)
+            files.setdefault(self._csv_of(platform), []).append(platform)
+        for n, (path, platforms) in enumerate(files.items()):
+            imported = None
+            for platform in platforms:
+                done = import_products(self.engine, path, platform, now=datetime.now(UTC))
+                imported = imported or done  # the rows are the same file's each time
+            assert imported is not None
+            where = f" for {platform_names(tuple(platforms))}" if self.plan.multi else ""
+            if n > 0:  # Yahoo!'s copy: the same rows, so the same rejections
+                self.console.print(
+                    f"{INDENT}Imported {imported.rows_imported} products{where} from "
+                    f"{path.name}; the same {imported.rows_rejected} rows rejected",
+                    markup=False,
+                )
+                continue
+            self.import_rejected = [str(e) for e in imported.errors]
+            codec = open_source(path).encoding
+            self._step(
+                f"Imported {imported.rows_imported} products{where} (`products import`; "
+                f"encoding detected: {codec.upper()}); {imported.rows_rejected} rows rejected:",
             )
-            imported = imported or done  # the rows are the same file's each time
-        assert imported is not None
-        self.import_rejected = [str(e) for e in imported.errors]
-        where = ""
-        if self.plan.multi:
-            where = " for " + " and ".join(PLATFORM_NAMES[p] for p in self.plan.platforms)
-        self._step(
-            f"Imported {imported.rows_imported} products{where} (`products import`; encoding "
-            f"detected: {codec.upper()}); {imported.rows_rejected} rows rejected:",
-        )
-        for line in self.import_rejected:
-            self.console.print(f"{INDENT}{line}", markup=False)
+            for line in self.import_rejected:
+                self.console.print(f"{INDENT}{line}", markup=False)
         manager = UploadQueueManager(self.settings, engine=self.engine)
         minutes = f"{self.plan.options.minutes:g} minute(s)"
         for platform in self.plan.platforms:
@@ -296,6 +369,9 @@ class _Run:
                 raise DemoError("nothing was queued; see the messages above")
         if EBAY in self.plan.platforms:
             self._show_pricing()
+
+    def _csv_of(self, platform: str) -> Path:
+        return self.paths.yahoo_products_csv if platform == YAHOO else self.paths.products_csv
 
     def _show_pricing(self) -> None:
         """What the eBay listings will cost: the formula and the first product's price."""
@@ -337,6 +413,9 @@ class _Run:
     def _watch(self) -> None:
         assert self.settings is not None and self.engine is not None
         assert self.sample is not None
+        urgent = {p: self.sample.urgent for p in self.plan.platforms}
+        if self.yahoo_sample is not None:
+            urgent[YAHOO] = self.yahoo_sample.urgent
         self._step("Uploading (Ctrl+C stops gracefully):")
         watch = Watch(
             self.plan,
@@ -345,7 +424,7 @@ class _Run:
             self.engine,
             self.sandboxes,
             self.stop,
-            self.sample.urgent,
+            urgent,
             self.manager_pid,
         )
         try:
@@ -401,6 +480,8 @@ class _Run:
             parts.append(self._base_summary())
         if EBAY in self.plan.platforms:
             parts.append(self._ebay_summary())
+        if YAHOO in self.plan.platforms:
+            parts.append(self._yahoo_summary())
         return RunSummary(parts, import_rejected=self.import_rejected)
 
     def _base_summary(self) -> Summary:
@@ -446,6 +527,23 @@ class _Run:
             urgent=self.urgent.get(EBAY),
         )
 
+    def _yahoo_summary(self) -> Summary:
+        from upload_scheduler.demo.yahoo_summary import summarize_yahoo
+        from upload_scheduler.platforms.yahoo.sandbox import load_calls
+
+        assert self.engine is not None and self.settings is not None
+        record = self.paths.yahoo_sandbox_record
+        calls = load_calls(record) if record.exists() else []
+        account = self.settings.account(YAHOO, self.plan.yahoo_account_ids[0])
+        return summarize_yahoo(
+            self.engine,
+            YAHOO_STORES,
+            calls,
+            item_code_prefix=account.item_code_prefix,
+            min_interval_seconds=account.min_interval_seconds,
+            urgent=self.urgent.get(YAHOO),
+        )
+
     def _status(self, summary: RunSummary | None) -> int:
         if self.outcome == ERROR:
             self.console.print("[red]The demo stopped on an error:[/] ", end="")
@@ -475,10 +573,10 @@ class _Run:
                 f"{len(summary.problems)} problem(s) in {verdicts}."
             )
             return EXIT_FAILED
-        both = "both sandboxes' verdicts are clean" if self.plan.multi else ""
+        clean = "every sandbox's verdict is clean" if self.plan.multi else ""
         self.console.print(
             "[green]Done:[/] every queued item reached a final state and "
-            + (both or "the sandbox's verdict is clean")
+            + (clean or "the sandbox's verdict is clean")
             + "."
         )
         return 0
@@ -526,6 +624,7 @@ def stop_leftovers(paths: DemoPaths) -> None:
     for pid_file, record in (
         (paths.sandbox_pid, paths.sandbox_record),
         (paths.ebay_sandbox_pid, paths.ebay_sandbox_record),
+        (paths.yahoo_sandbox_pid, paths.yahoo_sandbox_record),
     ):
         if not pid_file.exists():
             continue

@@ -1,5 +1,6 @@
-"""The sandboxes as separate processes on 127.0.0.1: BASE's and eBay's, each with a
-little latency, about 5% transient faults, and access tokens that run out during the run.
+"""The sandboxes as separate processes on 127.0.0.1: BASE's, eBay's and Yahoo!'s, each
+with a little latency, about 5% transient faults, and access tokens that run out during
+the run.
 
 Their output goes to a file, never to a pipe the demo would have to keep reading; the
 first line names the URL. Every request is recorded to a JSONL file that outlives the
@@ -21,6 +22,7 @@ from upload_scheduler.demo.workdir import DemoPaths
 
 MODULE = "upload_scheduler.platforms.thebase.sandbox"
 EBAY_MODULE = "upload_scheduler.platforms.ebay.sandbox"
+YAHOO_MODULE = "upload_scheduler.platforms.yahoo.sandbox"
 LISTENING = "Sandbox listening on "
 START_TIMEOUT_SECONDS = 20.0
 CONTROL_TIMEOUT_SECONDS = 5.0
@@ -30,6 +32,12 @@ CONTROL_TIMEOUT_SECONDS = 5.0
 FAULTS = {"server-error": 0.025, "reset": 0.01, "lost-response": 0.015}
 # eBay's own kinds: a 500 / 25001, a 500 / 25025 "concurrent access", lost answers.
 EBAY_FAULTS = {"server-error": 0.02, "concurrency": 0.01, "reset": 0.005, "lost-response": 0.015}
+# Yahoo!'s: a 500 "System error", a 503, resets, lost answers (no hangs, as above).
+YAHOO_FAULTS = {"server-error": 0.02, "unavailable": 0.01, "reset": 0.005, "lost-response": 0.015}
+# Yahoo! takes one request per API URL and store a second; the demo's sandbox a fifth of
+# that (its 429 otherwise), and publishes a submitted item this soon.
+YAHOO_URL_INTERVAL_SECONDS = 0.2
+YAHOO_PUBLISH_DELAY_SECONDS = 0.5
 LATENCY_SECONDS = 0.05
 TOKEN_LIFETIME_SECONDS = 40
 SEED = 20240601
@@ -51,8 +59,10 @@ class SandboxProcess:
         self.pid_file.unlink(missing_ok=True)
 
 
-def sandbox_command(paths: DemoPaths) -> list[str]:
-    args = [
+def _common_args(record: Path) -> list[str]:
+    """What every sandbox of the demo is started with: a free port on 127.0.0.1, the
+    latency, short access tokens, the seed and the record file."""
+    return [
         "--host",
         "127.0.0.1",
         "--port",
@@ -64,8 +74,12 @@ def sandbox_command(paths: DemoPaths) -> list[str]:
         "--seed",
         str(SEED),
         "--record",
-        str(paths.sandbox_record),
+        str(record),
     ]
+
+
+def sandbox_command(paths: DemoPaths) -> list[str]:
+    args = _common_args(paths.sandbox_record)
     for name, odds in FAULTS.items():
         args += [f"--p-{name}", str(odds)]
     return python_module(MODULE, *args)
@@ -75,27 +89,26 @@ def ebay_sandbox_command(
     paths: DemoPaths, client_secret: str, sellers_without_location: Collection[str]
 ) -> list[str]:
     """No faults at start: the login and `account setup` run on a quiet sandbox (they
-    are shown, not tested here); `ebay_faults_on` turns them on before the manager
-    starts."""
-    args = [
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--client-secret",
-        client_secret,
-        "--latency",
-        str(LATENCY_SECONDS),
-        "--token-lifetime",
-        str(TOKEN_LIFETIME_SECONDS),
-        "--seed",
-        str(SEED),
-        "--record",
-        str(paths.ebay_sandbox_record),
-    ]
+    are shown, not tested here); `faults_on` turns them on before the manager starts."""
+    args = [*_common_args(paths.ebay_sandbox_record), "--client-secret", client_secret]
     if sellers_without_location:
         args += ["--sellers-without-location", ",".join(sellers_without_location)]
     return python_module(EBAY_MODULE, *args)
+
+
+def yahoo_sandbox_command(paths: DemoPaths, client_secret: str) -> list[str]:
+    """Quiet at start as eBay's (the login is shown, not tested); a short per-URL
+    interval and publish delay, so a store lists an item a second."""
+    return python_module(
+        YAHOO_MODULE,
+        *_common_args(paths.yahoo_sandbox_record),
+        "--client-secret",
+        client_secret,
+        "--url-interval",
+        str(YAHOO_URL_INTERVAL_SECONDS),
+        "--publish-delay",
+        str(YAHOO_PUBLISH_DELAY_SECONDS),
+    )
 
 
 def start_sandbox(paths: DemoPaths) -> SandboxProcess:
@@ -111,8 +124,15 @@ def start_ebay_sandbox(
     return _start(command, paths.ebay_sandbox_output, paths.ebay_sandbox_pid, "eBay sandbox")
 
 
-def ebay_faults_on(sandbox: SandboxProcess, odds: Mapping[str, float] = EBAY_FAULTS) -> None:
-    """Set the eBay sandbox's fault odds (POST /_sandbox/odds). Raises httpx.HTTPError."""
+def start_yahoo_sandbox(paths: DemoPaths, client_secret: str) -> SandboxProcess:
+    """Start Yahoo!'s; every client_id's secret is `client_secret`."""
+    command = yahoo_sandbox_command(paths, client_secret)
+    return _start(command, paths.yahoo_sandbox_output, paths.yahoo_sandbox_pid, "Yahoo! sandbox")
+
+
+def faults_on(sandbox: SandboxProcess, odds: Mapping[str, float]) -> None:
+    """Set a quiet sandbox's fault odds (POST /_sandbox/odds, which eBay's and Yahoo!'s
+    both take). Raises httpx.HTTPError."""
     form = {name.replace("-", "_"): str(p) for name, p in odds.items()}
     answer = httpx.post(f"{sandbox.url}/_sandbox/odds", data=form, timeout=CONTROL_TIMEOUT_SECONDS)
     answer.raise_for_status()

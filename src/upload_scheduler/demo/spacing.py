@@ -9,13 +9,14 @@ jitter. Checking every run of up to `SPAN` creations catches a pace a few percen
 fast, while a single late stamp passes.
 
 BASE's item creation is `POST /1/items/add`; eBay's is the first call of an item,
-`PUT inventory_item/{sku}`, which is what its `min_interval_seconds` spaces.
+`PUT inventory_item/{sku}`, which is what its `min_interval_seconds` spaces; Yahoo!'s is
+`editItem`, the first call of an item too.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ ADD_PATH = "/1/items/add"
 REFUSED_TOKEN = "invalid_request"  # starts nothing: the adapter refreshes and resends
 EBAY_ITEM_PATH = "/sell/inventory/v1/inventory_item/"
 EBAY_REFUSED_TOKEN = "1001"  # eBay's invalid access token: refreshed and resent
+YAHOO_ITEM_API = "editItem"
 JITTER_SECONDS = 0.2
 SPAN = 20
 MAX_REPORTED = 10
@@ -37,10 +39,9 @@ def spacing_problems(
 ) -> list[str]:
     """One line per run of creations of one BASE shop that came closer than the interval
     allows; at most MAX_REPORTED lines."""
-    starts: dict[str, list[datetime]] = defaultdict(list)
-    for call in calls:
-        if call.get("path") == ADD_PATH and call.get("outcome") != REFUSED_TOKEN:
-            starts[str(call.get("shop"))].append(datetime.fromisoformat(call["time"]))
+    starts = _starts(
+        calls, "shop", lambda c: c.get("path") == ADD_PATH and c.get("outcome") != REFUSED_TOKEN
+    )
     return _span_problems(starts, min_interval_seconds, "shop", "items/add", jitter_seconds, span)
 
 
@@ -52,18 +53,40 @@ def ebay_spacing_problems(
     span: int = SPAN,
 ) -> list[str]:
     """The same check on an eBay sandbox's record: its sellers' PUT inventory_item."""
-    starts: dict[str, list[datetime]] = defaultdict(list)
-    for call in calls:
-        if (
-            call.get("method") == "PUT"
-            and str(call.get("path", "")).startswith(EBAY_ITEM_PATH)
-            and call.get("seller") is not None
-            and call.get("outcome") != EBAY_REFUSED_TOKEN
-        ):
-            starts[str(call["seller"])].append(datetime.fromisoformat(call["time"]))
+    starts = _starts(
+        calls,
+        "seller",
+        lambda c: (
+            c.get("method") == "PUT"
+            and str(c.get("path", "")).startswith(EBAY_ITEM_PATH)
+            and c.get("outcome") != EBAY_REFUSED_TOKEN
+        ),
+    )
     return _span_problems(
         starts, min_interval_seconds, "seller", "PUT inventory_item", jitter_seconds, span
     )
+
+
+def yahoo_spacing_problems(
+    calls: Iterable[dict[str, Any]], min_interval_seconds: float
+) -> list[str]:
+    """The same check on a Yahoo! sandbox's record: its stores' editItem. A refused one
+    (token, 429) did nothing and is sent again."""
+    starts = _starts(
+        calls, "seller_id", lambda c: c.get("api") == YAHOO_ITEM_API and c.get("refused") is None
+    )
+    return _span_problems(starts, min_interval_seconds, "store", "editItem", JITTER_SECONDS, SPAN)
+
+
+def _starts(
+    calls: Iterable[dict[str, Any]], who: str, counts: Callable[[dict[str, Any]], bool]
+) -> dict[str, list[datetime]]:
+    """When each account (the record's `who` field) started the creations `counts` keeps."""
+    starts: dict[str, list[datetime]] = defaultdict(list)
+    for call in calls:
+        if counts(call) and call.get(who) is not None:
+            starts[str(call[who])].append(datetime.fromisoformat(call["time"]))
+    return starts
 
 
 def _span_problems(

@@ -9,6 +9,7 @@ One `Summary` per platform (BASE's here, eBay's in `ebay_summary.py`), gathered 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,8 @@ TOKEN_PATH = "/1/oauth/token"
 ADD_PATH = "/1/items/add"
 CREATED = frozenset({"ok", "fault:lost_response"})
 REFUSED_TOKEN = "invalid_request"
+REFRESH_GRANT = "refresh_token"
+CallTest = Callable[[dict[str, Any]], bool]  # picks calls out of a sandbox's record
 
 
 @dataclass(frozen=True)
@@ -210,23 +213,95 @@ def summarize(
 ) -> Summary:
     """Read every queue row of the run and set it against the sandbox's `calls`."""
     rows = queue_rows(engine, platform)
-    failed, blocked = split_failed(rows)
     verdict = _verdict(calls, checks)
     problems = [
         *verdict.problems,
         *spacing_problems(calls, checks.min_interval_seconds),
         *_missing_on_platform(rows, calls),
     ]
-    return Summary(
-        accounts=[_account(a, rows) for a in account_ids],
-        failed=failed,
-        blocked=blocked,
+    return rows_summary(
+        platform,
+        rows,
+        account_ids,
         tokens=[_tokens(a, calls) for a in account_ids],
         problems=problems,
         items_created=verdict.items_created,
         api_calls=verdict.api_calls,
-        urgent=None if urgent is None else _urgent(*urgent, rows, calls),
+        urgent=None
+        if urgent is None
+        else urgent_item(*urgent, rows, calls, _created_as(urgent[0])),
     )
+
+
+def rows_summary(
+    platform: str,
+    rows: list[dict[str, Any]],
+    account_ids: Iterable[str],
+    *,
+    tokens: list[TokenActivity],
+    problems: list[str],
+    items_created: int,
+    api_calls: int,
+    urgent: UrgentItem | None,
+    faults: int = 0,
+    prices: list[PriceCheck] | None = None,
+    pricing_rule: str = "",
+) -> Summary:
+    """A platform's Summary: each account's counts and the failed and blocked items from
+    its queue `rows`, beside what its sandbox saw (the other arguments)."""
+    failed, blocked = split_failed(rows)
+    return Summary(
+        accounts=[_account(a, rows) for a in account_ids],
+        failed=failed,
+        blocked=blocked,
+        tokens=tokens,
+        problems=problems,
+        items_created=items_created,
+        api_calls=api_calls,
+        urgent=urgent,
+        platform=platform,
+        prices=prices or [],
+        faults=faults,
+        pricing_rule=pricing_rule,
+    )
+
+
+def urgent_item(
+    asin: str,
+    queued_at: datetime,
+    rows: list[dict[str, Any]],
+    calls: list[dict[str, Any]],
+    reached: CallTest,
+) -> UrgentItem:
+    """When the urgent item reached the platform (the first call `reached` keeps),
+    counted from when it was queued."""
+    account = next((r["account_id"] for r in rows if r["asin"] == asin), None)
+    times = [datetime.fromisoformat(c["time"]) for c in calls if reached(c)]
+    after = (min(times) - queued_at).total_seconds() if times else None
+    return UrgentItem(asin, queued_at, account, after)
+
+
+def token_activity(
+    account_id: str,
+    calls: list[dict[str, Any]],
+    *,
+    token_path: str,
+    who: str,
+    refused: CallTest | None,
+) -> TokenActivity:
+    """An account's refreshes (its refresh_token grants at `token_path` answered 200, the
+    record naming it in `who`) and its API calls refused for an expired token (`refused`;
+    None where such a call names no account, so none are counted)."""
+    refreshes = sum(
+        1
+        for c in calls
+        if c.get("path") == token_path
+        and c.get("grant_type") == REFRESH_GRANT
+        and c.get(who) == account_id
+        and c.get("status") == 200
+    )
+    refusals = 0 if refused is None else sum(1 for c in calls if refused(c))
+    return TokenActivity(account_id, refreshes, refusals)
 
 
 def queue_rows(engine: Engine, platform: str) -> list[dict[str, Any]]:
@@ -329,14 +404,8 @@ def _missing_on_platform(rows: list[dict[str, Any]], calls: list[dict[str, Any]]
     ]
 
 
-def _urgent(
-    asin: str, queued_at: datetime, rows: list[dict[str, Any]], calls: list[dict[str, Any]]
-) -> UrgentItem:
-    account = next((r["account_id"] for r in rows if r["asin"] == asin), None)
-    times = [
-        datetime.fromisoformat(c["time"])
-        for c in calls
-        if c.get("path") == ADD_PATH and c.get("identifier") == asin and c.get("outcome") in CREATED
-    ]
-    after = (min(times) - queued_at).total_seconds() if times else None
-    return UrgentItem(asin, queued_at, account, after)
+def _created_as(asin: str) -> CallTest:
+    """BASE's item creation of `asin`, answered or lost."""
+    return lambda c: (
+        c.get("path") == ADD_PATH and c.get("identifier") == asin and c.get("outcome") in CREATED
+    )

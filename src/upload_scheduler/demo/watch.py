@@ -6,6 +6,7 @@ must stay alive throughout."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from sqlalchemy import Engine, select
 from upload_scheduler import defaults
 from upload_scheduler.config import Settings
 from upload_scheduler.demo.live import LiveView
-from upload_scheduler.demo.options import PLATFORM, PLATFORM_NAMES, DemoPlan
+from upload_scheduler.demo.options import PLATFORM, PLATFORM_NAMES, DemoPlan, spoken
 from upload_scheduler.demo.procs import process_alive
 from upload_scheduler.demo.sandbox_process import SandboxProcess
 from upload_scheduler.demo.signals import StopFlag
@@ -46,7 +47,7 @@ class Watch:
     engine: Engine
     sandboxes: dict[str, SandboxProcess]  # platform -> its sandbox
     stop: StopFlag
-    urgent_asin: str
+    urgent_asins: Mapping[str, str]  # platform -> its catalogue's urgent item
     manager_pid: int | None
     # platform -> (asin, when it was queued there)
     urgent: dict[str, tuple[str, datetime]] = field(default_factory=dict)
@@ -92,29 +93,35 @@ class Watch:
                 f"{options.items} items on {options.accounts} shop(s) in the BASE sandbox "
                 f"{self.sandboxes[PLATFORM].url}"
             )
-        where = " and ".join(
-            f"{len(self.plan.accounts_of(p))} {PLATFORM_NAMES[p]} account(s)"
-            for p in self.plan.platforms
+        where = spoken(
+            [
+                f"{len(self.plan.accounts_of(p))} {PLATFORM_NAMES[p]} account(s)"
+                for p in self.plan.platforms
+            ]
         )
         return f"{options.items} items on each platform: {where}"
 
     def _queue_urgent(self, view: LiveView) -> None:
         """The code of `add-to-queue --priority 20`: due now, ahead of everything, on
-        every platform of the run."""
+        every platform of the run (Yahoo!'s copy of the catalogue names it otherwise)."""
         from upload_scheduler.queue.manager import UploadQueueManager
 
         manager = UploadQueueManager(self.settings, engine=self.engine)
+        first = self.urgent_asins[self.plan.platforms[0]]
         where = []
         for platform in self.plan.platforms:
+            asin = self.urgent_asins[platform]
             result = manager.enqueue(
-                platform, asins=[self.urgent_asin], priority=URGENT_PRIORITY, mode=Mode.NOW
+                platform, asins=[asin], priority=URGENT_PRIORITY, mode=Mode.NOW
             )
-            self.urgent[platform] = (self.urgent_asin, datetime.now(UTC))
+            self.urgent[platform] = (asin, datetime.now(UTC))
             account = result.days[0].account_id if result.days else "no account"
-            where.append(f"{account} ({PLATFORM_NAMES[platform]})" if self.plan.multi else account)
+            named = f", as {asin}" if asin != first else ""
+            where.append(
+                f"{account} ({PLATFORM_NAMES[platform]}{named})" if self.plan.multi else account
+            )
         view.event(
-            f"urgent item {self.urgent_asin} queued with priority {URGENT_PRIORITY} for "
-            f"{', '.join(where)}",
+            f"urgent item {first} queued with priority {URGENT_PRIORITY} for {', '.join(where)}",
             datetime.now(UTC),
         )
 
@@ -154,9 +161,10 @@ class Watch:
                 "refreshes its token when BASE refuses it"
             )
         elif not self.plan.multi:
+            name = PLATFORM_NAMES[self.plan.platforms[0]]
             message = (
-                f"the sandbox ended the sellers' access tokens early ({ended[0]}); each daemon "
-                "refreshes its token when eBay refuses it"
+                f"the sandbox ended the accounts' access tokens early ({ended[0]}); each "
+                f"daemon refreshes its token when {name} refuses it"
             )
         else:
             message = (

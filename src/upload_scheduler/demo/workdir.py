@@ -33,6 +33,11 @@ class DemoPaths:
         return self.root / "products.csv"
 
     @property
+    def yahoo_products_csv(self) -> Path:
+        """Yahoo!'s copy of the catalogue: its own ASINs, images it can download."""
+        return self.root / "products_yahoo.csv"
+
+    @property
     def database(self) -> Path:
         return self.root / "data" / "upload_scheduler.db"
 
@@ -69,6 +74,18 @@ class DemoPaths:
         """What the eBay sandbox held when the run ended (its offers' prices): the record
         does not keep prices, and the sandbox is gone once the demo ends."""
         return self.log_dir / "ebay_sandbox_state.json"
+
+    @property
+    def yahoo_sandbox_output(self) -> Path:
+        return self.log_dir / "yahoo_sandbox.out"
+
+    @property
+    def yahoo_sandbox_record(self) -> Path:
+        return self.log_dir / "yahoo_sandbox_calls.jsonl"
+
+    @property
+    def yahoo_sandbox_pid(self) -> Path:
+        return self.log_dir / "yahoo_sandbox.pid"
 
     @property
     def commands_log(self) -> Path:
