@@ -1,7 +1,7 @@
-"""Our own command line, run as a user runs it: `token login --code` and `account setup`
-for eBay, `manager start --detach`, `manager stop`, `manager status --json`. The demo
-goes through these CLI contracts rather than their Python internals, so it shows exactly
-what an operator gets."""
+"""Our own command line, run as a user runs it: `token login --code` (eBay, Yahoo!),
+`account setup` (eBay), `manager start --detach`, `manager stop`, `manager status
+--json`. The demo goes through these CLI contracts rather than their Python internals,
+so it shows exactly what an operator gets."""
 
 from __future__ import annotations
 
