@@ -1,5 +1,5 @@
-"""`upload-scheduler demo`: the main job out of the box, on SQLite and the built-in BASE
-and eBay sandboxes, with no account, token or network needed."""
+"""`upload-scheduler demo`: the main job out of the box, on SQLite and the built-in BASE,
+eBay and Yahoo! sandboxes, with no account, token or network needed."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def demo(
         str,
         typer.Option(
             "--platforms",
-            help="Marketplaces to list on, a comma list: base (two shops by default) and "
-            "ebay (one seller, English titles, dollar prices). 'base' is the BASE-only demo.",
+            help="Marketplaces to list on, a comma list: base (two shops by default), "
+            "ebay (one seller, English titles, dollar prices) and yahoo (one store, images "
+            "downloaded and uploaded). 'base' is the BASE-only demo.",
         ),
     ] = demo_options.DEFAULT_PLATFORMS,
     minutes: Annotated[
@@ -48,9 +49,10 @@ def demo(
         bool, typer.Option("--fresh", help="Delete an earlier demo run in --workdir first.")
     ] = False,
 ) -> None:
-    """Run the real main job against local BASE and eBay sandboxes: import a CP932 CSV,
-    log the eBay seller in and set it up (`token login`, `account setup`), queue the items
-    on both marketplaces over the next minutes, run one daemon per account under one
+    """Run the real main job against local BASE, eBay and Yahoo! sandboxes: import a CP932
+    CSV, log the eBay seller and the Yahoo! store in (`token login`) and set the seller up
+    (`account setup`), queue the items on every marketplace over the next minutes, run one
+    daemon per account under one
     manager, watch them live, and check each sandbox's record. Exits 0 when every item
     reached a final state and every verdict is clean; Ctrl+C stops gracefully and keeps
     the work folder."""
