@@ -52,10 +52,9 @@ def demo(
     """Run the real main job against local BASE, eBay and Yahoo! sandboxes: import a CP932
     CSV, log the eBay seller and the Yahoo! store in (`token login`) and set the seller up
     (`account setup`), queue the items on every marketplace over the next minutes, run one
-    daemon per account under one
-    manager, watch them live, and check each sandbox's record. Exits 0 when every item
-    reached a final state and every verdict is clean; Ctrl+C stops gracefully and keeps
-    the work folder."""
+    daemon per account under one manager, watch them live, and check each sandbox's
+    record. Exits 0 when every item reached a final state and every verdict is clean;
+    Ctrl+C stops gracefully and keeps the work folder."""
     from upload_scheduler.demo.run import run_demo
     from upload_scheduler.demo.workdir import WorkdirRefused
 
