@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +29,7 @@ from upload_scheduler.config import load_settings
 from upload_scheduler.platforms.thebase.sandbox import load_calls
 from upload_scheduler.platforms.thebase.sandbox.login import authorize_code
 from upload_scheduler.store.database import open_database
-from upload_scheduler.store.tables import oauth_tokens
+from upload_scheduler.store.tables import listings, oauth_tokens, upload_queue
 
 CONFIG_NAME = "upload-scheduler.toml"
 CLIENT_ID = "acceptance-client"
@@ -115,22 +115,20 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox_process(folder: Path, *options: str) -> Iterator[Sandbox]:
-    """`python -m upload_scheduler.platforms.thebase.sandbox --port 0 OPTIONS`, stopped
-    (SIGTERM, then kill) whatever the test did."""
+def sandbox_server(
+    folder: Path,
+    command: Sequence[str],
+    what: str,
+    start_seconds: float = SANDBOX_START_SECONDS,
+) -> Iterator[tuple[str, Path]]:
+    """`COMMAND --port 0 --record FOLDER/calls.jsonl` (a sandbox of any platform) as a
+    process of its own, its output in FOLDER/sandbox.out, never an unread pipe; yields
+    its URL (from its first line) and its record's path. Stopped (SIGTERM, then kill)
+    whatever the test did."""
     folder.mkdir(parents=True, exist_ok=True)
     record = folder / "calls.jsonl"
     out_path = folder / "sandbox.out"
-    command = [
-        sys.executable,
-        "-m",
-        "upload_scheduler.platforms.thebase.sandbox",
-        "--port",
-        "0",
-        "--record",
-        str(record),
-        *options,
-    ]
+    command = [*command, "--port", "0", "--record", str(record)]
     with out_path.open("wb") as out:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
@@ -138,11 +136,11 @@ def sandbox_process(folder: Path, *options: str) -> Iterator[Sandbox]:
     try:
         first = wait_for(
             lambda: _first_line(out_path) or process.poll() is not None,
-            SANDBOX_START_SECONDS,
-            "the sandbox's URL",
+            start_seconds,
+            what,
         )
         assert isinstance(first, str), out_path.read_text(encoding="utf-8", errors="replace")
-        yield Sandbox(first.rsplit(" ", 1)[1], record)
+        yield first.rsplit(" ", 1)[1], record
     finally:
         if process.poll() is None:
             process.terminate()
@@ -153,10 +151,63 @@ def sandbox_process(folder: Path, *options: str) -> Iterator[Sandbox]:
                 process.wait(timeout=10)
 
 
+@contextmanager
+def sandbox_process(folder: Path, *options: str) -> Iterator[Sandbox]:
+    """`python -m upload_scheduler.platforms.thebase.sandbox --port 0 OPTIONS`, stopped
+    (SIGTERM, then kill) whatever the test did."""
+    command = [sys.executable, "-m", "upload_scheduler.platforms.thebase.sandbox", *options]
+    with sandbox_server(folder, command, "the sandbox's URL") as (url, record):
+        yield Sandbox(url, record)
+
+
 def _first_line(path: Path) -> str | None:
     text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
     line, newline, _ = text.partition("\n")
     return line.strip() if newline and line.startswith("Sandbox listening on ") else None
+
+
+def toml_lines(values: Mapping[str, Any]) -> list[str]:
+    """`key = value` lines: JSON's strings, numbers, booleans and lists of them are
+    TOML's too."""
+    return [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+
+
+def write_platform_config(
+    workdir: Path,
+    platform: str,
+    accounts: Sequence[str],
+    sections: Mapping[str, Mapping[str, Any]],
+    *,
+    hours: tuple[int, int] = (0, 24),
+    interval_seconds: float = 1.0,
+    database: str = "sqlite:///data/us.db",
+    cluster: Mapping[str, Any] | None = None,
+) -> Path:
+    """The work folder's config: `accounts` on `platform`, the daemon's interval and
+    business hours, the cluster's keys, then each of `sections` (name -> keys) in order;
+    an empty section is left out."""
+    lines = [
+        f"database = {json.dumps(database)}",
+        f'timezone = "{ZONE}"',
+        'log_dir = "logs"',
+        "",
+        "[accounts]",
+        f"{platform} = {json.dumps(list(accounts))}",
+        "",
+        "[daemon]",
+        f"interval_seconds = {interval_seconds}",
+        f"business_hours_start = {hours[0]}",
+        f"business_hours_end = {hours[1]}",
+        "",
+        "[cluster]",
+        *toml_lines(cluster or {"lease_ttl_seconds": 5}),
+    ]
+    for section, keys in sections.items():
+        if keys:
+            lines += ["", f"[{section}]", *toml_lines(keys)]
+    path = workdir / CONFIG_NAME
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def write_config(
@@ -181,35 +232,17 @@ def write_config(
         "retry_delay_seconds": 0.5,
         **(platform or {}),
     }
-    lines = [
-        f"database = {json.dumps(database)}",
-        f'timezone = "{ZONE}"',
-        'log_dir = "logs"',
-        "",
-        "[accounts]",
-        f"base = {json.dumps(list(accounts))}",
-        "",
-        "[daemon]",
-        f"interval_seconds = {interval_seconds}",
-        f"business_hours_start = {hours[0]}",
-        f"business_hours_end = {hours[1]}",
-        "",
-        "[cluster]",
-        *(
-            f"{key} = {json.dumps(value)}"
-            for key, value in (cluster or {"lease_ttl_seconds": 5}).items()
-        ),
-        "",
-        "[platforms.base]",
-        *(f"{key} = {json.dumps(value)}" for key, value in values.items()),
-    ]
-    # JSON's strings, numbers and lists of them are TOML's too.
-    for section, keys in (("notify", notify), ("platforms.base.rules", rules)):
-        if keys:
-            lines += ["", f"[{section}]", *(f"{k} = {json.dumps(v)}" for k, v in keys.items())]
-    path = workdir / CONFIG_NAME
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    sections = {"platforms.base": values, "notify": notify, "platforms.base.rules": rules}
+    return write_platform_config(
+        workdir,
+        "base",
+        accounts,
+        {name: keys or {} for name, keys in sections.items()},
+        hours=hours,
+        interval_seconds=interval_seconds,
+        database=database,
+        cluster=cluster,
+    )
 
 
 def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -250,9 +283,35 @@ def stored_tokens(workdir: Path) -> set[str]:
     return {str(r[key]) for r in rows for key in ("access_token", "refresh_token") if r[key]}
 
 
+def database_rows(workdir: Path, table: Any) -> list[dict[str, Any]]:
+    """Every row of `table` in the work folder's database, read as the CLI would."""
+    settings = load_settings((workdir / CONFIG_NAME).resolve())
+    engine = open_database(settings.database_url, migrate=False)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(table)).mappings()]
+    finally:
+        engine.dispose()
+
+
+def queue_rows(workdir: Path) -> list[dict[str, Any]]:
+    return database_rows(workdir, upload_queue)
+
+
+def listing_rows(workdir: Path) -> list[dict[str, Any]]:
+    return database_rows(workdir, listings)
+
+
 def ok(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode == 0, output(result)
     return result.stdout
+
+
+def token_login(workdir: Path, platform: str, account: str, code: str) -> str:
+    """`token login --platform P --account A --code CODE` (the code, or the address the
+    browser ended on, as an operator pastes it); its output."""
+    command = ("token", "login", "--platform", platform, "--account", account, "--code", code)
+    return ok(cli(workdir, *command))
 
 
 def login_all(workdir: Path, sandbox_url: str, accounts: tuple[str, ...] = ACCOUNTS) -> None:

@@ -8,9 +8,7 @@ of our database."""
 from __future__ import annotations
 
 import csv
-import json
 import secrets
-import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,13 +18,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import select
 
-from tests.acceptance.demo_helpers import CONFIG_NAME, cli, ok, wait_for
-from upload_scheduler.config import load_settings
+from tests.acceptance.demo_helpers import listing_rows as listing_rows
+from tests.acceptance.demo_helpers import queue_rows as queue_rows
+from tests.acceptance.demo_helpers import sandbox_server, token_login, write_platform_config
 from upload_scheduler.platforms.ebay.sandbox.login import SCOPES
-from upload_scheduler.store.database import open_database
-from upload_scheduler.store.tables import listings, upload_queue
 
 CLIENT_ID = "UploadSc-accept-PRD-5e1f0a2b3"
 CLIENT_SECRET = "sandbox-secret"  # the sandbox's secret for every client_id
@@ -93,54 +89,11 @@ class EbaySandbox:
 def ebay_sandbox(folder: Path, *options: str) -> Iterator[EbaySandbox]:
     """`upload-scheduler sandbox serve --platform ebay --port 0 --record … OPTIONS`,
     stopped (SIGTERM, then kill) whatever the test did."""
-    folder.mkdir(parents=True, exist_ok=True)
-    record = folder / "calls.jsonl"
-    out_path = folder / "sandbox.out"
-    command = [
-        sys.executable,
-        "-m",
-        "upload_scheduler",
-        "sandbox",
-        "serve",
-        "--platform",
-        "ebay",
-        "--port",
-        "0",
-        "--record",
-        str(record),
-        *options,
-    ]
-    with out_path.open("wb") as out:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        first = wait_for(
-            lambda: _first_line(out_path) or process.poll() is not None,
-            SANDBOX_START_SECONDS,
-            "the eBay sandbox's URL",
-        )
-        assert isinstance(first, str), out_path.read_text(encoding="utf-8", errors="replace")
-        yield EbaySandbox(first.rsplit(" ", 1)[1], record)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def _first_line(path: Path) -> str | None:
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    line, newline, _ = text.partition("\n")
-    return line.strip() if newline and line.startswith("Sandbox listening on ") else None
-
-
-def _toml(values: Mapping[str, Any]) -> list[str]:
-    # JSON's strings, numbers, booleans and lists of them are TOML's too.
-    return [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    command = [sys.executable, "-m", "upload_scheduler", "sandbox", "serve"]
+    command += ["--platform", "ebay", *options]
+    starting = sandbox_server(folder, command, "the eBay sandbox's URL", SANDBOX_START_SECONDS)
+    with starting as (url, record):
+        yield EbaySandbox(url, record)
 
 
 def write_ebay_config(
@@ -166,49 +119,22 @@ def write_ebay_config(
         "category_id": CATEGORY_ID,
         **(platform or {}),
     }
-    lines = [
-        f"database = {json.dumps(database)}",
-        'timezone = "Asia/Tokyo"',
-        'log_dir = "logs"',
-        "",
-        "[accounts]",
-        f"ebay = {json.dumps(list(sellers))}",
-        "",
-        "[daemon]",
-        f"interval_seconds = {interval_seconds}",
-        "business_hours_start = 0",
-        "business_hours_end = 24",
-        "",
-        "[cluster]",
-        *_toml(cluster or {"lease_ttl_seconds": 5}),
-        "",
-        "[platforms.ebay]",
-        *_toml(values),
-        "",
-        "[platforms.ebay.pricing]",
-        *_toml({"currency": "USD", "exchange_rate": 150.0, "markup": 1.0, **(pricing or {})}),
-    ]
-    path = workdir / CONFIG_NAME
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    prices = {"currency": "USD", "exchange_rate": 150.0, "markup": 1.0, **(pricing or {})}
+    return write_platform_config(
+        workdir,
+        "ebay",
+        sellers,
+        {"platforms.ebay": values, "platforms.ebay.pricing": prices},
+        interval_seconds=interval_seconds,
+        database=database,
+        cluster=cluster,
+    )
 
 
 def login(workdir: Path, sandbox: EbaySandbox, seller: str) -> str:
     """`token login --platform ebay --account SELLER --code <address>`: the address the
     browser ended on after the seller agreed, as an operator pastes it."""
-    return ok(
-        cli(
-            workdir,
-            "token",
-            "login",
-            "--platform",
-            "ebay",
-            "--account",
-            seller,
-            "--code",
-            sandbox.consent_redirect(seller),
-        )
-    )
+    return token_login(workdir, "ebay", seller, sandbox.consent_redirect(seller))
 
 
 def write_ebay_products(path: Path, prices: Mapping[str, int]) -> None:
@@ -232,24 +158,6 @@ def write_ebay_products(path: Path, prices: Mapping[str, int]) -> None:
                     "|".join(images),
                 ]
             )
-
-
-def _database_rows(workdir: Path, table: Any) -> list[dict[str, Any]]:
-    settings = load_settings((workdir / CONFIG_NAME).resolve())
-    engine = open_database(settings.database_url, migrate=False)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(table)).mappings()]
-    finally:
-        engine.dispose()
-
-
-def queue_rows(workdir: Path) -> list[dict[str, Any]]:
-    return _database_rows(workdir, upload_queue)
-
-
-def listing_rows(workdir: Path) -> list[dict[str, Any]]:
-    return _database_rows(workdir, listings)
 
 
 def offers_by_seller(state: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:

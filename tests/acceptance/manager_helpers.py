@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psutil
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from tests.acceptance.cli import run_cli
+from tests.acceptance.demo_helpers import database_rows
 from upload_scheduler import UploadQueueManager
 from upload_scheduler.config import load_settings
 from upload_scheduler.store.database import open_database
@@ -121,13 +122,7 @@ def queue_items(workdir: Path, account_id: str, count: int, prefix: str) -> list
 
 
 def queue_rows(workdir: Path) -> list[dict[str, Any]]:
-    settings = load_settings(config_path(workdir))
-    engine = open_database(settings.database_url, migrate=False)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(upload_queue)).mappings()]
-    finally:
-        engine.dispose()
+    return database_rows(workdir, upload_queue)
 
 
 def statuses(workdir: Path) -> Counter[str]:
