@@ -217,6 +217,21 @@ def test_a_later_request_replaces_the_stored_time(engine: Engine, clock: FakeClo
     assert clock.now() == START + timedelta(seconds=60) + ONE_SECOND
 
 
+def test_the_next_request_is_spaced_from_the_answer_of_the_last(
+    engine: Engine, clock: FakeClock
+) -> None:
+    """The answer comes after the request arrived: spacing from it keeps arrivals apart
+    however long the request took on its way."""
+    spacing = RequestSpacing(engine, clock, PLATFORM)
+    spacing.before("store_a", EDIT, 1.0)
+    clock.advance(0.3)  # the request travels and is answered
+    spacing.answered("store_a", EDIT, 1.0)
+    spacing.before("store_a", EDIT, 1.0)
+    assert clock.now() == START + timedelta(seconds=0.3) + ONE_SECOND
+    spacing.flush()
+    assert last_requests(engine, PLATFORM, "store_a") == {EDIT: clock.now()}
+
+
 def test_an_earlier_time_never_replaces_a_later_one(engine: Engine) -> None:
     """Another process's older stamp, or a clock stepped back, must not shorten the wait."""
     later = START + timedelta(seconds=30)

@@ -16,6 +16,7 @@ from upload_scheduler.demo.options import (
     DemoPlan,
     platform_names,
 )
+from upload_scheduler.demo.sandbox_process import YAHOO_URL_INTERVAL_SECONDS
 
 CLIENT_ID = "upload-scheduler-demo"
 # The sandbox accepts any client pair; a real shop's secret belongs in an environment
@@ -45,10 +46,6 @@ EBAY_LOCATION = {"country": "JP", "postal_code": "100-0001"}
 YAHOO_CLIENT_ID = "dj00-upload-scheduler-demo"
 YAHOO_CLIENT_SECRET = "demo-yahoo-sandbox-secret"
 YAHOO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
-# The sandbox refuses a second request to an API URL of a store within 0.2 s (429); the
-# daemon waits twice that, a margin for a busy machine's scheduling, as a real store
-# would keep one over Yahoo!'s second.
-YAHOO_URL_INTERVAL_SECONDS = 0.4
 # A Yahoo! item is four calls or more (editItem, each image, setStock, submitItem),
 # each of which the faults can hit, and the verdict expects every item published.
 YAHOO_MAX_ATTEMPTS = 7
@@ -171,7 +168,7 @@ client_id = {json.dumps(YAHOO_CLIENT_ID)}
 client_secret = {json.dumps(YAHOO_CLIENT_SECRET)}
 redirect_uri = {json.dumps(YAHOO_REDIRECT_URI)}
 min_interval_seconds = {plan.yahoo_min_interval_seconds:g}
-url_interval_seconds = {YAHOO_URL_INTERVAL_SECONDS:g}    # per API URL and store
+url_interval_seconds = {YAHOO_URL_INTERVAL_SECONDS:g}    # per API URL and store, from each answer
 daily_limit = {d.DAILY_LIMIT}
 max_attempts = {YAHOO_MAX_ATTEMPTS}
 retry_delay_seconds = {RETRY_DELAY_SECONDS:g}

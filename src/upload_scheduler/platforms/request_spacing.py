@@ -3,9 +3,14 @@ request per second per API URL and store, counted on arrival): `limits.request_r
 decides, the `Clock` waits, `store.request_spacing` remembers across restarts.
 
 The adapter asks right before sending, after any token refresh or bookkeeping, so the
-spacing is measured between the requests themselves. A request's time is written to the
-database before the next wait, never between a request's time and its sending; a crash
-loses at most the last one, which a restart's own seconds cover.
+spacing is measured between the requests themselves, and tells when the answer (or the
+failure) came back: the next request is spaced from then. That moment is after the
+request arrived at the platform, whatever the network and the server's queue did to
+it, so the platform never sees two arrivals closer than the interval; counting from the
+send alone, a request delayed on its way by more than the margin arrives too soon after
+the one before (measured: 30-60 ms on a loaded machine). A request's time is written to
+the database before the next wait, never between a request's time and its sending; a
+crash loses at most the last one, which a restart's own seconds cover.
 """
 
 from __future__ import annotations
@@ -50,6 +55,16 @@ class RequestSpacing:
                 self.clock.wait((ready - self.clock.now()).total_seconds(), stop_event)
             now = self.clock.now()
             sent[endpoint] = now
+            self._unsaved.setdefault(account_id, {})[endpoint] = now
+
+    def answered(self, account_id: str, endpoint: str, interval_seconds: float) -> None:
+        """The request `before` let through has its answer (or failed): the next one to
+        `endpoint` is spaced from now, after that request's arrival."""
+        if interval_seconds <= 0:
+            return
+        with self._lock:
+            now = self.clock.now()
+            self._of(account_id)[endpoint] = now
             self._unsaved.setdefault(account_id, {})[endpoint] = now
 
     def flush(self) -> None:

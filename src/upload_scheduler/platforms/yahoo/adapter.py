@@ -371,13 +371,16 @@ class YahooPlatform:
                 pace()
             self.spacing.before(account_id, api, settings.url_interval_seconds)
             try:
-                if file is not None:
-                    return self._client.upload_file(
-                        url, token=token, params=params or {}, file_name=file[0], data=file[1]
-                    )
-                if form is not None:
-                    return self._client.post_form(url, token=token, form=form)
-                return self._client.get(url, token=token, params=params or {})
+                return self._send(
+                    account_id,
+                    api,
+                    url,
+                    token,
+                    settings.url_interval_seconds,
+                    form=form,
+                    params=params,
+                    file=file,
+                )
             except YahooError as err:
                 found = meaning(err)
                 if gone_ok and found is Meaning.GONE:
@@ -397,6 +400,31 @@ class YahooPlatform:
             except WireError as err:
                 raise map_wire_error(err, what=what, acting=acting, effect=effect) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(
+        self,
+        account_id: str,
+        api: str,
+        url: str,
+        token: str,
+        interval_seconds: float,
+        *,
+        form: dict[str, str] | None,
+        params: dict[str, str] | None,
+        file: tuple[str, bytes] | None,
+    ) -> Answer:
+        """One request; when it is answered (or fails), the next to its URL is spaced
+        from then (`RequestSpacing.answered`)."""
+        try:
+            if file is not None:
+                return self._client.upload_file(
+                    url, token=token, params=params or {}, file_name=file[0], data=file[1]
+                )
+            if form is not None:
+                return self._client.post_form(url, token=token, form=form)
+            return self._client.get(url, token=token, params=params or {})
+        finally:
+            self.spacing.answered(account_id, api, interval_seconds)
 
 
 def _holds_item(answer: Answer) -> bool:
