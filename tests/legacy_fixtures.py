@@ -123,6 +123,7 @@ UPLOAD_ACCOUNTS = {{
         '{INACTIVE}',
     ],
     'ebay': ['ebay_account_1'],
+    'yahoo': ['yahoo_account_1'],
 }}
 
 DAEMON_CONFIG = {{

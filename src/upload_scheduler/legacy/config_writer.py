@@ -39,6 +39,13 @@ EBAY_SECRET_ENV = "EBAY_CLIENT_SECRET"
 SECRET_ENVS = {BASE: SECRET_ENV, EBAY: EBAY_SECRET_ENV}
 # Where each platform's account values come from, as the notes name it.
 ACCOUNT_SOURCES = {BASE: "account_config.json", EBAY: "eBay account_config.json"}
+# Platforms whose accounts the old system keeps nothing of that we could bring over (no
+# store settings, no login): listed in UPLOAD_ACCOUNTS, they are left out with this reason
+# instead of written without the keys their accounts need (a Yahoo! store's seller_id).
+NOT_BROUGHT_OVER = {
+    "yahoo": "the old system keeps no Yahoo! store settings or login to bring over: add the "
+    'store by hand (README, "Yahoo!ショッピング": seller_id, then token login)',
+}
 # The old names of keys that mean the same as ours.
 RENAMED_KEYS = {"daily_upload_limit": "daily_limit", "rate_limit_per_hour": "hour_call_limit"}
 # account_config.json field -> our [platforms.base] key.
@@ -269,6 +276,8 @@ class _Builder:
             return "listed twice in UPLOAD_ACCOUNTS"
         if platform not in self.installed:
             return f"no adapter is installed for platform {platform!r}"
+        if platform in NOT_BROUGHT_OVER:
+            return NOT_BROUGHT_OVER[platform]
         if platform == BASE and by_id.get(account_id, {}).get("active") is False:
             return "inactive in account_config.json"
         if platform == BASE and account_id not in by_id and have_account_file:
