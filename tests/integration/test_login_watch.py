@@ -268,3 +268,26 @@ def test_a_pause_that_is_over_is_replaced_by_the_login_pause(env: Env) -> None:
     record = env.account()
     assert record is not None and record.pause_reason is not None
     assert record.pause_reason.startswith("auth: ") and record.paused_until is None
+
+
+def test_a_refresh_that_hands_out_a_new_refresh_token_keeps_the_logins_end(env: Env) -> None:
+    """Yahoo!'s four weeks run from the login: a token endpoint that rotates the refresh
+    token without saying its lifetime must not start them again."""
+    env.login(LOGIN_AT)
+    store = TokenStore(env.engine, "yahoo")
+    record = store.get(ACCOUNT)
+    assert record is not None and record.refresh_expires_at == LOGIN_AT + FOUR_WEEKS
+    later = LOGIN_AT + timedelta(days=10)
+    claimed = store.claim_refresh(
+        record, owner="test", until=later + timedelta(seconds=45), now=later
+    )
+    assert claimed is not None
+    rotated = TokenGrant(
+        access_token="access-token-value-2",
+        refresh_token="refresh-token-value-2",
+        token_type="Bearer",
+        expires_in=3600,
+    )
+    stored = store.finish_refresh(claimed, rotated, owner="test", now=later)
+    assert stored is not None and stored.refresh_token == "refresh-token-value-2"
+    assert stored.refresh_expires_at == LOGIN_AT + FOUR_WEEKS

@@ -194,8 +194,12 @@ class TokenStore:
             **_grant_values(grant, now),
             "refresh_token": grant.refresh_token or claimed.refresh_token,
             "refresh_token_obtained_at": now if rotated else claimed.refresh_token_obtained_at,
+            # A new refresh token ends when the answer says; one that says nothing keeps
+            # the login's known end (Yahoo!'s four weeks are not extended by refreshing).
             "refresh_expires_at": (
-                _refresh_end(grant, now) if rotated else claimed.refresh_expires_at
+                (_refresh_end(grant, now) or claimed.refresh_expires_at)
+                if rotated
+                else claimed.refresh_expires_at
             ),
             "login_required": None,
             "refresh_locked_until": None,
