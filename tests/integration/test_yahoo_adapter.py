@@ -236,6 +236,8 @@ def test_an_unreadable_image_fails_the_item_naming_its_url(env: Env) -> None:
     with pytest.raises(Permanent) as refused:
         env.platform.upload(env.product("a.jpg", "broken/x.jpg"), env.account)
     assert f"{env.url}/images/broken/x.jpg" in refused.value.message
+    # Every image is fetched and checked before the first call: nothing was sent.
+    assert env.api_calls() == [] and "nothing was sent" in refused.value.message
 
 
 def test_delete_publishes_the_deletion_and_a_gone_item_is_done(env: Env) -> None:

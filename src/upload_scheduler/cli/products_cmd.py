@@ -100,9 +100,10 @@ def _check_target(settings: Settings, platform: str, account_id: str | None) -> 
     configured = sorted(p for p, ids in settings.accounts.items() if ids)
     if platform not in configured:
         known = ", ".join(configured) or "none"
+        hint = f", or name one with --platform {configured[0]}" if configured else ""
         fail(
             f"platform {platform!r} has no accounts in {settings.source} "
-            f"(platforms with accounts: {known}); add them under [accounts]",
+            f"(platforms with accounts: {known}); add them under [accounts]{hint}",
             code=USAGE_ERROR,
         )
     accounts = settings.account_ids(platform)

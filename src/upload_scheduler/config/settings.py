@@ -101,6 +101,11 @@ class AccountSettings:
                 continue
             if is_dataclass(v):
                 shown.update({f"{k}.{name}": value for name, value in as_dict(v).items()})
+            elif isinstance(v, dict):
+                # A table's entries as the file writes them (a category's table as one).
+                shown[k] = {
+                    key: _table(value) if is_dataclass(value) else value for key, value in v.items()
+                }
             else:
                 shown[k] = v
         return shown
@@ -237,6 +242,11 @@ class Settings:
         if notify.chatwork_token_env:
             return os.environ.get(notify.chatwork_token_env, "")
         return notify.chatwork_token
+
+
+def _table(values: Any) -> dict[str, object]:
+    """A table entry's keys that are set (`{path, product_category}` of a category)."""
+    return {name: value for name, value in as_dict(values).items() if value}
 
 
 def _effective_pricing(

@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import httpx
 
@@ -147,25 +149,27 @@ class YahooPlatform:
             # this one starts afresh.
             self.steps.forget(account.account_id, code)
             done = set()
-        else:
+        missing = [i for i in range(len(item.images)) if image_step(i) not in done]
+        with TemporaryDirectory(prefix="upload-scheduler-images-") as folder:
+            # Every image still to upload is fetched and checked first, onto disk (not
+            # memory: up to 21 of 2 MB): one that cannot be read fails the item before
+            # anything is sent, and a failed download leaves nothing half done.
+            files = {i: self._fetch_image(settings, item, i, what, Path(folder)) for i in missing}
             # The edit below is a change that must be published again.
             self.steps.forget(account.account_id, code, {SUBMITTED})
-        self._call(
-            account,
-            settings,
-            "editItem",
-            calls,
-            what,
-            refused="the item",
-            form=content.edit_item_form(item, settings.seller_id),
-            pace=pace,
-        )
-        added = 0
-        for index, url in enumerate(item.images):
-            if image_step(index) in done:
-                continue
-            self._upload_image(account, settings, item, index, url, calls, what)
-            added += 1
+            self._call(
+                account,
+                settings,
+                "editItem",
+                calls,
+                what,
+                refused="the item",
+                form=content.edit_item_form(item, settings.seller_id),
+                pace=pace,
+            )
+            for index, path in files.items():
+                self._upload_image(account, settings, item, index, path, calls, what)
+        added = len(files)
         self._call(
             account,
             settings,
@@ -305,17 +309,16 @@ class YahooPlatform:
             )
         return answer is not None and _holds_item(answer)
 
-    def _upload_image(
+    def _fetch_image(
         self,
-        account: Account,
         settings: AccountSettings,
         item: content.YahooItem,
         index: int,
-        url: str,
-        calls: CallCount,
         what: str,
-    ) -> None:
-        """Download, check (re-encode when needed) and upload one image, then note it."""
+        folder: Path,
+    ) -> Path:
+        """Download and check one image (re-encoded when needed) into `folder`."""
+        url = item.images[index]
         name = content.image_name(item.item_code, index)
         try:
             raw = download_image(
@@ -326,9 +329,27 @@ class YahooPlatform:
             )
             data = prepare_image(raw, url)
         except ImageRefused as refused:
-            raise Permanent(f"{what}: image {index + 1} ({name}): {refused}") from None
+            raise Permanent(
+                f"{what}: image {index + 1} ({name}): {refused}; nothing was sent"
+            ) from None
         except ImageUnavailable as unavailable:
             raise Transient(f"{what}: image {index + 1} ({name}): {unavailable}") from None
+        path = folder / name
+        path.write_bytes(data)
+        return path
+
+    def _upload_image(
+        self,
+        account: Account,
+        settings: AccountSettings,
+        item: content.YahooItem,
+        index: int,
+        path: Path,
+        calls: CallCount,
+        what: str,
+    ) -> None:
+        """Upload one checked image by its name, then note it as Yahoo!'s."""
+        name = content.image_name(item.item_code, index)
         self._call(
             account,
             settings,
@@ -337,7 +358,7 @@ class YahooPlatform:
             what,
             refused=f"image {index + 1} ({name})",
             params={"seller_id": settings.seller_id},
-            file=(name, data),
+            file=(name, path.read_bytes()),
             effect="the image may have been uploaded",
         )
         self.steps.record(account.account_id, item.item_code, image_step(index), self._clock.now())
