@@ -88,6 +88,9 @@ def test_a_login_ending_is_told_3_and_1_day_before_then_pauses_until_token_login
     status = json.loads(ok(cli(workdir, "token", "status", "--platform", "yahoo", "--json")))
     (row,) = status["accounts"]
     assert row["login_days_left"] == 2 and status["login_required"] == []
+    # Without --platform, a config whose only token accounts are Yahoo!'s means Yahoo!.
+    plain = json.loads(ok(cli(workdir, "token", "status", "--json")))
+    assert [r["account_id"] for r in plain["accounts"]] == [ACCOUNT]
 
     # Each phase runs its own daemon: the notifier sends an account's first event at once
     # and gathers what follows within a minute into one message; a new process starts

@@ -254,3 +254,20 @@ def _seconds(stamp: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp).timestamp()
+
+
+def test_a_deletion_whose_publish_failed_is_published_on_the_next_try(env: Env) -> None:
+    """getItem no longer shows a deleted item that is still live: our record says the
+    publish is owed, so the retry publishes instead of calling the delete done."""
+    env.platform.upload(env.product("a.jpg"), env.account)
+    env.fault("server_error", "reservePublish")
+    with pytest.raises(Transient):
+        env.platform.delete(ASIN, env.account)
+    assert env.platform.exists(ASIN, env.account)  # as the worker asks before a retry
+    again = env.platform.delete(ASIN, env.account)
+    assert not again.already_gone
+    assert env.api_calls()[-2:] == ["deleteItem", "reservePublish"]
+    state = httpx.get(f"{env.url}/_sandbox/state", params={"seller_id": STORE}).json()
+    item = state["stores"][STORE]["items"].get(ASIN)
+    assert item is None or (item["deleted"] and not item["pending"]), item
+    assert not env.platform.exists(ASIN, env.account)

@@ -260,11 +260,44 @@ def test_total_returned_only_when_it_is_a_number(attribute: str, expected: int |
     assert answer.total_returned() == expected
 
 
-def test_an_empty_success_is_an_empty_answer() -> None:
-    answer = read_answer(response(200, b"  \n"))
-    assert answer.root is None
-    assert answer.field("ItemCode") == "" and answer.total_returned() is None
-    assert answer.results() == []
+def test_an_empty_success_is_a_lost_answer() -> None:
+    """A 200 whose body never came says nothing of what was done: looked up, not trusted."""
+    err = refused(response(200, b"  \n"))
+    assert err.status == 200 and not err.platform_body
+    lost = map_api_error(err, what="w", account_id="a", refused="the item", acting=True)
+    assert isinstance(lost, Transient) and lost.maybe_created
+
+
+def test_a_success_status_carrying_an_error_is_refused() -> None:
+    """Yahoo!'s `<Error>` is a refusal whatever the status line says: never a publish
+    recorded that did not happen."""
+    for body in (
+        "<Error><Code>it-01011</Code><Message>path</Message></Error>",
+        "<ResultSet><Result><Error><Code>it-01011</Code><Message>p</Message></Error>"
+        "</Result></ResultSet>",
+    ):
+        err = refused(response(200, body))
+        assert err.code == "it-01011" and isinstance(mapped(err), Permanent)
+
+
+def test_an_answer_in_shift_jis_or_with_a_bom_is_read() -> None:
+    sjis = (
+        '<?xml version="1.0" encoding="Shift_JIS"?><ResultSet><Result><Status>NG</Status>'
+        "<Error><Code>it-01012</Code><Message>商品名がありません</Message></Error>"
+        "</Result></ResultSet>"
+    ).encode("shift_jis")
+    err = refused(response(200, sjis))
+    assert (err.code, err.message) == ("it-01012", "商品名がありません")
+    answer = read_answer(response(200, b"\xef\xbb\xbf" + OK_ITEM.encode()))
+    assert answer.field("Status") == "OK"
+
+
+def test_the_day_budget_refusal_is_known_in_html_or_with_a_code_too() -> None:
+    for body in (
+        "<html><body><h1>Your Request was Forbidden</h1></body></html>",
+        "<Error><Code>403</Code><Message>Your Request was Forbidden</Message></Error>",
+    ):
+        assert meaning(refused(response(403, body))) is Meaning.APPLICATION_SPENT
 
 
 def test_an_ng_result_raises_with_the_first_errors_code_and_message() -> None:
@@ -299,7 +332,8 @@ def test_a_non_xml_body_is_not_yahoos() -> None:
 
     success = refused(response(200, '{"ok": true}'))
     assert success.status == 200 and not success.platform_body
-    assert success.message == "the answer was not Yahoo!'s XML"
+    assert success.message == "the answer was empty or not Yahoo!'s XML"
+    assert isinstance(mapped(success), Transient)
 
 
 def test_a_404_that_is_not_xml_pauses_for_the_url_naming_the_path_only() -> None:
@@ -332,7 +366,7 @@ DOCTYPE_BODY = (
 def test_a_document_with_a_doctype_is_refused_unread(body: str) -> None:
     assert parse_xml(body.encode()) is None
     err = refused(response(200, body))
-    assert not err.platform_body and err.message == "the answer was not Yahoo!'s XML"
+    assert not err.platform_body and err.message == "the answer was empty or not Yahoo!'s XML"
     assert "expanded" not in str(err)
 
 

@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from upload_scheduler.platforms.token_manager import TokenManager
 
 PlatformOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--platform", help="Platform name: base, ebay or yahoo (those with OAuth tokens)."
+        "--platform",
+        help="Platform name: base, ebay or yahoo (those with OAuth tokens). Default: base, "
+        "or the one token platform the config has accounts on.",
     ),
 ]
 OAUTH_PLATFORMS = defaults.TOKEN_PLATFORMS
@@ -88,7 +90,7 @@ def _manager(context: AppContext, platform: str) -> Iterator[TokenManager]:
 def login(
     ctx: typer.Context,
     account: Annotated[str, typer.Option("--account", help="The account to log in.")],
-    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+    platform: PlatformOpt = None,
     code: Annotated[
         str | None,
         typer.Option(
@@ -128,6 +130,8 @@ def login(
 
     if code is not None and listen is not None:
         fail("--code and --listen cannot be used together")
+    context = app_context(ctx)
+    platform = _platform(context, platform)
     if listen is not None and platform == "ebay":
         fail(
             "--listen is for BASE: eBay sends the browser to the RuName's page, not to this "
@@ -135,7 +139,6 @@ def login(
         )
     if listen is not None:
         _check_listen_host(listen, allow_remote)
-    context = app_context(ctx)
     with _manager(context, platform) as manager:
         try:
             settings = manager.account_settings(account)
@@ -201,7 +204,7 @@ def _authorize_url(platform: str, settings: AccountSettings, state: str, account
 
 def status(
     ctx: typer.Context,
-    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+    platform: PlatformOpt = None,
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
@@ -213,6 +216,7 @@ def status(
     from upload_scheduler.platforms.token_store import TokenStore, tail
 
     context = app_context(ctx)
+    platform = _platform(context, platform)
     accounts = _accounts(context, platform, account)
     records = TokenStore(context.read_engine(), platform).all()
     now = SystemClock().now()
@@ -290,7 +294,7 @@ def status(
 
 def refresh(
     ctx: typer.Context,
-    platform: PlatformOpt = defaults.DEFAULT_PLATFORM,
+    platform: PlatformOpt = None,
     account: Annotated[
         str | None, typer.Option("--account", help="Only this account (default: all).")
     ] = None,
@@ -299,6 +303,7 @@ def refresh(
     from upload_scheduler.platforms.errors import PlatformError
 
     context = app_context(ctx)
+    platform = _platform(context, platform)
     accounts = _accounts(context, platform, account)
     failed = 0
     zone = context.settings.zone
@@ -319,6 +324,17 @@ def refresh(
             )
     if failed:
         raise typer.Exit(1)
+
+
+def _platform(context: AppContext, given: str | None) -> str:
+    """`--platform`, or by default BASE (the seed's), unless the config has no BASE
+    accounts and exactly one other platform with tokens has some (a Yahoo!-only shop)."""
+    if given is not None:
+        return given
+    with_accounts = [p for p in OAUTH_PLATFORMS if context.settings.account_ids(p)]
+    if defaults.DEFAULT_PLATFORM not in with_accounts and len(with_accounts) == 1:
+        return with_accounts[0]
+    return defaults.DEFAULT_PLATFORM
 
 
 def _accounts(context: AppContext, platform: str, account: str | None) -> list[str]:

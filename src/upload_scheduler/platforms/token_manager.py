@@ -219,7 +219,8 @@ class TokenManager:
                 end = record.refresh_expires_at  # as the platform said, or Yahoo!'s 4 weeks
                 if end is not None and now >= end:
                     # Sending an ended refresh token only earns a refusal: a login is due.
-                    reason = f"the login ended on {end.date().isoformat()}"
+                    day = end.astimezone(self.settings.zone).date().isoformat()
+                    reason = f"the login ended on {day}"
                     self.store.mark_login_required(account_id, reason, now)
                     raise AuthExpired(self.login_message(account_id, reason))
                 if self._usable_as_is(record, now, rejected):

@@ -69,10 +69,8 @@ class LoginWatch:
             days = login_notice(end, now, record.login_warned_days)
             if days is None:
                 continue
-            text = (
-                f"the login ends on {end.date().isoformat()} (within {days} day(s)): "
-                f"run `{command}` before then"
-            )
+            day = end.astimezone(self.tokens.settings.zone).date().isoformat()
+            text = f"the login ends on {day} (within {days} day(s)): run `{command}` before then"
             log.warning("%s: %s", key, text)
             self.notifier.notify("login_ending", key, text)
             self.tokens.store.mark_login_warned(account_id, days)
@@ -80,15 +78,21 @@ class LoginWatch:
     def _ended(self, account_id: str, end: datetime, now: datetime, key: str) -> None:
         """The login has ended: a login is required, and the account pauses (unless
         something else paused it already) until `token login`."""
-        reason = f"the login ended on {end.date().isoformat()}"
+        day = end.astimezone(self.tokens.settings.zone).date().isoformat()
+        reason = f"the login ended on {day}"
         message = self.tokens.login_message(account_id, reason)
         self.tokens.store.mark_login_required(account_id, reason, now)
         with write_transaction(self.engine) as conn:
             record = account_state.read_account(conn, self.tokens.platform, account_id)
-            if record is not None and record.pause_in_force(now):
-                return
-            account_state.set_pause(
-                conn, self.tokens.platform, account_id, None, PauseKind.AUTH.reason(message), now
-            )
+            if record is None or not record.pause_in_force(now):
+                account_state.set_pause(
+                    conn,
+                    self.tokens.platform,
+                    account_id,
+                    None,
+                    PauseKind.AUTH.reason(message),
+                    now,
+                )
+        # Told even when another pause is in force: this one needs the operator.
         log.warning("%s: %s", key, message)
         self.notifier.notify("account_paused", key, message)

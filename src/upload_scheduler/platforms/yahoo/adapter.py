@@ -42,7 +42,7 @@ from upload_scheduler.platforms.interface import (
 )
 from upload_scheduler.platforms.request_spacing import RequestSpacing
 from upload_scheduler.platforms.thebase.rules import Rules, load_rules
-from upload_scheduler.platforms.wire import CONNECT_TIMEOUT, READ_TIMEOUT, WireError
+from upload_scheduler.platforms.wire import CONNECT_TIMEOUT, READ_TIMEOUT, WireError, ssl_context
 from upload_scheduler.platforms.yahoo import listing as content
 from upload_scheduler.platforms.yahoo.client import API_PATH, Answer, YahooClient, YahooError
 from upload_scheduler.platforms.yahoo.images import (
@@ -63,6 +63,8 @@ from upload_scheduler.store.listing_steps import ListingSteps
 # editItem, setStock, submitItem; and one uploadItemImage per image.
 CALLS_PER_ITEM = 3
 SUBMITTED = "submitted"
+# A deleteItem sent whose publish (reservePublish) has not been answered yet.
+DELETE_UNPUBLISHED = "delete_unpublished"
 # What find_existing reports for an item known published with its images: never fewer
 # than a product can have, so the worker adds none.
 IMAGES_COMPLETE = max(defaults.MAX_IMAGES, content.IMAGES_MAX)
@@ -94,8 +96,11 @@ class YahooPlatform:
         # Image downloads go anywhere the product says: their own client, no token.
         self._images = httpx.Client(
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            verify=ssl_context(),  # loaded on first use, as the API client's
             follow_redirects=False,
             transport=transport,
+            # No compressed bodies: the download cap counts what arrives.
+            headers={"Accept-Encoding": "identity"},
         )
         self.tokens = token_manager(
             context.settings, context.engine, context.clock, self._client, platform=self.name
@@ -144,8 +149,8 @@ class YahooPlatform:
         _log_adjustments(what, item)
         code = item.item_code
         done = self.steps.done(account.account_id, code)
-        if SUBMITTED in done:
-            # An earlier listing of this code was completed (and since ended elsewhere):
+        if SUBMITTED in done or DELETE_UNPUBLISHED in done:
+            # An earlier listing of this code was completed (and since ended) or deleted:
             # this one starts afresh.
             self.steps.forget(account.account_id, code)
             done = set()
@@ -237,10 +242,15 @@ class YahooPlatform:
 
     def delete(self, platform_item_id: str, account: Account, *, asin: str = "") -> DeleteResult:
         """deleteItem, then reservePublish (the store's pending changes, the deletion
-        among them, go live). An item Yahoo! no longer has (it-00999) is already gone."""
+        among them, go live). An item Yahoo! no longer has (it-00999) is already gone;
+        but a deletion whose publish was not answered is published again (our record
+        says so: Yahoo!'s getItem no longer shows an item deleted but still live)."""
         settings = self._settings(account)
         code = platform_item_id or content.item_code_for(asin, settings)
         what = f"{self.name} account {account.account_id}, deleting item_code {code}"
+        unpublished = DELETE_UNPUBLISHED in self.steps.done(account.account_id, code)
+        self.steps.forget(account.account_id, code)
+        self.steps.record(account.account_id, code, DELETE_UNPUBLISHED, self._clock.now())
         calls = CallCount()
         with counting(calls):
             answer = self._call(
@@ -254,8 +264,7 @@ class YahooPlatform:
                 effect="the item may have been deleted",
                 gone_ok=True,
             )
-            self.steps.forget(account.account_id, code)
-            if answer is not None:
+            if answer is not None or unpublished:
                 self._call(
                     account,
                     settings,
@@ -266,15 +275,19 @@ class YahooPlatform:
                     form={"seller_id": settings.seller_id, "mode": "1", "reserve_time": ""},
                     effect="the deletion may have been published",
                 )
+        self.steps.forget(account.account_id, code)
         self.spacing.flush()
-        return DeleteResult(calls.count, already_gone=answer is None)
+        return DeleteResult(calls.count, already_gone=answer is None and not unpublished)
 
     def exists(self, platform_item_id: str, account: Account, *, asin: str = "") -> bool:
         """getItem: whether the store still has the item."""
         settings = self._settings(account)
         code = platform_item_id or content.item_code_for(asin, settings)
         what = f"{self.name} account {account.account_id}, checking item_code {code}"
-        return self._has_item(account, settings, code, CallCount(), what)
+        if self._has_item(account, settings, code, CallCount(), what):
+            return True
+        # Deleted but its publish unanswered: still live in the store until published.
+        return DELETE_UNPUBLISHED in self.steps.done(account.account_id, code)
 
     def close(self) -> None:
         self._client.close()

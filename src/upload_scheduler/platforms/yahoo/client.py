@@ -9,6 +9,7 @@ client secret go into headers built here and are never formatted into a message.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import xml.etree.ElementTree as ElementTree
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 API_PATH = "/ShoppingWebService/V1/"
 # The root elements of Yahoo!'s answers; other XML (an HTML page) is not Yahoo! speaking.
 YAHOO_ROOTS = frozenset({"ResultSet", "Error", "Result"})
+# An HTML or XML tag, left out of a text answer's words.
+_TAG = re.compile(r"<[^>]*>")
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*encoding=["']([A-Za-z0-9_.-]+)["']""")
+_DECLARATION = re.compile(r"^<\?xml[^>]*\?>")
 # `error="…"` of a Bearer challenge (RFC 6750).
 _CHALLENGE_ERROR = re.compile(r'error="([^"]*)"')
 
@@ -152,14 +157,16 @@ def read_answer(response: httpx.Response) -> Answer:
     if root is not None and _local(root.tag) not in YAHOO_ROOTS:
         root = None  # well-formed, but not Yahoo!'s (an HTML page at a wrong URL)
     path = response.request.url.path
-    if 200 <= status < 300 and root is not None and _status(root) != "NG":
+    if 200 <= status < 300 and root is not None and not _refused(root):
         return Answer(root)
-    if 200 <= status < 300 and root is None and not response.content.strip():
-        return Answer(None)  # an empty success
     code, message = ("", "") if root is None else _error(root)
     if root is None:
+        # A 2xx without Yahoo!'s XML (empty, cut off, HTML) says nothing of what was done:
+        # the caller treats it as a lost answer (`mapping`: transient).
         message = (
-            "the answer was not Yahoo!'s XML" if 200 <= status < 300 else _plain_text(response)
+            "the answer was empty or not Yahoo!'s XML"
+            if 200 <= status < 300
+            else _plain_text(response)
         )
     raise YahooError(
         status,
@@ -177,24 +184,51 @@ def parse_xml(content: bytes) -> ElementTree.Element | None:
     a DOCTYPE anywhere is refused unread: Yahoo! sends none, and entities are an attack
     surface."""
     text = content.lstrip()
+    if text.startswith(codecs.BOM_UTF8):
+        text = text[len(codecs.BOM_UTF8) :].lstrip()
     if not text.startswith(b"<") or b"<!DOCTYPE" in text.upper():
         return None
     try:
         return ElementTree.fromstring(text)
     except ElementTree.ParseError:
         return None
+    except (ValueError, LookupError):  # a multi-byte encoding expat cannot read itself
+        return _parse_declared(text)
+
+
+def _parse_declared(text: bytes) -> ElementTree.Element | None:
+    """A document in the encoding its declaration names (Shift_JIS, EUC-JP), decoded
+    here and parsed as text; None when that cannot be done."""
+    declared = _DECLARED_ENCODING.match(text)
+    if declared is None:
+        return None
+    try:
+        decoded = text.decode(declared.group(1).decode("ascii"))
+        return ElementTree.fromstring(_DECLARATION.sub("", decoded, count=1))
+    except (LookupError, UnicodeDecodeError, ValueError, ElementTree.ParseError):
+        return None
 
 
 def _plain_text(response: httpx.Response) -> str:
     """The start of an answer that is not XML (Yahoo!'s day-budget refusal may come as
     text), or its HTTP reason."""
-    text = " ".join(response.text[:200].split()) if response.content else ""
-    return text if text and not text.startswith("<") else response.reason_phrase
+    text = _TAG.sub(" ", response.text[:4000]) if response.content else ""
+    text = " ".join(text.split())[:200]
+    return text or response.reason_phrase
 
 
 def _local(tag: str) -> str:
     """A tag without its namespace."""
     return tag.rsplit("}", 1)[-1]
+
+
+def _refused(root: ElementTree.Element) -> bool:
+    """Whether an answer says the call failed: Status NG, an `<Error>` document, or an
+    error inside the result without a Status OK."""
+    status = _status(root)
+    if status == "NG" or _local(root.tag) == "Error":
+        return True
+    return status != "OK" and any(_local(e.tag) == "Error" for e in root.iter())
 
 
 def _status(root: ElementTree.Element) -> str:

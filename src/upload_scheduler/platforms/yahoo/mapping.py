@@ -51,11 +51,15 @@ def meaning(err: YahooError) -> Meaning:
     if is_wrong_endpoint(err.status, err.platform_body):
         return Meaning.WRONG_URL
     code = err.code.lower()
+    if 200 <= err.status < 300:
+        # A success status without Yahoo!'s answer (empty, cut off): what was done is
+        # unknown, as after a lost answer.
+        return Meaning.TRANSIENT if not err.platform_body else Meaning.PERMANENT
     if err.status == 401 or err.challenge == "invalid_token":
         return Meaning.REFRESH
     if code == WRONG_STORE_CODE:
         return Meaning.WRONG_STORE
-    if err.status == 403 and not code and FORBIDDEN in err.message.lower():
+    if err.status == 403 and FORBIDDEN in err.message.lower():
         return Meaning.APPLICATION_SPENT
     if err.status == 429:
         return Meaning.THROTTLED
