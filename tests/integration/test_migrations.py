@@ -183,7 +183,7 @@ def test_0009_adds_application_budgets_offer_ids_and_refresh_ends(
 
     upgrade(engine)
 
-    assert current_revision(engine) == "0010"
+    assert current_revision(engine) == "0011"
     with engine.begin() as conn:
         assert conn.execute(text("SELECT platform_item_id, offer_id FROM listings")).one() == (
             "110",

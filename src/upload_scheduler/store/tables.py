@@ -241,3 +241,37 @@ oauth_tokens = Table(
     Column("version", Integer, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+
+# Uploads ended per (platform, account, result, UTC hour 'YYYY-MM-DD HH'): the counter
+# behind `upload_scheduler_uploads_total` and the dashboard's "today". Written only by
+# the trigger of migration 0011 (on every change of an upload row to success or failed),
+# so no code path can forget it, and `queue purge` deleting rows does not lower it.
+upload_counts = Table(
+    "upload_counts",
+    metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("account_id", String(128), primary_key=True),
+    Column("result", String(16), primary_key=True),
+    Column("hour", String(13), primary_key=True),
+    Column("count", Integer, nullable=False, server_default="0"),
+)
+
+
+# What operators did, from the dashboard or the CLI's queue and account commands.
+# `source`: "cli" or "dashboard"; `items`: how many queue rows the action changed.
+activity_log = Table(
+    "activity_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("platform", String(32), nullable=True),
+    Column("account_id", String(128), nullable=True),
+    Column("target", Text, nullable=False, server_default=""),
+    Column("items", Integer, nullable=False, server_default="0"),
+    Column("detail", Text, nullable=False, server_default=""),
+    Index("ix_activity_log_at", "at"),
+)
