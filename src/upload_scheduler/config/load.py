@@ -146,7 +146,14 @@ def _location(loc: list[str]) -> str:
     """('daemon', 'batch_size') -> '[daemon] batch_size', as the user wrote it in the file."""
     if not loc:
         return "(top level)"
-    sections = {"daemon": 1, "notify": 1, "cluster": 1, "platforms": 2, "account_overrides": 2}
+    sections = {
+        "daemon": 1,
+        "notify": 1,
+        "cluster": 1,
+        "dashboard": 1,
+        "platforms": 2,
+        "account_overrides": 2,
+    }
     depth = sections.get(loc[0], 0)
     # [platforms.X.rules] and [platforms.X.pricing] are tables of their own; a rule across
     # pricing's keys (the currency) is reported at its table.

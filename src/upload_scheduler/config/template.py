@@ -77,6 +77,14 @@ webhook_url = ""                 # Slack-compatible incoming webhook
 [cluster]                        # for several hosts on one PostgreSQL database
 standby = false
 lease_ttl_seconds = {d.LEASE_TTL_SECONDS:g}
+
+[dashboard]                      # `upload-scheduler dashboard`; README, "Dashboard"
+language = ""                    # "ja", "en", or "" for the browser's language
+# Needed only to serve on an address other than 127.0.0.1 (put TLS in front of it):
+# username = "operator"
+# password_env = "UPLOAD_SCHEDULER_DASHBOARD_PASSWORD"
+# viewer_username = "viewer"     # read only
+# viewer_password_env = "UPLOAD_SCHEDULER_DASHBOARD_VIEWER_PASSWORD"
 """
 
 

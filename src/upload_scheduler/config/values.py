@@ -203,6 +203,28 @@ class ClusterValues:
 
 
 @dataclass(frozen=True)
+class DashboardValues:
+    """`[dashboard]`: who may use `upload-scheduler dashboard` off the loopback address,
+    and its language. Passwords come from the environment only, never from the file."""
+
+    username: str = ""  # the operator: every page and action
+    password_env: str = ""
+    viewer_username: str = ""  # optional: every page, no action
+    viewer_password_env: str = ""
+    language: Literal["", "ja", "en"] = ""  # "": the browser's Accept-Language
+
+    def __post_init__(self) -> None:
+        if bool(self.username) != bool(self.password_env):
+            raise ValueError("username and password_env are set together")
+        if bool(self.viewer_username) != bool(self.viewer_password_env):
+            raise ValueError("viewer_username and viewer_password_env are set together")
+        if self.viewer_username and not self.username:
+            raise ValueError("a viewer login needs the operator's username and password_env")
+        if self.viewer_username and self.viewer_username == self.username:
+            raise ValueError("viewer_username must differ from username")
+
+
+@dataclass(frozen=True)
 class FileValues:
     """The whole file."""
 
@@ -216,6 +238,7 @@ class FileValues:
     platforms: dict[str, PlatformValues] = field(default_factory=dict)
     notify: NotifyValues = field(default_factory=NotifyValues)
     cluster: ClusterValues = field(default_factory=ClusterValues)
+    dashboard: DashboardValues = field(default_factory=DashboardValues)
 
 
 DAEMON_KEYS = frozenset(f.name for f in fields(DaemonValues))

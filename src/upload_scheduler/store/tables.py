@@ -258,6 +258,22 @@ upload_counts = Table(
 )
 
 
+# Every change of a queue row's status, with its attempts and error at that moment:
+# the item page's history. Written only by a trigger of migration 0011.
+queue_events = Table(
+    "queue_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("queue_id", Integer, ForeignKey("upload_queue.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error_message", Text, nullable=True),
+    Index("ix_queue_events_queue_id", "queue_id"),
+)
+
+
 # What operators did, from the dashboard or the CLI's queue and account commands.
 # `source`: "cli" or "dashboard"; `items`: how many queue rows the action changed.
 activity_log = Table(

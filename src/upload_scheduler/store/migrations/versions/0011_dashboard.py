@@ -5,6 +5,10 @@
   code path (daemon, CLI, dashboard, an operator's SQL) changed it, so the Prometheus
   counter `upload_scheduler_uploads_total` survives `queue purge` deleting the rows.
   Existing finished rows are counted once here.
+- `queue_events`: every change of a queue row's status, with its attempts and error at
+  that moment, written by a second trigger: the item page's attempts, each with its
+  error (the row itself keeps only the last). Deleted with its row (a foreign-key
+  cascade, and on SQLite a delete trigger as in 0002 for connections without them).
 - `activity_log`: every action taken from the dashboard or the CLI's queue and account
   commands: who, what, on what, how many items, when.
 
@@ -34,6 +38,30 @@ _UPSERT = (
     "ON CONFLICT (platform, account_id, result, hour) "
     "DO UPDATE SET count = upload_counts.count + 1"
 )
+_EVENT_WHEN = "NEW.status <> OLD.status"
+_EVENT_INSERT = (
+    "INSERT INTO queue_events (queue_id, at, from_status, to_status, attempts, error_message) "
+    "VALUES (NEW.id, NEW.updated_at, OLD.status, NEW.status, NEW.attempts, NEW.error_message)"
+)
+SQLITE_EVENT_TRIGGERS = {
+    "trg_upload_queue_event": (
+        "CREATE TRIGGER trg_upload_queue_event AFTER UPDATE OF status ON upload_queue "
+        f"WHEN {_EVENT_WHEN} BEGIN {_EVENT_INSERT}; END"
+    ),
+    "trg_upload_queue_delete_events": (
+        "CREATE TRIGGER trg_upload_queue_delete_events AFTER DELETE ON upload_queue "
+        "BEGIN DELETE FROM queue_events WHERE queue_id = OLD.id; END"
+    ),
+}
+PG_EVENT_FUNCTION = (
+    "CREATE FUNCTION upload_queue_event() RETURNS trigger AS $$ BEGIN "
+    f"IF {_EVENT_WHEN} THEN {_EVENT_INSERT}; END IF; "
+    "RETURN NULL; END $$ LANGUAGE plpgsql"
+)
+PG_EVENT_TRIGGER = (
+    "CREATE TRIGGER trg_upload_queue_event AFTER UPDATE OF status ON upload_queue "
+    "FOR EACH ROW EXECUTE FUNCTION upload_queue_event()"
+)
 SQLITE_TRIGGER = (
     "CREATE TRIGGER trg_upload_queue_count AFTER UPDATE OF status ON upload_queue "
     f"WHEN {_WHEN} BEGIN {_UPSERT.format(hour=_SQLITE_HOUR)}; END"
@@ -58,6 +86,22 @@ def upgrade() -> None:
         sa.Column("hour", sa.String(13), primary_key=True),
         sa.Column("count", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.create_table(
+        "queue_events",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column(
+            "queue_id",
+            sa.Integer(),
+            sa.ForeignKey("upload_queue.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("from_status", sa.String(16), nullable=False),
+        sa.Column("to_status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error_message", sa.Text(), nullable=True),
+    )
+    op.create_index("ix_queue_events_queue_id", "queue_events", ["queue_id"])
     op.create_table(
         "activity_log",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -86,17 +130,28 @@ def upgrade() -> None:
     )
     if dialect == "sqlite":
         op.execute(SQLITE_TRIGGER)
+        for sql in SQLITE_EVENT_TRIGGERS.values():
+            op.execute(sql)
     else:
         op.execute(PG_FUNCTION)
         op.execute(PG_TRIGGER)
+        op.execute(PG_EVENT_FUNCTION)
+        op.execute(PG_EVENT_TRIGGER)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS trg_upload_queue_count")
+        for name in ("trg_upload_queue_count", *SQLITE_EVENT_TRIGGERS):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
     else:
-        op.execute("DROP TRIGGER IF EXISTS trg_upload_queue_count ON upload_queue")
-        op.execute("DROP FUNCTION IF EXISTS upload_queue_count()")
+        for name, function in (
+            ("trg_upload_queue_count", "upload_queue_count"),
+            ("trg_upload_queue_event", "upload_queue_event"),
+        ):
+            op.execute(f"DROP TRIGGER IF EXISTS {name} ON upload_queue")
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     op.drop_index("ix_activity_log_at", table_name="activity_log")
     op.drop_table("activity_log")
+    op.drop_index("ix_queue_events_queue_id", table_name="queue_events")
+    op.drop_table("queue_events")
     op.drop_table("upload_counts")
