@@ -118,6 +118,7 @@ def pause(
     """Stop starting uploads for an account. Its daemon finishes the current item and
     stays alive, waiting; the pause survives restarts."""
     from upload_scheduler.operations import pauses
+    from upload_scheduler.operations.activity import PAUSE
 
     context = app_context(ctx)
     _check_account(context, platform, account)
@@ -130,6 +131,7 @@ def pause(
     except ValueError as exc:
         fail(str(exc))
     done = pauses.pause(context.engine, platform, account, until=end, reason=reason, now=now)
+    _record(context, PAUSE, now, platform, account, _pause_text(done, zone))
     console.print(f"Paused {platform}/{account} {_until_text(done, zone)}: {done.reason}")
 
 
@@ -141,14 +143,18 @@ def resume(
     """Lift an account's pause, whether the operator or a rate limit, quota or refused
     token set it. Its daemon starts again within its check interval."""
     from upload_scheduler.operations import pauses
+    from upload_scheduler.operations.activity import RESUME
 
     context = app_context(ctx)
     _check_account(context, platform, account)
-    lifted = pauses.resume(context.engine, platform, account, _now())
+    now = _now()
+    lifted = pauses.resume(context.engine, platform, account, now)
+    zone = context.settings.account(platform, account).zone
+    lifted_text = "was not paused" if lifted is None else f"lifted {_pause_text(lifted, zone)}"
+    _record(context, RESUME, now, platform, account, lifted_text)
     if lifted is None:
         console.print(f"{platform}/{account} was not paused.")
         return
-    zone = context.settings.account(platform, account).zone
     console.print(
         f"Resumed {platform}/{account} (it was paused {_until_text(lifted, zone)}: {lifted.reason})"
     )
@@ -157,6 +163,24 @@ def resume(
             "[yellow]note:[/] that pause came from a refused token; if the token is still "
             f"bad, run `upload-scheduler token login --platform {platform} --account {account}`."
         )
+
+
+def _pause_text(pause: Pause, zone: ZoneInfo) -> str:
+    """The pause for the activity log: its reason and its end, with the zone named."""
+    if pause.until is None:
+        return f"{pause.reason}; until resumed"
+    return f"{pause.reason}; until {local_time(pause.until, zone)} {zone.key}"
+
+
+def _record(
+    context: AppContext, action: str, now: datetime, platform: str, account: str, detail: str
+) -> None:
+    """Log a pause or a resume of one account (no queue item changes: items 0)."""
+    from upload_scheduler.operations.activity import record_cli
+
+    record_cli(
+        context.engine, action=action, now=now, platform=platform, account_id=account, detail=detail
+    )
 
 
 def list_accounts(

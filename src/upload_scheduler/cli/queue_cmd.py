@@ -140,9 +140,42 @@ def add_to_queue(
         fail(str(exc), code=2)
     except ValueError as exc:  # QueueError: a request the queue refuses
         fail(str(exc))
+    if not dry_run:
+        from upload_scheduler.operations.activity import ADD_TO_QUEUE, record_cli
+
+        record_cli(
+            manager.engine,
+            action=ADD_TO_QUEUE,
+            now=now,
+            platform=platform,
+            account_id=account_id,
+            target=f"pending listings, up to {limit}",
+            items=result.queued,
+            detail=_plan_text(mode, first_day, within, priority, result),
+        )
     if span is not None:
         _print_within_start(manager, platform, account_id, now, span)
     _print_enqueue(result, manager)
+
+
+def _plan_text(
+    mode: Mode, first_day: date | None, within: str | None, priority: int, result: EnqueueResult
+) -> str:
+    """How add-to-queue placed the items, for the activity log."""
+    how = {
+        Mode.NOW: "scheduled now",
+        Mode.DISTRIBUTE: f"distributed from {first_day or 'tomorrow'}",
+        Mode.REST_OF_TODAY: "distributed over the rest of today",
+        Mode.WITHIN: f"distributed within {within}",
+    }[mode]
+    parts = [how, f"priority {priority}"]
+    per_account: Counter[str] = Counter()
+    for day in result.days:
+        per_account[day.account_id] += day.count
+    parts += [f"{account}: {count}" for account, count in sorted(per_account.items())]
+    if result.unplaced or result.skipped:
+        parts.append(f"{len(result.unplaced) + len(result.skipped)} not queued")
+    return ", ".join(parts)
 
 
 def _print_within_start(
@@ -403,10 +436,14 @@ def cancel(
     ] = False,
 ) -> None:
     """Cancel pending items; their listings return to pending and can be queued again."""
+    from upload_scheduler.operations.activity import CANCEL
+
     _require_selector(queue_ids, asin, account_id, all_pending)
-    count = _manager(ctx).cancel(
+    manager = _manager(ctx)
+    count = manager.cancel(
         queue_ids or None, platform=platform, account_id=account_id, asins=asin or None
     )
+    _record_selection(manager, CANCEL, "pending", count, queue_ids, asin, platform, account_id)
     console.print(f"Cancelled {count} pending item(s).")
 
 
@@ -423,10 +460,14 @@ def requeue(
     ] = False,
 ) -> None:
     """Put failed items back in the queue, due now, with their attempts reset."""
+    from upload_scheduler.operations.activity import RETRY
+
     _require_selector(queue_ids, asin, account_id, all_failed)
-    count = _manager(ctx).requeue_failed(
+    manager = _manager(ctx)
+    count = manager.requeue_failed(
         queue_ids or None, platform=platform, account_id=account_id, asins=asin or None
     )
+    _record_selection(manager, RETRY, "failed", count, queue_ids, asin, platform, account_id)
     console.print(f"Requeued {count} failed item(s).")
 
 
@@ -435,6 +476,38 @@ def _require_selector(
 ) -> None:
     if not (queue_ids or asins or account_id or everything):
         fail("say which items: queue IDs, --asin, --account-id, or --all", code=2)
+
+
+def _record_selection(
+    manager: UploadQueueManager,
+    action: str,
+    status: str,
+    count: int,
+    queue_ids: list[int] | None,
+    asins: list[str] | None,
+    platform: str,
+    account_id: str | None,
+) -> None:
+    """Log a cancel or requeue with its selector: "ids 3,4", "asin B0..", or "all pending
+    of base/shop1" for --all and --account-id alone."""
+    from upload_scheduler.operations.activity import record_cli
+
+    parts: list[str] = []
+    if queue_ids:
+        parts.append("ids " + ",".join(str(i) for i in queue_ids))
+    if asins:
+        parts.append("asin " + ",".join(asins))
+    scope = platform if account_id is None else f"{platform}/{account_id}"
+    target = ", ".join(parts) or f"all {status} of {scope}"
+    record_cli(
+        manager.engine,
+        action=action,
+        now=manager.clock.now(),
+        platform=platform,
+        account_id=account_id,
+        target=target,
+        items=count,
+    )
 
 
 def purge(
@@ -473,12 +546,25 @@ def purge(
     if age > MAX_PURGE_AGE:
         fail(f"--older-than {older_than} is too long: at most 100 years", code=2)
     manager = _manager(ctx)
-    cutoff = manager.clock.now() - age
+    now = manager.clock.now()
+    cutoff = now - age
     report = purge_queue(
         manager.engine, cutoff=cutoff, statuses=statuses, platform=platform, dry_run=dry_run
     )
     verb = "Would delete" if dry_run else "Deleted"
     parts = ", ".join(f"{report.counts.get(s, 0)} {s}" for s in statuses)
+    if not dry_run:
+        from upload_scheduler.operations.activity import PURGE, record_cli
+
+        record_cli(
+            manager.engine,
+            action=PURGE,
+            now=now,
+            platform=platform,
+            target=f"{','.join(statuses)} finished over {older_than.strip()} ago",
+            items=report.total,
+            detail=f"{parts}; finished before {cutoff.isoformat(timespec='seconds')}",
+        )
     when = local_time(cutoff, manager.settings.zone)
     console.print(f"{verb} {report.total} queue row(s) finished before {when}: {parts}.")
     if not dry_run and report.batches:

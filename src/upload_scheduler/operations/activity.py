@@ -26,6 +26,17 @@ log = logging.getLogger(__name__)
 
 CLI = "cli"
 DASHBOARD = "dashboard"
+
+# Actions. The dashboard and the CLI use the same word for the same action, so the
+# Activity page shows (and filters) them alike whichever side acted.
+ADD_TO_QUEUE = "add_to_queue"  # CLI add-to-queue: items queued
+CANCEL = "cancel"  # pending items cancelled (CLI queue cancel, any selector)
+CANCEL_ALL = "cancel_all"  # the dashboard's cancel of every pending item of an account
+RETRY = "retry"  # failed items put back in the queue (CLI queue requeue, any selector)
+RETRY_ALL = "retry_all"  # the dashboard's retry of every failed item of an account
+PURGE = "purge"  # finished queue rows deleted (CLI queue purge)
+PAUSE = "pause"  # an account paused; detail: the reason and until when
+RESUME = "resume"  # an account's pause lifted; detail: the pause that was lifted
 # Longest text kept per field: a pasted reason cannot grow the log without bound.
 _MAX_TEXT = 500
 
@@ -97,6 +108,32 @@ def record(
             conn.execute(insert(activity_log).values(values))
     except SQLAlchemyError as exc:
         log.warning("could not write the activity log entry for %s: %s", action, exc)
+
+
+def record_cli(
+    engine: Engine,
+    *,
+    action: str,
+    now: datetime,
+    platform: str | None = None,
+    account_id: str | None = None,
+    target: str = "",
+    items: int = 0,
+    detail: str = "",
+) -> None:
+    """Log an action of the CLI's queue and account commands, by whoever runs it."""
+    record(
+        engine,
+        source=CLI,
+        actor=cli_actor(),
+        action=action,
+        now=now,
+        platform=platform,
+        account_id=account_id,
+        target=target,
+        items=items,
+        detail=detail,
+    )
 
 
 def recent(
