@@ -5,7 +5,7 @@ a marketplace's seller ready to list (eBay: business policies, location, policie
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
@@ -14,7 +14,8 @@ from rich.table import Table
 
 from upload_scheduler import defaults
 from upload_scheduler.cli.context import AppContext, app_context, console, fail
-from upload_scheduler.cli.render import local_time, parse_duration
+from upload_scheduler.cli.render import local_time
+from upload_scheduler.operations.until import UntilOutOfRange, parse_until
 
 if TYPE_CHECKING:
     from upload_scheduler.operations.pauses import Pause
@@ -37,50 +38,7 @@ def register(app: typer.Typer) -> None:
 # function that does it: (settings, engine, clock, account_id) -> SetupReport.
 SETUPS = {"ebay": "upload_scheduler.platforms.ebay.setup:setup_account"}
 
-# A pause that should outlast a year is a pause until `account resume`; anything later
-# (99999999d, the year 9999) is a typo, and overflows the date arithmetic besides.
-MAX_PAUSE = timedelta(days=366)
 USAGE_ERROR = 2
-
-
-class UntilOutOfRange(ValueError):
-    """--until is further ahead than MAX_PAUSE: a usage error (exit 2)."""
-
-
-def parse_until(text: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """'2h', '30m', '1d' (from now), or a date-time such as '2026-01-06 09:00' or ISO 8601;
-    a time without an offset is read in `zone`. Raises ValueError, also for the past, and
-    UntilOutOfRange beyond MAX_PAUSE."""
-    cleaned = text.strip()
-    too_far = UntilOutOfRange(
-        f"--until {text!r} is more than {MAX_PAUSE.days} days ahead; leave --until out to "
-        "pause until `account resume`"
-    )
-    try:
-        span = parse_duration(cleaned)
-    except OverflowError:  # 1e400d: a duration, but no timedelta holds it
-        raise too_far from None
-    except ValueError:
-        span = None
-    if span is not None:
-        if span > MAX_PAUSE:
-            raise too_far
-        moment = now + span
-    else:
-        try:
-            parsed = datetime.fromisoformat(cleaned)
-        except ValueError:
-            raise ValueError(
-                f"--until {text!r} is neither a duration (2h, 30m, 1d) nor a date-time "
-                "such as '2026-01-06 09:00'"
-            ) from None
-        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-        # A difference, not now + MAX_PAUSE: a date near year 9999 must not overflow.
-        if moment - now > MAX_PAUSE:
-            raise too_far
-    if moment <= now:
-        raise ValueError(f"--until {text!r} is not in the future")
-    return moment
 
 
 def _check_account(context: AppContext, platform: str, account: str) -> None:

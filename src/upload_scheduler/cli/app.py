@@ -14,6 +14,7 @@ from upload_scheduler.cli import (
     account_cmd,
     config_cmd,
     daemon_cmd,
+    dashboard_cmd,
     db_cmd,
     delist_cmd,
     demo_cmd,
@@ -77,6 +78,7 @@ config_cmd.register(app)
 db_cmd.register(app)
 products_cmd.register(app)
 queue_cmd.register(app)
+dashboard_cmd.register(app)
 token_cmd.register(app)
 daemon_cmd.register(app)
 rules_cmd.register(app)

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])", re.IGNORECASE)
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+from upload_scheduler.operations.until import parse_duration
 
-
-def parse_duration(text: str) -> timedelta:
-    """'30m', '2h', '1h30m', '90s', '1.5h' -> timedelta. Raises ValueError otherwise."""
-    cleaned = text.strip()
-    parts = _DURATION.findall(cleaned)
-    if not parts or _DURATION.sub("", cleaned).strip():
-        raise ValueError(f"{text!r} is not a duration; use forms like 30m, 2h, 1h30m or 90s")
-    seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in parts)
-    if seconds <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
-    return timedelta(seconds=seconds)
+__all__ = ["interval", "local_time", "parse_duration"]
 
 
 def local_time(moment: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
