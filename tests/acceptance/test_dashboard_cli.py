@@ -80,10 +80,10 @@ def serving(workdir: Path, *flags: str, env: dict[str, str] | None = None) -> It
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
+            process.communicate(timeout=15)  # also closes the pipes
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait(timeout=15)
+            process.communicate(timeout=15)
 
 
 def _first_line(process: subprocess.Popen[str]) -> str:
