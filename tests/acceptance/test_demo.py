@@ -255,7 +255,7 @@ def test_demo_on_base_ebay_and_yahoo_20_items_in_half_a_minute_exits_0_and_match
     assert "Token refreshes on Yahoo!:" in out
     config = str(workdir.resolve() / "upload-scheduler.toml")
     queues = ("check-queue", "check-queue --platform ebay", "check-queue --platform yahoo")
-    for command in (*queues, "logs", "manager status"):
+    for command in (*queues, "logs", "manager status", "dashboard"):
         assert f"upload-scheduler --config {config} {command}" in out
     assert str(workdir.resolve() / "data" / "upload_scheduler.db") in out
 

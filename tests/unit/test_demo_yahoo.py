@@ -303,5 +303,6 @@ def test_look_further_names_every_other_platforms_queue() -> None:
         "check-queue --platform yahoo --status failed",
         "logs --no-follow",
         "manager status",
+        "dashboard",
     ]
     assert report.look_further(("yahoo",))[0] == "check-queue --platform yahoo"

@@ -25,7 +25,13 @@ from upload_scheduler.demo.summary import (
 )
 from upload_scheduler.demo.workdir import DemoPaths
 
-LOOK_FURTHER = ("check-queue", "check-queue --status failed", "logs --no-follow", "manager status")
+LOOK_FURTHER = (
+    "check-queue",
+    "check-queue --status failed",
+    "logs --no-follow",
+    "manager status",
+    "dashboard",
+)
 COLUMNS = ("queued", "success", "failed", "blocked by rules", "retried", "unfinished")
 PRICE_EXAMPLES = 5
 
@@ -105,7 +111,7 @@ def look_further(platforms: tuple[str, ...]) -> list[str]:
     queues += [f"check-queue --platform {p}" for p in platforms if p != PLATFORM]
     # The demo's order puts BASE first, so the last platform is another's.
     queues.append(f"check-queue --platform {platforms[-1]} --status failed")
-    return [*queues, "logs --no-follow", "manager status"]
+    return [*queues, "logs --no-follow", "manager status", "dashboard"]
 
 
 # ---------------------------------------------------------------------- one platform
