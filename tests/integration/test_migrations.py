@@ -7,18 +7,20 @@ import multiprocessing.synchronize
 import os
 import stat
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import bindparam, inspect, text
 
 from upload_scheduler.store.database import open_database
 from upload_scheduler.store.engine import create_db_engine
 from upload_scheduler.store.migrate import HEAD_REVISION, alembic_config, current_revision, upgrade
 from upload_scheduler.store.schema import metadata
+from upload_scheduler.store.types import UTCDateTime
 
 
 def test_head_constant_matches_the_migration_scripts() -> None:
@@ -205,4 +207,117 @@ def test_0009_adds_application_budgets_offer_ids_and_refresh_ends(
     assert "offer_id" not in {c["name"] for c in inspect(engine).get_columns("listings")}
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM listings")).scalar() == 1
+    engine.dispose()
+
+
+def test_0011_counts_finished_uploads_and_keeps_counting_by_trigger(
+    unmigrated_database_url: str,
+) -> None:
+    """From 0010 with finished rows: the upgrade counts each finished upload once per
+    (account, result, UTC hour of its end) and no delete job; from then on the trigger
+    adds one for every change of an upload to success or failed, whoever makes it, and
+    nothing for a delete job, a change that leaves the status as it was, a requeue or a
+    deleted row. The downgrade drops its tables and the trigger."""
+    engine = create_db_engine(unmigrated_database_url)
+    upgrade(engine, "0010")
+    at = datetime(2026, 1, 4, 15, 10, tzinfo=UTC)
+    row = text(
+        "INSERT INTO upload_queue (id, listing_id, asin, platform, account_id, kind, "
+        "scheduled_time, status, created_at, updated_at, processed_at) VALUES (:id, 1, 'A1', "
+        "'base', :account, :kind, :at, :status, :at, :updated, :processed)"
+    ).bindparams(
+        bindparam("at", type_=UTCDateTime()),
+        bindparam("updated", type_=UTCDateTime()),
+        bindparam("processed", type_=UTCDateTime()),
+    )
+    rows = [
+        (1, "acct", "upload", "success", at, at),
+        (2, "acct", "upload", "success", at, at + timedelta(minutes=40)),
+        # No end recorded (an old row): its last update stands for it.
+        (3, "acct", "upload", "failed", at + timedelta(hours=1), None),
+        (4, "acct", "delete", "success", at, at),
+        (5, "other", "upload", "cancelled", at, at),
+        (6, "other", "upload", "pending", at, None),
+        (7, "third", "delete", "pending", at, None),
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO products (asin, title, price, created_at, updated_at) "
+                "VALUES ('A1', 't', 100, :at, :at)"
+            ).bindparams(bindparam("at", type_=UTCDateTime())),
+            {"at": at},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO listings (id, asin, platform, status, created_at, updated_at) "
+                "VALUES (1, 'A1', 'base', 'listed', :at, :at)"
+            ).bindparams(bindparam("at", type_=UTCDateTime())),
+            {"at": at},
+        )
+        for id_, account, kind, status, updated, processed in rows:
+            conn.execute(
+                row,
+                {
+                    "id": id_,
+                    "account": account,
+                    "kind": kind,
+                    "status": status,
+                    "at": at,
+                    "updated": updated,
+                    "processed": processed,
+                },
+            )
+
+    upgrade(engine, "0011")
+
+    def counts() -> dict[tuple[str, str, str], int]:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT account_id, result, hour, count FROM upload_counts"))
+            return {(a, r, h): n for a, r, h, n in found}
+
+    assert counts() == {
+        ("acct", "success", "2026-01-04 15"): 2,
+        ("acct", "failed", "2026-01-04 16"): 1,
+    }
+    assert {"upload_counts", "activity_log", "queue_events"} <= set(
+        inspect(engine).get_table_names()
+    )
+
+    later = datetime(2026, 1, 5, 1, 5, tzinfo=UTC)
+    change = text(
+        "UPDATE upload_queue SET status = :status, updated_at = :at, processed_at = :at "
+        "WHERE id = :id"
+    ).bindparams(bindparam("at", type_=UTCDateTime()))
+    with engine.begin() as conn:
+        conn.execute(change, {"id": 6, "status": "success", "at": later})  # counted
+        conn.execute(change, {"id": 7, "status": "success", "at": later})  # a delete job
+        conn.execute(change, {"id": 1, "status": "success", "at": later})  # unchanged
+        conn.execute(text("UPDATE upload_queue SET attempts = 2 WHERE id = 2"))
+        conn.execute(change, {"id": 3, "status": "pending", "at": later})  # requeued
+    with engine.begin() as conn:
+        conn.execute(change, {"id": 3, "status": "failed", "at": later})  # failed again
+        conn.execute(text("DELETE FROM upload_queue WHERE status = 'success'"))
+
+    assert counts() == {
+        ("acct", "success", "2026-01-04 15"): 2,
+        ("acct", "failed", "2026-01-04 16"): 1,
+        ("other", "success", "2026-01-05 01"): 1,
+        ("acct", "failed", "2026-01-05 01"): 1,
+    }
+
+    from alembic import command
+
+    command.downgrade(alembic_config(engine), "0010")
+
+    assert current_revision(engine) == "0010"
+    assert not {"upload_counts", "activity_log", "queue_events"} & set(
+        inspect(engine).get_table_names()
+    )
+    with engine.begin() as conn:  # no trigger left to write into a missing table
+        conn.execute(change, {"id": 3, "status": "pending", "at": later})
+        conn.execute(change, {"id": 3, "status": "failed", "at": later})
+        assert conn.execute(text("SELECT status FROM upload_queue WHERE id = 3")).scalar() == (
+            "failed"
+        )
     engine.dispose()

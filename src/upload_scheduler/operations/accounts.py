@@ -1,23 +1,29 @@
 """`account list`: each configured account's pause, today's usage against every limit,
-token state and queue counts, read in a handful of queries."""
+token state and queue counts, read in a handful of queries.
+
+Its pieces (queue counts, an account's usage read from its limits state, token states)
+are public because the dashboard's figures (`web.figures`) show the same facts:
+one reading of each, so the list and the dashboard never disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from upload_scheduler import defaults
 from upload_scheduler.config import Settings
-from upload_scheduler.limits import LimitSettings, local_day
-from upload_scheduler.operations.pauses import Pause, read_pause
+from upload_scheduler.limits import LimitSettings, LimitState, hour_of
+from upload_scheduler.operations.pauses import Pause, pause_of
 from upload_scheduler.store import account_state
-from upload_scheduler.store.tables import QUEUE_STATUSES, account_usage, upload_queue
-from upload_scheduler.store.usage import application_calls
+from upload_scheduler.store.tables import QUEUE_STATUSES, upload_queue
 
 TOKEN_PLATFORMS = frozenset(defaults.TOKEN_PLATFORMS)
+
+Key = tuple[str, str]  # (platform, account_id)
 
 
 @dataclass(frozen=True)
@@ -36,7 +42,10 @@ class Usage:
 class TokenState:
     status: str  # ok, warning, login_required
     message: str
-    expires_at: datetime | None
+    expires_at: datetime | None  # the access token's end
+    # When the login ends (the refresh token's end, as `token_health.refresh_end` gives
+    # it); None when unknown or no token is stored.
+    login_ends_at: datetime | None = None
 
 
 @dataclass
@@ -76,64 +85,92 @@ def account_overviews(
     accounts = [(p, a) for p, a in settings.all_accounts() if platform in (None, p)]
     overviews: list[AccountOverview] = []
     with engine.connect() as conn:
-        queue = _queue_counts(conn)
+        queue = queue_counts(conn, platform)
+        records = {
+            (r.platform, r.account_id): r for r in account_state.read_accounts(conn, platform)
+        }
         for name, account_id in accounts:
-            account = settings.account(name, account_id)
-            day = local_day(now, account.zone).isoformat()
-            usage = conn.execute(
-                select(account_usage.c.calls, account_usage.c.creations).where(
-                    account_usage.c.platform == name,
-                    account_usage.c.account_id == account_id,
-                    account_usage.c.day == day,
-                )
-            ).first()
-            record = account_state.read_account(conn, name, account_id)
-            hour_calls = record.calls_this_hour(now) if record is not None else 0
-            day_calls = usage.calls if usage else 0
-            limits = LimitSettings.of(account)
-            if limits.application is not None:
-                # The day budget is the application's: show what all its accounts spent.
-                app_day = limits.application_day(now).isoformat()
-                day_calls = application_calls(conn, name, limits.application, app_day)
-            counts = dict.fromkeys(QUEUE_STATUSES, 0)
-            counts.update(queue.get((name, account_id), {}))
-            counts["total"] = sum(counts.values())
+            state = limits_state(conn, settings, name, account_id, now)
             overviews.append(
                 AccountOverview(
                     platform=name,
                     account_id=account_id,
-                    pause=read_pause(conn, name, account_id, now),
-                    usage=[
-                        Usage("hour_calls", hour_calls, account.hour_call_limit),
-                        Usage("day_calls", day_calls, account.day_call_limit),
-                        Usage("creations", usage.creations if usage else 0, account.daily_limit),
-                    ],
+                    pause=pause_of(records.get((name, account_id)), now),
+                    usage=usage_of(state, now),
                     token=None,
-                    queue=counts,
+                    queue=queue_of(queue, (name, account_id)),
                 )
             )
+    tokens = token_states(engine, accounts, now)
     for overview in overviews:
-        if overview.platform in TOKEN_PLATFORMS:
-            overview.token = _token_state(engine, overview.platform, overview.account_id, now)
+        overview.token = tokens.get((overview.platform, overview.account_id))
     return overviews
 
 
-def _queue_counts(conn: Any) -> dict[tuple[str, str], dict[str, int]]:
-    rows = conn.execute(
-        select(
-            upload_queue.c.platform, upload_queue.c.account_id, upload_queue.c.status, func.count()
-        ).group_by(upload_queue.c.platform, upload_queue.c.account_id, upload_queue.c.status)
-    )
-    counts: dict[tuple[str, str], dict[str, int]] = {}
-    for name, account_id, status, count in rows:
-        counts.setdefault((name, account_id), {})[status] = int(count)
+def queue_counts(
+    conn: Connection, platform: str | None = None, account_id: str | None = None
+) -> dict[Key, dict[str, int]]:
+    """Queue rows per account and status, in one GROUP BY that the claim index
+    (platform, account_id, status, …) covers: no row is read, only index entries."""
+    query = select(
+        upload_queue.c.platform, upload_queue.c.account_id, upload_queue.c.status, func.count()
+    ).group_by(upload_queue.c.platform, upload_queue.c.account_id, upload_queue.c.status)
+    if platform is not None:
+        query = query.where(upload_queue.c.platform == platform)
+    if account_id is not None:
+        query = query.where(upload_queue.c.account_id == account_id)
+    counts: dict[Key, dict[str, int]] = {}
+    for name, account, status, count in conn.execute(query):
+        counts.setdefault((name, account), {})[status] = int(count)
     return counts
 
 
-def _token_state(engine: Engine, platform: str, account_id: str, now: datetime) -> TokenState:
+def queue_of(counts: dict[Key, dict[str, int]], key: Key) -> dict[str, int]:
+    """One account's counts: every status (zero when it has none) and their total."""
+    row = dict.fromkeys(QUEUE_STATUSES, 0)
+    row.update(counts.get(key, {}))
+    row["total"] = sum(row.values())
+    return row
+
+
+def limits_state(
+    conn: Connection, settings: Settings, platform: str, account_id: str, now: datetime
+) -> LimitState:
+    """The account's limits state as the daemon reads it (`account_state.load_state`):
+    what is spent is read the one way the daemon decides with."""
+    limits = LimitSettings.of(settings.account(platform, account_id))
+    return account_state.load_state(conn, platform, account_id, limits, now)
+
+
+def usage_of(state: LimitState, now: datetime) -> list[Usage]:
+    """This hour's calls, today's calls and today's creations against their limits. An
+    application's day budget (eBay, Yahoo!) shows what all its accounts spent."""
+    limits = state.settings
+    hour_calls = state.hour_calls if state.hour_start == hour_of(now) else 0
+    day_calls = state.day_calls if limits.application is None else state.application_calls
+    return [
+        Usage("hour_calls", hour_calls, limits.hour_call_limit),
+        Usage("day_calls", day_calls, limits.day_call_limit),
+        Usage("creations", state.day_creations, limits.daily_limit),
+    ]
+
+
+def token_states(engine: Engine, accounts: Iterable[Key], now: datetime) -> dict[Key, TokenState]:
+    """What `token status` says of each account on a platform with tokens (one read per
+    platform); accounts of other platforms are left out."""
     from upload_scheduler.platforms.token_health import assess
     from upload_scheduler.platforms.token_store import TokenStore
 
-    record = TokenStore(engine, platform).get(account_id)
-    health = assess(record, now)
-    return TokenState(health.status, health.message, record.expires_at if record else None)
+    wanted = [(p, a) for p, a in accounts if p in TOKEN_PLATFORMS]
+    stored = {p: TokenStore(engine, p).all() for p in dict.fromkeys(p for p, _ in wanted)}
+    states: dict[Key, TokenState] = {}
+    for name, account_id in wanted:
+        record = stored[name].get(account_id)
+        health = assess(record, now)
+        states[(name, account_id)] = TokenState(
+            health.status,
+            health.message,
+            record.expires_at if record else None,
+            health.refresh_expires_at,
+        )
+    return states

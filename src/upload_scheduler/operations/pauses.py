@@ -66,22 +66,23 @@ def resume(engine: Engine, platform: str, account_id: str, now: datetime) -> Pau
 def read_pause(conn: Connection, platform: str, account_id: str, now: datetime) -> Pause | None:
     """The pause in force now; one whose end has passed counts as over even before a
     daemon's housekeeping clears it."""
-    record = account_state.read_account(conn, platform, account_id)
+    return pause_of(account_state.read_account(conn, platform, account_id), now)
+
+
+def pause_of(record: account_state.AccountRecord | None, now: datetime) -> Pause | None:
+    """The pause in force now in an account's row as read (None: no row)."""
     if record is None or not record.pause_in_force(now):
         return None
     assert record.pause_reason is not None
-    return Pause(platform, account_id, record.pause_reason, record.paused_until)
+    return Pause(record.platform, record.account_id, record.pause_reason, record.paused_until)
 
 
 def active_pauses(engine: Engine, now: datetime, platform: str | None = None) -> list[Pause]:
     """Every pause in force, for `check-queue` and `account list`."""
     with engine.connect() as conn:
         records = account_state.read_accounts(conn, platform, paused=True)
-    return [
-        Pause(r.platform, r.account_id, r.pause_reason or "", r.paused_until)
-        for r in sorted(records, key=lambda r: r.account_id)
-        if r.pause_in_force(now)
-    ]
+    found = (pause_of(r, now) for r in sorted(records, key=lambda r: r.account_id))
+    return [p for p in found if p is not None]
 
 
 def remaining(pause: Pause, now: datetime) -> timedelta | None:

@@ -54,9 +54,6 @@ class AccountRecord:
             return None
         return lease
 
-    def calls_this_hour(self, now: datetime) -> int:
-        return self.hour_calls if self.hour_start == hour_of(now) else 0
-
 
 def _record(row: Any) -> AccountRecord:
     lease = (
