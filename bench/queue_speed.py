@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,17 +48,22 @@ def settings_for(folder: Path, daily_limit: int):  # type: ignore[no-untyped-def
     )
 
 
+def counter_from(dialect: str) -> str:
+    """The FROM clause giving n = 0 .. :rows - 1: a recursive CTE on SQLite,
+    generate_series on PostgreSQL; set-based in the database either way."""
+    if dialect == "postgresql":
+        return "FROM generate_series(0, :rows - 1) AS counter(n)"
+    return (
+        "FROM (WITH RECURSIVE counter(n) AS (SELECT 0 UNION ALL SELECT n + 1 "
+        "FROM counter WHERE n + 1 < :rows) SELECT n FROM counter) ORDER BY n"
+    )
+
+
 def insert_counted(conn, rows: int, statement: str, **params: object) -> None:  # type: ignore[no-untyped-def]
-    """`INSERT INTO ... SELECT ... FROM counter`, counter being n = 0 .. rows - 1 from a
-    recursive CTE: set-based in the database, no row passes through Python."""
+    """`INSERT INTO ... SELECT ... FROM counter`, counter being n = 0 .. rows - 1
+    (`counter_from`): set-based in the database, no row passes through Python."""
     conn.execute(
-        text(
-            statement.replace(
-                "FROM counter",
-                "FROM (WITH RECURSIVE counter(n) AS (SELECT 0 UNION ALL SELECT n + 1 "
-                "FROM counter WHERE n + 1 < :rows) SELECT n FROM counter) ORDER BY n",
-            )
-        ),
+        text(statement.replace("FROM counter", counter_from(conn.dialect.name))),
         {"rows": rows, **params},
     )
 
@@ -104,46 +110,181 @@ def bench_enqueue(folder: Path, items: int) -> tuple[float, dict[str, int]]:
     return elapsed, {"queued": result.queued, "days": days, "unplaced": len(result.unplaced)}
 
 
-def fill_queue(engine, rows: int) -> None:  # type: ignore[no-untyped-def]
-    """A million-row queue of finished rows over 2 accounts (each row needs a listing):
-    91 % success, 5 % failed, 4 % cancelled, spread through the table.
+@dataclass(frozen=True)
+class Share:
+    """The queue rows whose n * 37 % 100 is below `below` (and not below an earlier
+    share's): their status, and their scheduled_time, spread evenly over `seconds` from
+    `first` (restarting every CHUNK rows, as the chunked fill did)."""
 
-    Built set-based in the database, two INSERT ... SELECT over a recursive counter, in
-    the same order as the Python-built rows before (120 s then, seconds now). Only the
-    setup is faster; the file is the same size and the timed query the same."""
-    now = stamp(NOW)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(products).values(
-                asin="BULK", title="bulk", price=1, created_at=NOW, updated_at=NOW
-            )
+    below: int
+    status: str
+    first: datetime = NOW
+    seconds: int = CHUNK
+
+
+# stats_1m's queue: 2 BASE accounts; 5 % failed, 4 % cancelled, the rest success.
+STATS_ACCOUNTS = (("base", "base_account_1"), ("base", "base_account_2"))
+STATS_SHARES = (Share(5, "failed"), Share(9, "cancelled"), Share(100, "success"))
+
+# With catalogue=True: titles of brand, item and colour words (11, 13 and 7 of them,
+# coprime, so the combinations go round 1,001 rows) and a number, e.g.
+# "Seiko Wristwatch Black No.143"; a failed row has one of the ERRORS.
+BRANDS = (
+    "Seiko", "Casio", "Nikon", "Canon", "Sony", "Panasonic", "Makita", "Zojirushi",
+    "Tiger", "Pentax", "Olympus",
+)  # fmt: skip
+ITEMS = (
+    "Wristwatch", "Camera", "Lens", "Rice Cooker", "Headphones", "Drill", "Kettle",
+    "Calculator", "Radio", "Flash", "Tripod", "Battery Pack", "Strap",
+)  # fmt: skip
+COLOURS = ("Black", "White", "Silver", "Red", "Blue", "Gold", "Green")
+ERRORS = (
+    "image download failed: 404 Not Found",
+    "platform refused the item: title too long (max 100 characters)",
+    "platform answer lost after the request was sent (looked up: not created)",
+    "daily item creation limit reached on the platform",
+)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _pick(expr: str, values: tuple[str, ...] | list[str]) -> str:
+    """SQL choosing values[expr % len(values)] (the one value when they are all the same)."""
+    if len(set(values)) == 1:
+        return _literal(values[0])
+    whens = " ".join(f"WHEN {i} THEN {_literal(v)}" for i, v in enumerate(values[:-1]))
+    return f"CASE ({expr}) % {len(values)} {whens} ELSE {_literal(values[-1])} END"
+
+
+def _when(dialect: str, moment: datetime) -> object:
+    """A moment bound as the database stores it: SQLite text, a datetime on PostgreSQL."""
+    return moment if dialect == "postgresql" else stamp(moment)
+
+
+def _moment(dialect: str, first: str, span: str) -> str:
+    """SQL: `first` + (n % CHUNK) * `span` / CHUNK whole seconds, as a stored UTCDateTime."""
+    if dialect == "postgresql":
+        return (
+            f"(CAST(:{first} AS timestamptz) "
+            f"+ (CAST(n % :chunk AS BIGINT) * :{span} / :chunk) * interval '1 second')"
         )
+    return (
+        f"strftime('%Y-%m-%d %H:%M:%S', :{first}, '+' || ((n % :chunk) * :{span} / :chunk) "
+        "|| ' seconds') || '.000000'"
+    )
+
+
+def _asin(dialect: str) -> str:
+    if dialect == "postgresql":
+        return "'B' || lpad(CAST(n AS TEXT), 9, '0')"
+    return "printf('B%09d', n)"
+
+
+def fill_queue(  # type: ignore[no-untyped-def]
+    engine,
+    rows: int,
+    accounts: tuple[tuple[str, str], ...] = STATS_ACCOUNTS,
+    shares: tuple[Share, ...] = STATS_SHARES,
+    *,
+    catalogue: bool = False,
+) -> None:
+    """A million-row queue (each row needs a listing). By default stats_1m's: finished
+    rows over 2 BASE accounts, 91 % success, 5 % failed, 4 % cancelled, spread through
+    the table, all of one product.
+
+    `accounts` (platform, account) take the rows in turn; `shares` give the statuses and
+    the times. `catalogue`: the dashboard's queue instead, one product per row with a
+    title (BRANDS, ITEMS, COLOURS), its listing on the row's account, priorities 5, 10
+    and 20, finished rows with processed_at and attempts, failed ones with an error
+    text, and `upload_counts` as the trigger of migration 0011 would have kept it.
+
+    Built set-based in the database, INSERT ... SELECT over a counter (SQLite or
+    PostgreSQL), in the same order as the Python-built rows before (120 s then, seconds
+    now). Only the setup is faster; the file is the same size and the timed query the
+    same."""
+    with engine.begin() as conn:
+        dialect = conn.dialect.name
+        now = _when(dialect, NOW)
+        nth_platform = _pick("n", [p for p, _ in accounts])
+        nth_account = _pick("n", [a for _, a in accounts])
+        start = conn.execute(text("SELECT coalesce(max(id), 0) FROM listings")).scalar()
+        if catalogue:
+            title = (
+                f"{_pick('n', BRANDS)} || ' ' || {_pick('n', ITEMS)} || ' ' || "
+                f"{_pick('n', COLOURS)} || ' No.' || n"
+            )
+            insert_counted(
+                conn,
+                rows,
+                "INSERT INTO products (asin, title, price, created_at, updated_at) "
+                f"SELECT {_asin(dialect)}, {title}, 1000 + n % 50 * 100, :now, :now "
+                "FROM counter",
+                now=now,
+            )
+            listing = f"{_asin(dialect)}, {nth_platform}, {nth_account}"
+        else:
+            conn.execute(
+                insert(products).values(
+                    asin="BULK", title="bulk", price=1, created_at=NOW, updated_at=NOW
+                )
+            )
+            listing = f"'BULK', {nth_platform}, 'acct_' || n"
         insert_counted(
             conn,
             rows,
             "INSERT INTO listings (asin, platform, account_id, status, created_at, "
-            "updated_at) SELECT 'BULK', 'base', 'acct_' || n, 'listed', :now, :now "
-            "FROM counter",
+            f"updated_at) SELECT {listing}, 'listed', :now, :now FROM counter",
             now=now,
         )
-        # n = the row's place: the accounts alternate, the time runs on by a second
-        # a row (restarting every CHUNK rows, as the chunked fill did), the status
-        # follows a scattered n * 37 % 100 (0-4 failed, 5-8 cancelled, else success).
+        # n = the row's place: the accounts take turns, the status follows a scattered
+        # n * 37 % 100 (by default 0-4 failed, 5-8 cancelled, else success), the time
+        # runs on by a share's `seconds / CHUNK` a row, restarting every CHUNK rows.
+        params: dict[str, object] = {"now": now, "chunk": CHUNK, "start": start}
+        statuses, times = [], []
+        for i, share in enumerate(shares):
+            params[f"first_{i}"] = _when(dialect, share.first)
+            params[f"span_{i}"] = share.seconds
+            test = "ELSE" if i == len(shares) - 1 else f"WHEN n * 37 % 100 < {share.below} THEN"
+            statuses.append(f"{test} {_literal(share.status)}")
+            times.append(f"{test} {_moment(dialect, f'first_{i}', f'span_{i}')}")
+        columns = "listing_id, asin, platform, account_id, scheduled_time, status, created_at, "
+        columns += "updated_at"
+        values = "id, asin, platform, account_id, at, status, :now, :now"
+        if catalogue:
+            columns += ", priority, attempts, error_message, processed_at"
+            values += (
+                ", CASE WHEN n % 50 = 0 THEN 20 WHEN n % 10 = 0 THEN 10 ELSE 5 END, "
+                "CASE status WHEN 'failed' THEN 3 WHEN 'success' THEN 1 ELSE 0 END, "
+                f"CASE status WHEN 'failed' THEN {_pick('n', ERRORS)} END, "
+                "CASE WHEN status IN ('success', 'failed', 'cancelled') THEN at END"
+            )
         conn.execute(
             text(
-                "INSERT INTO upload_queue (listing_id, asin, platform, account_id, "
-                "scheduled_time, status, created_at, updated_at) "
-                "SELECT id, 'BULK', 'base', "
-                "CASE n % 2 WHEN 0 THEN 'base_account_1' ELSE 'base_account_2' END, "
-                "strftime('%Y-%m-%d %H:%M:%S', :now, '+' || (n % :chunk) || ' seconds') "
-                "|| '.000000', "
-                "CASE WHEN n * 37 % 100 < 5 THEN 'failed' "
-                "WHEN n * 37 % 100 < 9 THEN 'cancelled' ELSE 'success' END, :now, :now "
-                "FROM (SELECT id, id - (SELECT min(id) FROM listings WHERE asin = 'BULK') "
-                "AS n FROM listings WHERE asin = 'BULK') ORDER BY id"
+                f"INSERT INTO upload_queue ({columns}) SELECT {values} "
+                f"FROM (SELECT id, asin, platform, n, {nth_account} AS account_id, "
+                f"CASE {' '.join(statuses)} END AS status, CASE {' '.join(times)} END AS at "
+                "FROM (SELECT id, asin, platform, id - :start - 1 AS n FROM listings "
+                "WHERE id > :start) AS l) AS r ORDER BY id"
             ),
-            {"now": now, "chunk": CHUNK},
+            params,
         )
+        if catalogue:
+            # Migration 0011's count of the rows that ended before its trigger.
+            hour = (
+                "to_char(COALESCE(processed_at, updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
+                if dialect == "postgresql"
+                else "substr(COALESCE(processed_at, updated_at), 1, 13)"
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO upload_counts (platform, account_id, result, hour, count) "
+                    f"SELECT platform, account_id, status, {hour}, count(*) FROM upload_queue "
+                    "WHERE kind = 'upload' AND status IN ('success', 'failed') "
+                    f"GROUP BY platform, account_id, status, {hour}"
+                )
+            )
 
 
 def bench_stats(folder: Path, rows: int) -> tuple[float, dict[str, int]]:

@@ -11,9 +11,9 @@ vs_huey its 20,000 jobs either way (vs_huey_pg: 2,000 in --quick).
 Each section's time, and each step's within it, goes to stderr (with the load average).
 `--only` runs the named benchmarks and leaves RESULTS.md alone, unless `--record` asks
 to write their sections into it (the other sections stay as they were).
-vs_huey_pg needs a PostgreSQL server: --postgres-url, else
-$UPLOAD_SCHEDULER_TEST_POSTGRES_URL; without one it is reported as skipped (null in the
-JSON line, the reason beside it), never with a made-up figure.
+vs_huey_pg and dashboard_1m_pg need a PostgreSQL server: --postgres-url, else
+$UPLOAD_SCHEDULER_TEST_POSTGRES_URL; without one they are reported as skipped (null in
+the JSON line, the reason beside it), never with a made-up figure.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import budget  # noqa: E402
+import dashboard  # noqa: E402
 import harness  # noqa: E402
 import pacing  # noqa: E402
 import queue_speed  # noqa: E402
@@ -195,6 +196,74 @@ def bench_stats(folder: Path, quick: bool) -> Section:
     )
 
 
+DASHBOARD_WHAT = {
+    "overview": "GET / (median; s)",
+    "queue_filtered": "GET /queue?platform=base&account=shop_001&status=pending (median; s)",
+    "queue_failed": "GET /queue?status=failed (median; s)",
+    "metrics": "GET /metrics (median; s)",
+}
+
+
+def dashboard_section(name: str, setup: str, f: dict[str, Any]) -> Section:
+    """dashboard_1m or dashboard_1m_pg from `dashboard.measure`'s figures: a row per page
+    with its bound, the max and the title searches (no bound) in the details."""
+    pages = f["pages"]
+    rows = [
+        Row(f"{name}_{page}", what, pages[page]["median"], dashboard.BOUND_SECONDS, False, "s")
+        for page, what in DASHBOARD_WHAT.items()
+    ]
+    details: dict[str, Any] = {}
+    for page, figures in pages.items():
+        details[f"{page}_median"] = figures["median"]
+        details[f"{page}_max"] = figures["max"]
+    details.update(f["counts"])
+    details.update({k: v for k, v in f.items() if "before_vacuum" in k or k == "all_visible"})
+    for page in dashboard.SEARCHES:  # reported, without a verdict
+        print(
+            f"  {name}_{page} = {pages[page]['median']:g} (max {pages[page]['max']:g}; no bound)",
+            flush=True,
+        )
+    return Section(
+        name,
+        f"{setup}. `{dashboard.SEARCHES['queue_title_search']}` (title words, 6,994 rows "
+        f"match) and `{dashboard.SEARCHES['queue_title_search_no_match']}` (no title "
+        "matches) are timed too, without a bound: `queue_title_search*` in the details",
+        rows,
+        {**details, **({"server": f["server"]} if "server" in f else {})},
+        0.0,
+    )
+
+
+DASHBOARD_SETUP = (
+    "Starlette's TestClient through the whole app (routing, security middleware, queries, "
+    "template), one warm-up then median and max of {repeats}, on a 1,000,000-row queue "
+    "built by stats_1m's builder with its catalogue: 8 accounts on 3 platforms (4 BASE, "
+    "2 eBay, 2 Yahoo!), 89 % success, 5 % failed, 2 % cancelled, 1 % pending due, 3 % "
+    "pending later; one titled product per row"
+)
+
+
+def bench_dashboard(folder: Path, quick: bool) -> Section:
+    f = dashboard.run(folder, 1_000_000)
+    setup = DASHBOARD_SETUP.format(repeats=dashboard.REPEATS) + ", SQLite (no ANALYZE)"
+    return dashboard_section("dashboard_1m", setup, f)
+
+
+def bench_dashboard_pg(folder: Path, quick: bool) -> Section:
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if not url:
+        raise Skipped(
+            "no PostgreSQL server: set UPLOAD_SCHEDULER_TEST_POSTGRES_URL or pass --postgres-url"
+        )
+    f = dashboard.run_pg(folder, 1_000_000, url)
+    server = f["server"]
+    setup = DASHBOARD_SETUP.format(repeats=dashboard.REPEATS) + (
+        f", PostgreSQL {server['server_version']} on {server['host']} in a database created "
+        "for the run (VACUUM ANALYZE after the load, as autovacuum would)"
+    )
+    return dashboard_section("dashboard_1m_pg", setup, f)
+
+
 def bench_vs_huey(folder: Path, quick: bool) -> Section:
     jobs = 20_000
     f = vs_huey.run(folder, jobs, with_default_batch=not quick)
@@ -265,6 +334,8 @@ BENCHMARKS: dict[str, Callable[[Path, bool], Section]] = {
     "budget": bench_budget,
     "urgent_latency": bench_urgent,
     "stats_1m": bench_stats,
+    "dashboard_1m": bench_dashboard,
+    "dashboard_1m_pg": bench_dashboard_pg,
     "scale_100": bench_scale,
 }
 
@@ -417,7 +488,9 @@ def main() -> None:
     )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
-        "--postgres-url", default=None, help=f"server for vs_huey_pg (default: ${POSTGRES_URL_VAR})"
+        "--postgres-url",
+        default=None,
+        help=f"server for vs_huey_pg and dashboard_1m_pg (default: ${POSTGRES_URL_VAR})",
     )
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
@@ -492,6 +565,11 @@ def main() -> None:
         pg_section = next(s for s in sections if s.name == "vs_huey_pg")
         figures["vs_huey_pg_ours_jobs_per_second"] = pg_section.details["ours_jobs_per_second"]
         figures["vs_huey_pg_huey_jobs_per_second"] = pg_section.details["huey_jobs_per_second"]
+    for name in ("dashboard_1m", "dashboard_1m_pg"):  # the title search, without a bound
+        found = next((s for s in sections if s.name == name), None)
+        if found is not None:
+            for page in dashboard.SEARCHES:
+                figures[f"{name}_{page}"] = found.details[f"{page}_median"]
     if skipped:
         figures["skipped"] = skipped
     figures["seconds"] = round(time.monotonic() - began, 1)
