@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,10 +15,10 @@ import pytest
 
 from tests.acceptance.cli import run_cli
 from tests.acceptance.test_cli_foundation import seed_products
+from tests.dashboard_helpers import serving
 
 pytestmark = pytest.mark.acceptance
 
-START_TIMEOUT = 30.0
 CONFIG = """\
 database = "sqlite:///{db}"
 timezone = "Asia/Tokyo"
@@ -51,70 +47,6 @@ def make_workdir(tmp_path: Path, extra: str = "") -> Path:
     result = run_cli("add-to-queue", "--limit", "3", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     return tmp_path
-
-
-@contextmanager
-def serving(workdir: Path, *flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """The dashboard process; yields its address from the first line it prints."""
-    full_env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
-    full_env.pop("UPLOAD_SCHEDULER_CONFIG", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "upload_scheduler", "dashboard", "--port", "0", *flags],
-        cwd=workdir,
-        env=full_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        encoding="utf-8",
-    )
-    try:
-        assert process.stdout is not None
-        line = _first_line(process)
-        found = re.fullmatch(r"Dashboard: (http://127\.0\.0\.1:(\d+)/)", line.strip())
-        assert found, line
-        assert int(found.group(2)) > 0
-        url = found.group(1)
-        _wait_until_answering(url)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=15)  # also closes the pipes
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=15)
-
-
-def _first_line(process: subprocess.Popen[str]) -> str:
-    """The first stdout line, within START_TIMEOUT (read on a thread: a pipe's
-    readline has no timeout of its own)."""
-    import threading
-
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()))  # type: ignore[union-attr]
-    reader.daemon = True
-    reader.start()
-    reader.join(START_TIMEOUT)
-    if not lines or not lines[0]:
-        process.kill()
-        _, err = process.communicate(timeout=15)
-        pytest.fail(f"no address line within {START_TIMEOUT} s; stderr: {err}")
-    return lines[0]
-
-
-def _wait_until_answering(url: str) -> None:
-    import time
-
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            httpx.get(url + "healthz", timeout=2.0)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def test_serves_pages_with_their_data_and_refuses_a_post_without_its_token(
