@@ -62,6 +62,10 @@ def test_the_rebuild_keeps_rows_indexes_triggers_and_accepts_delete_jobs(tmp_pat
     assert set(_schema(path, "trigger")) == {
         "trg_products_delete_listings",
         "trg_listings_delete_queue",
+        # 0011: the upload counter and the item history, and the history's cascade.
+        "trg_upload_queue_count",
+        "trg_upload_queue_event",
+        "trg_upload_queue_delete_events",
     }
 
     with contextlib.closing(sqlite3.connect(path)) as db:

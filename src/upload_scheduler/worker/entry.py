@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from upload_scheduler.worker.flags import DAEMON_FLAGS, DAEMON_HELP, Flag
 
+# httpx imports its own command line (click, Rich, Pygments: several MB) whenever those
+# are installed, and uvicorn (the dashboard's server) installs click. A daemon never runs
+# httpx's command line: an empty entry makes that optional import fail as when they are
+# absent (httpx then defines a stub), so each daemon process stays within its budget.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 if TYPE_CHECKING:
     from upload_scheduler.config import Settings
 

@@ -86,6 +86,11 @@ def upgrade() -> None:
         sa.Column("hour", sa.String(13), primary_key=True),
         sa.Column("count", sa.Integer(), nullable=False, server_default="0"),
     )
+    op.create_index(
+        "ix_upload_counts_totals",
+        "upload_counts",
+        ["platform", "account_id", "result", "hour", "count"],
+    )
     op.create_table(
         "queue_events",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -154,4 +159,5 @@ def downgrade() -> None:
     op.drop_table("activity_log")
     op.drop_index("ix_queue_events_queue_id", table_name="queue_events")
     op.drop_table("queue_events")
+    op.drop_index("ix_upload_counts_totals", table_name="upload_counts")
     op.drop_table("upload_counts")
