@@ -19,6 +19,7 @@ from upload_scheduler.operations.until import parse_until
 from upload_scheduler.queue.manager import UploadQueueManager
 from upload_scheduler.store.states import QueueStatus
 from upload_scheduler.web import queue_view
+from upload_scheduler.web.pages import MAX_ID, row_id
 from upload_scheduler.web.render import Dashboard, dashboard_of, lang_query, render
 from upload_scheduler.web.security import CSRF_COOKIE, CSRF_FIELD, forbidden, user_of
 
@@ -70,7 +71,7 @@ async def item_action(request: Request) -> Response:
     board = dashboard_of(request)
     queue_id = int(request.path_params["queue_id"])
     action = request.path_params["action"]
-    if action not in (activity.RETRY, activity.CANCEL):
+    if action not in (activity.RETRY, activity.CANCEL) or queue_id > MAX_ID:
         return render(request, "error.html", {"why": None}, status_code=404)
     changed, item = await run_in_threadpool(_item_action, board, queue_id, action, user_of(request))
     if item is None:
@@ -139,9 +140,10 @@ async def bulk(request: Request) -> Response:
             "back_query": shown.query_string(zone),
         }
         return render(request, "confirm.html", context)
-    if not upto_text.isdigit():
+    upto = row_id(upto_text)
+    if upto is None:
         return render(request, "error.html", {"why": "upto must be a queue id"}, 400)
-    done = await run_in_threadpool(_bulk_run, board, action, flt, int(upto_text), user_of(request))
+    done = await run_in_threadpool(_bulk_run, board, action, flt, upto, user_of(request))
     return _redirect("/queue", request, **shown.params(zone), done=action, n=done)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from markupsafe import Markup
+
 LANGUAGES = ("en", "ja")
 DEFAULT_LANGUAGE = "en"
 
@@ -47,9 +49,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "paused_until_resumed": ("until resumed", "再開まで"),
     "not_paused": ("working", "稼働"),
     "today": ("Today", "本日"),
-    "successes": ("successes", "成功"),
-    "failures": ("failures", "失敗"),
-    "remaining": ("remaining", "残り"),
+    "today_figures": (
+        "{success} done · {failed} failed · {left} left",
+        "成功 {success} · 失敗 {failed} · 残り {left}",
+    ),
     "hour_calls": ("Calls this hour", "今時間の呼び出し"),
     "day_calls": ("Calls today", "本日の呼び出し"),
     "shared_by_application": ("shared by application", "アプリ共有"),
@@ -70,6 +73,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scheduled": ("Scheduled", "予定時刻"),
     "attempts": ("Attempts", "試行回数"),
     "error": ("Error", "エラー"),
+    "last_error": ("Last error", "直近のエラー"),
+    "no_history": ("No change of status yet.", "状態の変化はまだありません。"),
+    "zone_note": ("times in {zone}", "時刻は {zone}"),
     "search": ("ASIN or title", "ASIN またはタイトル"),
     "from": ("From", "開始"),
     "to": ("To", "終了"),
@@ -140,6 +146,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "metrics": ("Metrics", "メトリクス"),
 }
 
+# Why an item waits (operations.explain's codes): a heading in the page's language; the
+# explanation's own sentence, in English, follows it. Looked up as `reason_<code>`.
+REASON_WORDS: dict[str, tuple[str, str]] = {
+    "scheduled": ("Scheduled for later", "予定時刻前"),
+    "restart_spacing": ("Waiting after a restart", "再起動後の待機"),
+    "business_hours": ("Outside business hours", "営業時間外"),
+    "spacing": ("Waiting for spacing", "間隔待ち"),
+    "hour_budget": ("This hour's call budget is spent", "今時間の呼び出し上限"),
+    "day_budget": ("Today's call budget is spent", "本日の呼び出し上限"),
+    "application_budget": ("The application's day budget is spent", "アプリの本日の呼び出し上限"),
+    "daily_quota": ("The daily quota is full", "本日の出品上限"),
+    "paused": ("Account paused", "アカウント一時停止中"),
+    "login": ("Login needed", "再ログインが必要"),
+    "no_daemon": ("No daemon running", "デーモン未起動"),
+    "ahead": ("Items ahead of it", "先行する項目あり"),
+    "due": ("Due now", "実行待ち"),
+    "not_pending": ("Not pending", "待機中ではありません"),
+    "not_configured": ("Account not configured", "未設定のアカウント"),
+}
+
 # Statuses and actions shown as words, by their stored names.
 STATUS_WORDS: dict[str, tuple[str, str]] = {
     "pending": ("pending", "待機中"),
@@ -184,9 +210,15 @@ def translator(language: str) -> Callable[..., str]:
     index = LANGUAGES.index(language) if language in LANGUAGES else 0
 
     def t(key: str, **values: object) -> str:
-        pair = MESSAGES.get(key) or STATUS_WORDS.get(key)
+        if key.startswith("reason_"):
+            pair = REASON_WORDS.get(key.removeprefix("reason_"))
+        else:
+            pair = MESSAGES.get(key) or STATUS_WORDS.get(key)
         if pair is None:
             return key
+        if any(isinstance(v, Markup) for v in values.values()):
+            # Markup placed by a template: kept as it is, every other value escaped.
+            return Markup(pair[index]).format(**values)
         return pair[index].format(**values) if values else pair[index]
 
     return t

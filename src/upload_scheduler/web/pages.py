@@ -21,14 +21,26 @@ from upload_scheduler.store.tables import (
     upload_queue,
 )
 from upload_scheduler.web import queue_view, schedule_view
-from upload_scheduler.web.figures import attention, collect_figures
+from upload_scheduler.web.figures import attention, collect_figures, crash_looping_accounts
 from upload_scheduler.web.metrics import CONTENT_TYPE, render_metrics
 from upload_scheduler.web.render import dashboard_of, render
 
+# The largest id a queue or activity row can have (PostgreSQL's integer); a larger
+# number in an address names no row.
+MAX_ID = 2**31 - 1
+
+
+def row_id(text: str) -> int | None:
+    """A row id written in ASCII digits, None for anything else or out of range."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
 
 def _int_param(request: Request, name: str) -> int | None:
-    value = request.query_params.get(name, "").strip()
-    return int(value) if value.isdigit() and len(value) < 19 else None
+    return row_id(request.query_params.get(name, ""))
 
 
 def _accounts(request: Request) -> dict[str, list[str]]:
@@ -44,9 +56,11 @@ def overview(request: Request) -> Response:
     platform = request.query_params.get("platform", "").strip() or None
     now = board.clock.now()
     figures = collect_figures(board.settings, board.engine, now, platform=platform)
+    looping = crash_looping_accounts(board.settings)
     context = {
         "figures": figures,
-        "attention": attention(figures, now),
+        "attention": attention(figures, now, looping),
+        "notice": _notice(request),
         "now": now,
         "platform": platform or "",
         "refresh_url": "/?" + urlencode({**_kept(request), "fragment": "overview"}),
@@ -79,6 +93,7 @@ def queue(request: Request) -> Response:
         "statuses": QUEUE_STATUSES,
         "accounts": _accounts(request),
         "zone_of": board.zone_of,
+        "zone_key": zone.key,
         "newer_query": flt.query_string(zone, after=result.newer) if result.newer else "",
         "older_query": flt.query_string(zone, before=result.older) if result.older else "",
         "notice": _notice(request),
@@ -100,6 +115,8 @@ def _notice(request: Request) -> tuple[str, int] | None:
 def item(request: Request) -> Response:
     board = dashboard_of(request)
     queue_id = int(request.path_params["queue_id"])
+    if queue_id > MAX_ID:
+        return render(request, "error.html", {"why": None}, status_code=404)
     now = board.clock.now()
     with board.engine.connect() as conn:
         row = conn.execute(select(upload_queue).where(upload_queue.c.id == queue_id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -108,12 +108,13 @@ class QueueFilter:
 
 
 def _search(text: str) -> ColumnElement[bool]:
-    """An ASIN (exact or its beginning) or words of the title, case as typed."""
+    """An ASIN (exact or its beginning) or words of the title, in any case: the same
+    rows on SQLite (whose LIKE ignores case) and PostgreSQL (whose LIKE does not)."""
     pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    titled = select(products.c.asin).where(products.c.title.like(f"%{pattern}%", escape="\\"))
+    titled = select(products.c.asin).where(products.c.title.ilike(f"%{pattern}%", escape="\\"))
     return or_(
         upload_queue.c.asin == text,
-        upload_queue.c.asin.like(f"{pattern}%", escape="\\"),
+        upload_queue.c.asin.ilike(f"{pattern}%", escape="\\"),
         upload_queue.c.asin.in_(titled),
     )
 
@@ -124,9 +125,11 @@ def _moment(text: str, zone: ZoneInfo, name: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(cleaned)
-    except ValueError:
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+        moment.astimezone(UTC)  # the database compares in UTC: year 1 or 9999 overflow
+    except (ValueError, OverflowError):
         raise FilterError(f"{name} must be a date-time such as 2026-01-06T09:00") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+    return moment
 
 
 def _shown(moment: datetime | None, zone: ZoneInfo) -> str:

@@ -92,15 +92,24 @@ def render(
         cookie = new_cookie_value()
     language = language_of(request)
     other = "ja" if language == "en" else "en"
-    switch = {k: v for k, v in request.query_params.items() if k not in ("lang", "fragment")}
+    # The same page in the other language; an action's notice is not shown again. A
+    # page answering a POST (a confirmation, a refusal) has no address of its own: its
+    # link leads to the overview, or where the page says (`lang_switch_href`).
+    switch = {
+        k: v for k, v in request.query_params.items() if k not in ("lang", "fragment", "done", "n")
+    }
     switch["lang"] = other
+    if request.method == "GET":
+        switch_href = "?" + urlencode(switch)
+    else:
+        switch_href = f"/?lang={other}"
     explicit = lang_query(request)
     values = {
         "request": request,
         "t": i18n.translator(language),
         "lang": language,
         "other_lang": other,
-        "lang_switch_query": urlencode(switch),
+        "lang_switch_href": switch_href,
         # `?lang=` is carried along the navigation only when the address chose it.
         "lang_param": explicit,
         "lang_suffix": f"?{explicit}" if explicit else "",

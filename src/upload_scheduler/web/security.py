@@ -23,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -30,6 +31,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "upload_scheduler_csrf"
 CSRF_FIELD = "csrf_token"
@@ -161,8 +164,12 @@ class SecurityMiddleware:
             await _with_headers(refusal)(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 for name, value in SECURITY_HEADERS.items():
@@ -171,7 +178,16 @@ class SecurityMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answered here, not by Starlette's outer error page, so that a 500 carries
+            # the same headers; the traceback goes to the log, never to the browser.
+            if started:
+                raise
+            log.exception("dashboard: %s %s failed", request.method, scope["path"])
+            failure = PlainTextResponse("internal error: see the dashboard's log", 500)
+            await _with_headers(failure)(scope, receive, send)
 
 
 def forbidden(text: str) -> PlainTextResponse:
