@@ -33,7 +33,7 @@ def dashboard(
         str,
         typer.Option(
             "--host",
-            help="Address to listen on. Anything but the loopback needs [dashboard] logins.",
+            help="Address to listen on; any but the loopback needs \\[dashboard] logins.",
         ),
     ] = "127.0.0.1",
     port: Annotated[
