@@ -521,7 +521,9 @@ def test_item_page_shows_its_facts_its_history_and_why_it_is_not_uploading(web: 
     assert f"<h1>Item {failed}: B0IT00001</h1>" in page
     facts = text_of(page.split('<dl class="facts">')[1].split("</dl>")[0])
     assert f"Platform base Account {ACCOUNT_2} Kind upload Status failed Priority 5" in facts
-    assert f"Scheduled 2026-01-04 17:00 ({LA_ZONE}) Attempts 1 Last error HTTP 500 from BASE" in facts
+    assert (
+        f"Scheduled 2026-01-04 17:00 ({LA_ZONE}) Attempts 1 Last error HTTP 500 from BASE" in facts
+    )
     assert "Updated 2026-01-04 16:20" in facts
     product = text_of(page.split('<section class="product">')[1].split("</section>")[0])
     assert "Title Red Kettle Price (yen) 1,000" in product
