@@ -6,7 +6,6 @@ is refused (exit 2), since the pages can retry, cancel and pause every shop's up
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import sys
@@ -50,7 +49,9 @@ def dashboard(
     context = app_context(ctx)
     settings = context.settings
     credentials = _credentials(settings)
-    if credentials is None and not is_loopback(host):
+    from upload_scheduler.platforms.oauth import is_loopback_host
+
+    if credentials is None and not is_loopback_host(host):
         fail(
             f"--host {host} is not the loopback address: set [dashboard] username and "
             "password_env (an operator login) in the config first, and put TLS in front "
@@ -75,15 +76,6 @@ def dashboard(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     )
     server.run(sockets=[listener])
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _listen(host: str, port: int) -> socket.socket:

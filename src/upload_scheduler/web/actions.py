@@ -6,7 +6,6 @@ the CLI, writes the activity log, and answers 303 to the page to show."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -100,12 +99,6 @@ def _item_action(board: Dashboard, queue_id: int, action: str, actor: str) -> tu
         items=changed,
     )
     return changed, item
-
-
-@dataclass(frozen=True)
-class BulkRequest:
-    action: str
-    flt: queue_view.QueueFilter
 
 
 async def bulk(request: Request) -> Response:
