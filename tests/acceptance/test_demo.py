@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.acceptance.demo_helpers import (
@@ -30,6 +31,7 @@ from tests.acceptance.demo_helpers import (
     stored_tokens,
     wait_for,
 )
+from tests.dashboard_helpers import serving
 from upload_scheduler.inventory.reader import detect_encoding
 from upload_scheduler.platforms.ebay.sandbox import check_calls as ebay_check_calls
 from upload_scheduler.platforms.ebay.sandbox import load_calls as ebay_load_calls
@@ -168,9 +170,13 @@ def test_demo_on_base_ebay_and_yahoo_20_items_in_half_a_minute_exits_0_and_match
     # Each platform's summary printed is the database's.
     saved = json.loads((workdir / "demo-summary.json").read_text(encoding="utf-8"))
     titles = {"base": "Summary: BASE", "ebay": "Summary: eBay", "yahoo": "Summary: Yahoo!"}
+    ended: dict[str, dict[str, int]] = {}
     for platform, title in titles.items():
         rows = database_rows(workdir, platform)
         expected = expected_summary(rows)
+        # Rule-blocked items end failed too: the counter counts every ended upload.
+        statuses = Counter(r["status"] for r in rows)
+        ended[platform] = {r: statuses[r] for r in ("success", "failed")}
         assert printed_summary(out, title) == expected, out
         total = expected["all"]
         assert total["queued"] == 22  # 20 valid (one of them urgent) + 2 blocked
@@ -182,6 +188,22 @@ def test_demo_on_base_ebay_and_yahoo_20_items_in_half_a_minute_exits_0_and_match
         assert saved["platforms"][platform]["total"]["queued"] == 22
         assert saved["platforms"][platform]["verdict"]["clean"] is True
     assert saved["total"]["queued"] == 66 and saved["verdict"]["clean"] is True
+
+    # The dashboard, run as an operator runs it on the demo's folder, counts the same
+    # uploads in /metrics (the trigger-kept counter) and shows every account.
+    with serving(workdir) as url:
+        metrics = httpx.get(url + "metrics", timeout=10.0).text
+        overview = httpx.get(url, timeout=10.0).text
+    for platform, counts in ended.items():
+        for result_name, count in counts.items():
+            found = re.findall(
+                rf'^upload_scheduler_uploads_total{{platform="{platform}",account="[^"]+",'
+                rf'result="{result_name}"}} (\d+)$',
+                metrics,
+                re.M,
+            )
+            assert sum(int(n) for n in found) == count, (platform, result_name, found)
+    assert all(name in overview for name in ("demo_shop_1", "demo_shop_2", SELLER, STORE))
     assert {r["account_id"] for r in database_rows(workdir, "ebay")} == {SELLER}
     assert {r["account_id"] for r in database_rows(workdir, "yahoo")} == {STORE}
 
