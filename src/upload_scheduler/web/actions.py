@@ -6,6 +6,7 @@ the CLI, writes the activity log, and answers 303 to the page to show."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +28,18 @@ BULK = {
     activity.RETRY_ALL: QueueStatus.FAILED.value,
     activity.CANCEL_ALL: QueueStatus.PENDING.value,
 }
+
+
+def _log(board: Dashboard, actor: str, action: str, **fields: Any) -> None:
+    """One activity entry for an action taken from the dashboard."""
+    activity.record(
+        board.engine,
+        source=activity.DASHBOARD,
+        actor=actor,
+        action=action,
+        now=board.clock.now(),
+        **fields,
+    )
 
 
 class Refused(Exception):
@@ -87,12 +100,10 @@ def _item_action(board: Dashboard, queue_id: int, action: str, actor: str) -> tu
         changed = manager.requeue_failed([queue_id])
     else:
         changed = manager.cancel([queue_id])
-    activity.record(
-        board.engine,
-        source=activity.DASHBOARD,
-        actor=actor,
-        action=action,
-        now=board.clock.now(),
+    _log(
+        board,
+        actor,
+        action,
         platform=item.platform,
         account_id=item.account_id,
         target=f"item {queue_id} ({item.asin})",
@@ -161,12 +172,10 @@ def _bulk_run(
             break
         done += change(ids)
         after = ids[-1]
-    activity.record(
-        board.engine,
-        source=activity.DASHBOARD,
-        actor=actor,
-        action=action,
-        now=board.clock.now(),
+    _log(
+        board,
+        actor,
+        action,
         platform=flt.platform or None,
         account_id=flt.account or None,
         target=queue_view.describe(flt, board.settings.zone),
